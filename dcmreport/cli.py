@@ -1,0 +1,557 @@
+"""The command line: ``dcmreport echo | send-report | listen``.
+
+A thin Typer layer. Each command parses its options, calls one function of the
+association layer, hands the result to the renderer and returns an exit code;
+:func:`run` is the single boundary that turns errors into messages and exit
+codes. pynetdicom and pydicom are imported inside the commands, so ``--help``
+and completion never pay for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from dcmreport import __version__, catalog
+from dcmreport.errors import (
+    EXIT_CODE_HELP,
+    DcmreportError,
+    ExitCode,
+    InputError,
+    ListenTimeoutError,
+)
+from dcmreport.options import (
+    AcseTimeout,
+    CalledAET,
+    CallingAET,
+    ConnectTimeout,
+    Debug,
+    DimseTimeout,
+    Format,
+    ImplementationUID,
+    ImplementationVersion,
+    ListenAET,
+    MaxPdu,
+    NetworkTimeout,
+    OutputFormat,
+    PeerArg,
+    Quiet,
+    Role,
+    TransferSyntaxes,
+    Verbose,
+    default_peer,
+    parse_peer,
+    wrap,
+)
+from dcmreport.peer import DEFAULT_PEER, Peer
+from dcmreport.status import FAILURE, category, parse_status
+
+if TYPE_CHECKING:
+    from dcmreport.association import Settings
+    from dcmreport.records import ReceivedReport
+    from dcmreport.render import Renderer
+
+EXIT_CODES_EPILOG = "Exit codes: " + " · ".join(
+    f"{code.value} {text}" for code, text in EXIT_CODE_HELP.items()
+)
+
+app = typer.Typer(
+    name="dcmreport",
+    help="Send and receive DICOM N-EVENT-REPORT messages, and C-ECHO.",
+    epilog=EXIT_CODES_EPILOG,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,  # a traceback's locals could hold patient data
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+LOG = logging.getLogger("dcmreport")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dcmreport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Send and receive DICOM N-EVENT-REPORT messages, and C-ECHO."""
+
+
+# --- the one error boundary ---------------------------------------------------------------
+
+
+def _setup_logging(verbose: bool, debug: bool, quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname).1s: %(message)s"))
+    ours = logging.getLogger("dcmreport")
+    ours.handlers[:] = [handler]
+    ours.propagate = False
+    ours.setLevel(
+        logging.DEBUG
+        if debug
+        else logging.INFO
+        if verbose
+        else logging.ERROR
+        if quiet
+        else logging.WARNING
+    )
+    pynetdicom = logging.getLogger("pynetdicom")
+    pynetdicom.handlers[:] = [handler] if debug else [logging.NullHandler()]
+    pynetdicom.propagate = False
+    pynetdicom.setLevel(logging.DEBUG if debug else logging.CRITICAL)
+
+
+def _error(message: str, hint: str | None = None) -> None:
+    typer.secho(f"dcmreport: error: {message}", fg="red", err=True)
+    if hint:
+        typer.secho(f"  hint: {hint}", err=True)
+
+
+def run(body: Callable[[], ExitCode], *, verbose: bool, debug: bool, quiet: bool) -> None:
+    """Run a command body; map every outcome to its exit code. The only place that exits."""
+    _setup_logging(verbose, debug, quiet)
+    try:
+        code = body()
+    except DcmreportError as exc:
+        _error(str(exc), exc.hint)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        code = ExitCode.INTERRUPTED
+    except Exception as exc:  # a bug: no traceback (it may hold data) unless -d
+        if debug:
+            LOG.exception("unexpected error")
+        _error(
+            f"unexpected {type(exc).__name__}: {exc}",
+            None if debug else "run again with -d for the traceback",
+        )
+        code = ExitCode.ERROR
+    raise typer.Exit(int(code))
+
+
+def exit_code_for_status(code: int) -> ExitCode:
+    """A Failure (or any non-Success, non-Warning) status is exit 4."""
+    return ExitCode.FAILURE_STATUS if category(code) not in ("Success", "Warning") else ExitCode.OK
+
+
+def _renderer(fmt: OutputFormat) -> Renderer:
+    from rich.console import Console
+
+    from dcmreport.render import Renderer
+
+    chosen = (
+        fmt.value if fmt is not OutputFormat.AUTO else ("text" if sys.stdout.isatty() else "json")
+    )
+    return Renderer(chosen, Console(), Console(stderr=True))
+
+
+def _settings(
+    ae_title: str,
+    max_pdu: int,
+    implementation_class_uid: str | None,
+    implementation_version: str | None,
+    transfer_syntaxes: list[str] | None,
+    default_transfer_syntaxes: tuple[str, ...],
+    connect_timeout: float | None,
+    acse_timeout: float,
+    dimse_timeout: float,
+    network_timeout: float,
+) -> Settings:
+    from dcmreport.association import Settings
+
+    return Settings(
+        ae_title=ae_title,
+        max_pdu=max_pdu,
+        implementation_class_uid=implementation_class_uid,
+        implementation_version=implementation_version,
+        transfer_syntaxes=tuple(transfer_syntaxes or default_transfer_syntaxes),
+        connect_timeout=connect_timeout or None,
+        acse_timeout=acse_timeout,
+        dimse_timeout=dimse_timeout,
+        network_timeout=network_timeout,
+    )
+
+
+def _peer(peer: Peer | None, called_aet: str | None) -> Peer:
+    try:
+        chosen = peer or parse_peer(default_peer())
+    except ValueError as exc:
+        raise InputError(f"DCMREPORT_PEER: {exc}") from None
+    return Peer(called_aet, chosen.host, chosen.port) if called_aet else chosen
+
+
+_SENDER_TS = (catalog.EXPLICIT_VR_LE, catalog.IMPLICIT_VR_LE)
+_LISTENER_TS = tuple(uid for uid, _ in catalog.TRANSFER_SYNTAXES.values())
+
+
+# --- echo ---------------------------------------------------------------------------------
+
+
+@app.command(epilog=EXIT_CODES_EPILOG)
+def echo(
+    peer: PeerArg = None,
+    calling_aet: CallingAET = "DCMREPORT",
+    called_aet: CalledAET = None,
+    max_pdu: MaxPdu = 16382,
+    implementation_class_uid: ImplementationUID = None,
+    implementation_version: ImplementationVersion = None,
+    transfer_syntax: TransferSyntaxes = None,
+    connect_timeout: ConnectTimeout = 10.0,
+    acse_timeout: AcseTimeout = 30.0,
+    dimse_timeout: DimseTimeout = 30.0,
+    network_timeout: NetworkTimeout = 60.0,
+    fmt: Format = OutputFormat.AUTO,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+) -> None:
+    """Verify a peer with C-ECHO: show its status and the round-trip time.
+
+    [b]Example[/b]: dcmreport echo PACS@10.0.0.5:104
+    """
+
+    def body() -> ExitCode:
+        from dcmreport import association
+
+        settings = _settings(
+            calling_aet,
+            max_pdu,
+            implementation_class_uid,
+            implementation_version,
+            transfer_syntax,
+            _SENDER_TS,
+            connect_timeout,
+            acse_timeout,
+            dimse_timeout,
+            network_timeout,
+        )
+        rsp = association.echo(_peer(peer, called_aet), settings)
+        _renderer(fmt).echo(rsp)
+        return exit_code_for_status(rsp.status.code)
+
+    run(body, verbose=verbose, debug=debug, quiet=quiet)
+
+
+# --- send-report --------------------------------------------------------------------------
+
+
+def _split_arguments(arguments: list[str]) -> tuple[Peer | None, list[str]]:
+    """Tell the optional PEER from KEY=VALUE arguments: a key never holds an ``@``."""
+    if not arguments:
+        return None, []
+    key, is_assignment, _ = arguments[0].partition("=")
+    if is_assignment and "@" not in key:
+        return None, arguments
+    try:
+        return parse_peer(arguments[0]), arguments[1:]
+    except ValueError as exc:
+        raise InputError(f"PEER: {exc}") from None
+
+
+def _event_type(class_uid: str, event: str | None) -> int:
+    if event is None:
+        raise InputError("--event is required", "e.g. --event 1")
+    try:
+        return catalog.resolve_event(class_uid, event)
+    except ValueError as exc:
+        raise InputError(f"--event: {exc}") from None
+
+
+@app.command("send-report", epilog=EXIT_CODES_EPILOG)
+def send_report(
+    arguments: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[[AET@]HOST[:PORT]] [KEY=VALUE]...",
+            show_default=False,
+            help="The peer to call (default: $DCMREPORT_PEER, else "
+            f"{DEFAULT_PEER}), then Event Information elements applied on top "
+            "of --data: PatientID=123, (0010,0010)=DOE^JOHN, "
+            "Seq[0].Keyword=value.",
+        ),
+    ] = None,
+    event: Annotated[
+        str | None,
+        typer.Option(
+            "--event",
+            "-e",
+            show_default=False,
+            help="Event Type ID, a number or an event name of the class.",
+        ),
+    ] = None,
+    instance: Annotated[
+        str | None,
+        typer.Option("--instance", "-i", show_default=False, help="Affected SOP Instance UID."),
+    ] = None,
+    sop_class: Annotated[
+        str,
+        typer.Option(
+            "--class",
+            "-c",
+            autocompletion=catalog.class_names,
+            help="Affected SOP Class: a UID, a pydicom keyword or a name "
+            "(storage-commitment, mpps-notification, ...).",
+        ),
+    ] = catalog.SECONDARY_CAPTURE_IMAGE_STORAGE,
+    message_id: Annotated[
+        int, typer.Option("--message-id", min=1, max=65535, help="Message ID of the request.")
+    ] = 1,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            metavar="FILE|-",
+            show_default=False,
+            help='Event Information as JSON (DICOM JSON model or {"Keyword": value}); '
+            "- reads stdin.",
+        ),
+    ] = None,
+    role: Annotated[
+        Role,
+        typer.Option(
+            "--role",
+            case_sensitive=False,
+            help="SCP/SCU role selection proposed for the report's context. The sender "
+            "of a report is the SCP of its SOP class; strict receivers "
+            "(dcm4che) need scp.",
+        ),
+    ] = Role.SCP,
+    calling_aet: CallingAET = "DCMREPORT",
+    called_aet: CalledAET = None,
+    max_pdu: MaxPdu = 16382,
+    implementation_class_uid: ImplementationUID = None,
+    implementation_version: ImplementationVersion = None,
+    transfer_syntax: TransferSyntaxes = None,
+    connect_timeout: ConnectTimeout = 10.0,
+    acse_timeout: AcseTimeout = 30.0,
+    dimse_timeout: DimseTimeout = 30.0,
+    network_timeout: NetworkTimeout = 60.0,
+    fmt: Format = OutputFormat.AUTO,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+) -> None:
+    """Send an N-EVENT-REPORT and show the response status and Event Reply.
+
+    Exits 4 when the peer answers with a Failure status, so scripts can act on it.
+
+    [b]Examples[/b]:
+
+      dcmreport send-report --event 1 --instance 1.1.1.1.9999.2 PatientID=ID
+
+      dcmreport send-report PACS@10.0.0.5:104 --class storage-commitment --event 1
+      --instance 1.2.840.10008.1.20.1.1 --data report.json
+    """
+
+    def body() -> ExitCode:
+        from dcmreport import association, dataset
+        from dcmreport.records import ReportRequest
+
+        try:
+            class_uid = catalog.resolve_class(sop_class)
+        except ValueError as exc:
+            raise InputError(f"--class: {exc}") from None
+        event_type = _event_type(class_uid, event)
+        if instance is None:
+            raise InputError("--instance is required", "the Affected SOP Instance UID")
+        try:
+            instance_uid = catalog.check_uid(instance, "--instance")
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        peer, assignments = _split_arguments(arguments or [])
+        stdin_text = sys.stdin.read() if data == "-" else None
+        ds = dataset.build(data, assignments, stdin_text)
+        request = ReportRequest(
+            class_uid, instance_uid, event_type, message_id, ds, role=role.value
+        )
+        settings = _settings(
+            calling_aet,
+            max_pdu,
+            implementation_class_uid,
+            implementation_version,
+            transfer_syntax,
+            _SENDER_TS,
+            connect_timeout,
+            acse_timeout,
+            dimse_timeout,
+            network_timeout,
+        )
+        rsp = association.send_report(_peer(peer, called_aet), settings, request)
+        _renderer(fmt).report_response(rsp)
+        return exit_code_for_status(rsp.status.code)
+
+    run(body, verbose=verbose, debug=debug, quiet=quiet)
+
+
+# --- listen -------------------------------------------------------------------------------
+
+
+def _decider(status: int, reply: str, reply_dataset: object) -> Callable[[ReceivedReport], object]:
+    from dcmreport.records import Answer, ResponseStatus
+
+    def decide(report: ReceivedReport) -> Answer:
+        event_reply = report.dataset if reply == "echo" else reply_dataset
+        if category(status) == FAILURE:
+            event_reply = None  # an Event Reply only goes with Success (PS3.7 10.1.1.1.7)
+        return Answer(ResponseStatus(status), event_reply)  # type: ignore[arg-type]
+
+    return decide
+
+
+class _StopOnSignal:
+    """SIGINT/SIGTERM ask the listener to stop gracefully; a second one interrupts."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested.is_set():
+            raise KeyboardInterrupt
+        self.requested.set()
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self)
+        signal.signal(signal.SIGTERM, self)
+
+
+@app.command(epilog=EXIT_CODES_EPILOG)
+def listen(
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", "-p", min=0, max=65535, help="TCP port to listen on (0: any free port)."
+        ),
+    ] = 11112,
+    bind: Annotated[str, typer.Option("--bind", "-b", help="Address to listen on.")] = "0.0.0.0",
+    aet: ListenAET = "DCMREPORT",
+    require_called_aet: Annotated[
+        bool,
+        typer.Option(
+            "--require-called-aet",
+            help="Reject associations that call another AE title (reason 1/1/7).",
+        ),
+    ] = False,
+    status: Annotated[
+        int,
+        typer.Option(
+            "--status",
+            parser=wrap(parse_status),
+            metavar="NAME|CODE",
+            help="Status to answer with: success, processing-failure, 0x0110, 272, ...",
+        ),
+    ] = 0,  # type: ignore[assignment]
+    reply: Annotated[
+        str,
+        typer.Option(
+            "--reply",
+            metavar="none|echo|FILE",
+            help="Event Reply to send: none, echo (the received Event Information, as "
+            "the LEADTOOLS reference server does) or a JSON file.",
+        ),
+    ] = "none",
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "--count", "-n", min=1, show_default=False, help="Exit after N reports were answered."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=0,
+            show_default=False,
+            help="Give up after S seconds: exit 5 if --count reports (or, without "
+            "--count, any report) have not been answered by then.",
+        ),
+    ] = None,
+    max_pdu: MaxPdu = 16382,
+    implementation_class_uid: ImplementationUID = None,
+    implementation_version: ImplementationVersion = None,
+    transfer_syntax: TransferSyntaxes = None,
+    acse_timeout: AcseTimeout = 30.0,
+    dimse_timeout: DimseTimeout = 30.0,
+    network_timeout: NetworkTimeout = 60.0,
+    fmt: Format = OutputFormat.AUTO,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+) -> None:
+    """Receive N-EVENT-REPORTs of any SOP class, show each one, and answer it.
+
+    Accepts every proposed presentation context (storage, private and unknown
+    SOP classes too) with the first proposed transfer syntax it supports,
+    answers role selection and C-ECHO. One JSON object per report per line
+    when piped. SIGINT/SIGTERM stop it after in-flight reports are answered.
+
+    [b]Example[/b]: dcmreport listen --port 11112 --aet MODALITY --reply echo
+    """
+
+    def body() -> ExitCode:
+        from dcmreport import dataset
+        from dcmreport.association import Listener, ListenOptions
+
+        reply_dataset = None
+        if reply not in ("none", "echo"):
+            reply_dataset = dataset.load_data(reply)
+        renderer = _renderer(fmt)
+        settings = _settings(
+            aet,
+            max_pdu,
+            implementation_class_uid,
+            implementation_version,
+            transfer_syntax,
+            _LISTENER_TS,
+            None,
+            acse_timeout,
+            dimse_timeout,
+            network_timeout,
+        )
+        listener = Listener(
+            settings,
+            ListenOptions(port, bind, require_called_aet),
+            _decider(status, reply, reply_dataset),  # type: ignore[arg-type]
+            renderer.report_received,
+        )
+        stop = _StopOnSignal()
+        stop.install()
+        listener.start()
+        renderer.note(f"dcmreport: listening on {bind}:{listener.port} as {aet} (Ctrl-C to stop)")
+        wanted = count or 1
+        try:
+            listener.wait(
+                lambda: (
+                    stop.requested.is_set() or (count is not None and listener.answered >= count)
+                ),
+                timeout,
+            )
+        finally:
+            listener.stop()
+        if timeout is not None and not stop.requested.is_set() and listener.answered < wanted:
+            raise ListenTimeoutError(
+                f"{listener.answered} of {wanted} report(s) answered within {timeout:g} s"
+            )
+        return ExitCode.OK
+
+    run(body, verbose=verbose, debug=debug, quiet=quiet)
+
+
+def main() -> None:
+    """Console-script entry point (``prog_name`` keeps completion working under ``python -m``)."""
+    app(prog_name="dcmreport")

@@ -1,0 +1,70 @@
+"""Exit codes and the errors that carry them.
+
+Every exit code dcmreport can return is a member of :class:`ExitCode`; every
+expected failure is a :class:`DcmreportError` subclass that names its code. The
+CLI turns these into a one-line message and the exit status at a single
+boundary (``dcmreport.cli.run``), so no other module decides how the process
+ends. This module imports nothing heavy: ``--help`` lists the codes from here.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit statuses, stable for shell scripts."""
+
+    OK = 0
+    """Success: the association worked and the peer answered with a non-Failure status."""
+    ERROR = 1
+    """An unexpected error (a bug, or the system failed us); run with -d for the traceback."""
+    USAGE = 2
+    """Bad option or input: a malformed UID, JSON, keyword, value or file."""
+    NO_ASSOCIATION = 3
+    """No association: refused, unreachable, rejected, aborted, or a timeout."""
+    FAILURE_STATUS = 4
+    """The peer answered with a Failure status."""
+    LISTEN_TIMEOUT = 5
+    """``listen --timeout`` passed before ``--count`` reports were answered."""
+    INTERRUPTED = 130
+    """Interrupted by Ctrl-C (SIGINT)."""
+
+
+EXIT_CODE_HELP = {
+    ExitCode.OK: "success",
+    ExitCode.ERROR: "unexpected error",
+    ExitCode.USAGE: "usage or bad input (option, UID, JSON, keyword, file)",
+    ExitCode.NO_ASSOCIATION: "no association (refused, unreachable, rejected, aborted, timeout)",
+    ExitCode.FAILURE_STATUS: "the peer answered with a Failure status",
+    ExitCode.LISTEN_TIMEOUT: "listen --timeout passed before --count reports",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+
+
+class DcmreportError(Exception):
+    """An expected failure, shown to the user as one line and an exit code."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class InputError(DcmreportError):
+    """The user gave something we cannot use (option value, JSON, keyword, file)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class AssociationError(DcmreportError):
+    """No usable association: refused, unreachable, rejected, aborted or timed out."""
+
+    exit_code = ExitCode.NO_ASSOCIATION
+
+
+class ListenTimeoutError(DcmreportError):
+    """``listen --timeout`` passed before enough reports were answered."""
+
+    exit_code = ExitCode.LISTEN_TIMEOUT

@@ -1,0 +1,132 @@
+"""What happened on the wire, as plain data: the shared vocabulary of the layers.
+
+The association layer fills these records; the rendering layer shows them and
+turns them into JSON. Neither needs the other, and nothing here imports
+pynetdicom. Datasets stay pydicom ``Dataset`` objects until rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
+
+
+@dataclass(frozen=True)
+class ContextInfo:
+    """One presentation context: what was proposed and what came of it."""
+
+    id: int
+    abstract_syntax: str
+    proposed_transfer_syntaxes: tuple[str, ...]
+    transfer_syntax: str | None  # the accepted one, None if rejected
+    proposed_roles: tuple[bool, bool] | None  # (SCU, SCP) from a role selection item, if any
+    requestor_is_scu: bool = True
+    requestor_is_scp: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.transfer_syntax is not None
+
+
+@dataclass(frozen=True)
+class AssociationInfo:
+    """The negotiated association, as the requestor proposed it and the acceptor answered."""
+
+    calling_aet: str
+    called_aet: str
+    peer_address: str
+    max_pdu: int  # the requestor's maximum PDU length (0: unlimited)
+    implementation_class_uid: str
+    implementation_version: str | None
+    contexts: tuple[ContextInfo, ...] = ()
+    acceptor_max_pdu: int | None = None
+    acceptor_implementation_class_uid: str | None = None
+    acceptor_implementation_version: str | None = None
+
+
+@dataclass(frozen=True)
+class ResponseStatus:
+    """A DIMSE response's status and the optional error fields that travel with it."""
+
+    code: int
+    error_comment: str | None = None
+    error_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the listener answers to one report."""
+
+    status: ResponseStatus
+    event_reply: Dataset | None = None
+
+
+@dataclass(frozen=True)
+class ReceivedReport:
+    """An N-EVENT-REPORT-RQ as the listener received it."""
+
+    association: AssociationInfo
+    context_id: int
+    transfer_syntax: str
+    message_id: int
+    sop_class_uid: str
+    sop_instance_uid: str
+    event_type_id: int | None
+    dataset: Dataset | None
+    received_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    problem: str | None = None  # e.g. the Event Information could not be decoded
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    """A received report and the answer sent for it."""
+
+    report: ReceivedReport
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """An N-EVENT-REPORT the user wants to send."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    event_type_id: int
+    message_id: int = 1
+    dataset: Dataset | None = None
+    context_class_uid: str | None = None  # abstract syntax to send it on, if not the class
+    role: str = "scp"  # role selection proposed for the report's context: scp, scu, both, none
+
+
+@dataclass(frozen=True)
+class ReportResponse:
+    """The N-EVENT-REPORT-RSP the peer sent back."""
+
+    request: ReportRequest
+    association: AssociationInfo
+    status: ResponseStatus
+    message_id_being_responded_to: int | None
+    sop_class_uid: str | None
+    sop_instance_uid: str | None
+    event_type_id: int | None
+    event_reply: Dataset | None
+    round_trip_ms: float
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EchoResponse:
+    """The C-ECHO-RSP the peer sent back."""
+
+    association: AssociationInfo
+    status: ResponseStatus
+    round_trip_ms: float
+
+
+def json_ready(value: Any) -> Any:
+    """Hook for json.dumps: UIDs and other str subclasses as plain strings."""
+    return str(value)

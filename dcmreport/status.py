@@ -1,0 +1,103 @@
+"""DIMSE status codes: their standard names and categories.
+
+The N-EVENT-REPORT statuses are the general DIMSE-N ones of PS3.7 Annex C
+(10.1.1.1.8); no service class defines its own. Categories follow PS3.7 C.1:
+0000 Success; 0001, 0107, 0116 and Bxxx Warning; FE00 Cancel; FF00/FF01
+Pending; everything else Failure. Pure data, no pynetdicom import, so option
+parsing (``--status``) stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SUCCESS = "Success"
+WARNING = "Warning"
+FAILURE = "Failure"
+CANCEL = "Cancel"
+PENDING = "Pending"
+
+# code -> (CLI name, standard meaning)
+STATUSES: dict[int, tuple[str, str]] = {
+    0x0000: ("success", "Success"),
+    0x0001: (
+        "warning-requested-optional-attributes",
+        "Requested optional Attributes are not supported",
+    ),
+    0x0107: ("attribute-list-error", "Attribute list error"),
+    0x0110: ("processing-failure", "Processing failure"),
+    0x0111: ("duplicate-sop-instance", "Duplicate SOP Instance"),
+    0x0112: ("no-such-sop-instance", "No such SOP Instance"),
+    0x0113: ("no-such-event-type", "No such Event Type"),
+    0x0114: ("no-such-argument", "No such argument"),
+    0x0115: ("invalid-argument-value", "Invalid argument value"),
+    0x0116: ("attribute-value-out-of-range", "Attribute value out of range"),
+    0x0117: ("invalid-sop-instance", "Invalid SOP Instance"),
+    0x0118: ("no-such-sop-class", "No such SOP Class"),
+    0x0119: ("class-instance-conflict", "Class-Instance conflict"),
+    0x0120: ("missing-attribute", "Missing Attribute"),
+    0x0121: ("missing-attribute-value", "Missing Attribute Value"),
+    0x0122: ("sop-class-not-supported", "SOP Class not supported"),
+    0x0123: ("no-such-action", "No such Action"),
+    0x0124: ("not-authorized", "Refused: not authorized"),
+    0x0210: ("duplicate-invocation", "Duplicate invocation"),
+    0x0211: ("unrecognized-operation", "Unrecognized operation"),
+    0x0212: ("mistyped-argument", "Mistyped argument"),
+    0x0213: ("resource-limitation", "Resource limitation"),
+    0xFE00: ("cancel", "Cancel"),
+}
+
+_BY_NAME = {name: code for code, (name, _) in STATUSES.items()}
+
+
+@dataclass(frozen=True)
+class Status:
+    """A status code with its standard meaning and category."""
+
+    code: int
+
+    @property
+    def category(self) -> str:
+        return category(self.code)
+
+    @property
+    def meaning(self) -> str:
+        known = STATUSES.get(self.code)
+        return known[1] if known else f"Unknown {self.category.lower()} status"
+
+    def __str__(self) -> str:
+        suffix = "" if self.meaning == self.category else f" ({self.category})"
+        return f"0x{self.code:04X} {self.meaning}{suffix}"
+
+
+def category(code: int) -> str:
+    """Return the PS3.7 Annex C category of a status code."""
+    if code == 0x0000:
+        return SUCCESS
+    if code in (0x0001, 0x0107, 0x0116) or 0xB000 <= code <= 0xBFFF:
+        return WARNING
+    if code == 0xFE00:
+        return CANCEL
+    if code in (0xFF00, 0xFF01):
+        return PENDING
+    return FAILURE
+
+
+def parse_status(text: str) -> int:
+    """Parse ``success``, ``processing-failure``, ``0x0110`` or ``272`` into a code.
+
+    Raises ValueError with the accepted forms when ``text`` is none of them.
+    """
+    key = text.strip().lower().replace("_", "-").replace(" ", "-")
+    if key in _BY_NAME:
+        return _BY_NAME[key]
+    try:
+        code = int(key, 16) if key.startswith("0x") else int(key)
+    except ValueError:
+        names = ", ".join(sorted(_BY_NAME))
+        raise ValueError(
+            f"unknown status {text!r}: use a code (0x0110, 272) or one of {names}"
+        ) from None
+    if not 0 <= code <= 0xFFFF:
+        raise ValueError(f"status {text!r} is out of range 0x0000-0xFFFF")
+    return code
