@@ -54,6 +54,7 @@ from dcmreport.records import (
     ReportResponse,
     ResponseStatus,
 )
+from dcmreport.status import SUCCESS, WARNING, category
 
 LOG = logging.getLogger("dcmreport")
 
@@ -507,31 +508,43 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
         except AttributeError:  # pynetdicom reads EventReply off a response of the wrong type
             status = Dataset()
         elapsed = (time.perf_counter() - start) * 1000
-        problem = _check_response(last.command, request) if last.command is not None else None
+        command = last.command
+        problem = _check_response(command, request) if command is not None else None
         if problem:
             if assoc.is_established:
                 assoc.abort()
             raise AssociationError(f"{peer}: {problem}; aborted the association")
-        if "Status" not in status or last.command is None:
+        if command is None or "Status" not in status:
             raise _lost_response(opened, peer, "N-EVENT-REPORT", settings)
-        command = last.command
-        event_type = command.get("EventTypeID")
-        return ReportResponse(
-            request=request,
-            association=info,
-            status=_response_status(status),
-            message_id_being_responded_to=int(command.MessageIDBeingRespondedTo),
-            sop_class_uid=str(command["AffectedSOPClassUID"].value)
-            if "AffectedSOPClassUID" in command
-            else None,
-            sop_instance_uid=str(command["AffectedSOPInstanceUID"].value)
-            if "AffectedSOPInstanceUID" in command
-            else None,
-            event_type_id=int(event_type) if event_type is not None else None,
-            event_reply=reply,
-            round_trip_ms=elapsed,
-            warnings=_response_warnings(command, request),
-        )
+        return _report_response(request, info, command, reply, elapsed)
+
+
+def _report_response(request: ReportRequest, info: AssociationInfo, command: Dataset,
+                     reply: Dataset | None, elapsed: float) -> ReportResponse:
+    """The response as the peer sent it: status from its command set, not pynetdicom's view.
+
+    pynetdicom turns an Event Reply it cannot decode into a local 0x0110 and
+    an absent one into an empty dataset; neither is what the peer said.
+    """
+    warnings = list(_response_warnings(command, request))
+    has_reply = int(command.get("CommandDataSetType", 0x0101)) != 0x0101
+    if has_reply and reply is None and category(int(command.Status)) in (SUCCESS, WARNING):
+        warnings.append("the peer's Event Reply could not be decoded (run with -d for details)")
+    event_type = command.get("EventTypeID")
+    return ReportResponse(
+        request=request,
+        association=info,
+        status=_response_status(command),
+        message_id_being_responded_to=int(command.MessageIDBeingRespondedTo),
+        sop_class_uid=str(command["AffectedSOPClassUID"].value)
+        if "AffectedSOPClassUID" in command else None,
+        sop_instance_uid=str(command["AffectedSOPInstanceUID"].value)
+        if "AffectedSOPInstanceUID" in command else None,
+        event_type_id=int(event_type) if event_type is not None else None,
+        event_reply=reply if has_reply else None,
+        round_trip_ms=elapsed,
+        warnings=tuple(warnings),
+    )
 
 
 # --- the acceptor side --------------------------------------------------------------------
@@ -635,7 +648,8 @@ class Listener:
             self._in_flight += 1
         problem = None
         try:
-            dataset = event.event_information if req.EventInformation is not None else None
+            raw = req.EventInformation
+            dataset = event.event_information if raw is not None and raw.getvalue() else None
         except Exception as exc:  # a peer may send anything; answer rather than abort
             dataset, problem = None, f"cannot decode the Event Information: {type(exc).__name__}"
         report = ReceivedReport(

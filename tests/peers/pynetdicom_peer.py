@@ -1,0 +1,122 @@
+"""A plain pynetdicom peer playing the LEADTOOLS reference client or server.
+
+It never imports dcmreport, so dcmreport's changes to pynetdicom's request
+routing do not apply here: run as a separate process, it is pynetdicom as an
+integrator would use it. Prints one JSON object on stdout with what it saw.
+
+    python pynetdicom_peer.py client PORT      # the reference SCU, sends the report
+    python pynetdicom_peer.py server [--route-reports] [--delay S] [--status N] [--abort]
+
+The reference server receives its report on Secondary Capture Image Storage,
+a storage class that plain pynetdicom answers with a C-STORE-RSP;
+``--route-reports`` makes this peer serve N-EVENT-REPORT for every class (one
+line, below) so that it can play the reference server at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from pydicom import Dataset
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import SecondaryCaptureImageStorage, Verification
+
+IMPLICIT = "1.2.840.10008.1.2"
+INSTANCE = "1.1.1.1.9999.2"
+
+
+def reference_dataset() -> Dataset:
+    ds = Dataset()
+    ds.PatientName = "TEST"
+    ds.PatientID = "ID"
+    ds.PatientSex = "M"
+    return ds
+
+
+def client(port: int) -> int:
+    """The reference client: exactly the association and report of the LEADTOOLS sample."""
+    ae = AE(ae_title="ClientTest")
+    ae.implementation_class_uid = "1.2.840.114257.1"
+    ae.implementation_version_name = "1"
+    ae.add_requested_context(Verification, IMPLICIT)
+    ae.add_requested_context(SecondaryCaptureImageStorage, IMPLICIT)
+    commands: list[Dataset] = []
+    assoc = ae.associate(
+        "127.0.0.1", port, ae_title="ServerTest", max_pdu=0x100000,
+        evt_handlers=[(evt.EVT_DIMSE_RECV, lambda e: commands.append(e.message.command_set))],
+    )
+    if not assoc.is_established:
+        print(json.dumps({"error": "association failed"}))
+        return 3
+    status, reply = assoc.send_n_event_report(
+        reference_dataset(), 1, SecondaryCaptureImageStorage, INSTANCE, msg_id=1
+    )
+    assoc.release()
+    rsp = commands[-1]
+    print(json.dumps({
+        "command_field": int(rsp.CommandField),
+        "status": int(status.Status),
+        "message_id_being_responded_to": int(rsp.MessageIDBeingRespondedTo),
+        "sop_class_uid": str(rsp.get("AffectedSOPClassUID", "")),
+        "sop_instance_uid": str(rsp.get("AffectedSOPInstanceUID", "")),
+        "event_type_id": rsp.get("EventTypeID"),
+        "event_reply": reply.to_json_dict() if reply is not None else None,
+    }))
+    return 0
+
+
+def server(route_reports: bool, delay: float, status: int, abort: bool) -> int:
+    """The reference server: accept everything proposed, echo the report back."""
+    if route_reports:
+        from pynetdicom import association
+        from pynetdicom.service_class_n import StorageCommitmentServiceClass
+
+        association.uid_to_service_class = lambda uid: StorageCommitmentServiceClass
+
+    seen: dict[str, object] = {}
+
+    def on_requested(event: evt.Event) -> None:
+        rq = event.assoc.requestor.primitive
+        seen["calling_aet"] = rq.calling_ae_title
+        seen["called_aet"] = rq.called_ae_title
+
+    def on_report(event: evt.Event) -> tuple[int, Dataset | None]:
+        req = event.request
+        seen.update(
+            message_id=req.MessageID,
+            sop_class_uid=str(req.AffectedSOPClassUID),
+            sop_instance_uid=str(req.AffectedSOPInstanceUID),
+            event_type_id=req.EventTypeID,
+            dataset=event.event_information.to_json_dict(),
+        )
+        time.sleep(delay)
+        if abort:
+            event.assoc.abort()
+        return status, event.event_information
+
+    ae = AE(ae_title="ServerTest")
+    for cx in (Verification, SecondaryCaptureImageStorage, "1.2.840.10008.1.20.1"):
+        ae.add_supported_context(cx, [IMPLICIT, "1.2.840.10008.1.2.1"])
+    server = ae.start_server(
+        ("127.0.0.1", 0), block=False,
+        evt_handlers=[(evt.EVT_REQUESTED, on_requested), (evt.EVT_N_EVENT_REPORT, on_report)],
+    )
+    print(json.dumps({"port": server.server_address[1]}), flush=True)
+    sys.stdin.read()  # the test closes stdin to stop us
+    server.shutdown()
+    print(json.dumps(seen, default=str), flush=True)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv[0] == "client":
+        return client(int(argv[1]))
+    delay = float(argv[argv.index("--delay") + 1]) if "--delay" in argv else 0.0
+    status = int(argv[argv.index("--status") + 1], 0) if "--status" in argv else 0
+    return server("--route-reports" in argv, delay, status, "--abort" in argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

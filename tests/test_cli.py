@@ -1,0 +1,248 @@
+"""The command line as users run it: a subprocess, its streams and its exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import dcmreport, unused_port
+
+REPORT = ["--event", "1", "--instance", "1.1.1.1.9999.2"]
+
+
+def peer(port: int, aet: str = "ANY-SCP") -> str:
+    return f"{aet}@127.0.0.1:{port}"
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP server that accepts connections and never says a word."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True).start()
+    yield int(server.getsockname()[1])
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_help_does_not_import_pynetdicom_or_pydicom() -> None:
+    for args in (["--help"], ["send-report", "--help"], ["listen", "--help"], ["echo", "--help"]):
+        run = subprocess.run([sys.executable, "-X", "importtime", "-m", "dcmreport", *args],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0
+        imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines()}
+        assert not {m for m in imported if m.split(".")[0] in ("pynetdicom", "pydicom")}, args
+        assert "Exit codes:" in run.stdout
+
+
+def test_version() -> None:
+    run = dcmreport("--version")
+    assert run.returncode == 0
+    assert re.fullmatch(r"dcmreport \d+\.\d+\.\d+\n", run.stdout)
+
+
+def test_echo(listen: Any) -> None:
+    listener = listen()
+    run = dcmreport("echo", peer(listener.port), "--format", "json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["status"] == 0
+    assert result["round_trip_ms"] > 0
+    assert result["association"]["called_aet"] == "ANY-SCP"
+
+
+def test_peer_from_environment(listen: Any) -> None:
+    listener = listen()
+    env = {**__import__("conftest").cli_env(), "DCMREPORT_PEER": f"X@127.0.0.1:{listener.port}"}
+    run = dcmreport("send-report", *REPORT, "--format", "json", env=env)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["association"]["called_aet"] == "X"
+
+
+def test_called_aet_option_overrides_peer(listen: Any) -> None:
+    listener = listen("--require-called-aet", "--aet", "RIGHT")
+    run = dcmreport("send-report", peer(listener.port, "WRONG"), "-aec", "RIGHT", *REPORT)
+    assert run.returncode == 0, run.stderr
+
+
+def test_text_output(listen: Any) -> None:
+    listener = listen("--reply", "echo")
+    run = dcmreport("send-report", peer(listener.port), *REPORT, "PatientID=ABC",
+                    "--format", "text")
+    assert run.returncode == 0, run.stderr
+    assert "0x0000 Success" in run.stdout
+    assert "Secondary Capture Image Storage" in run.stdout
+    assert "PatientID" in run.stdout and "ABC" in run.stdout
+
+
+def test_report_without_event_information(listen: Any) -> None:
+    listener = listen("--count", "1")
+    run = dcmreport("send-report", peer(listener.port), *REPORT, "--format", "json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["event_reply"] is None
+    assert listener.finish(sig=None) == 0
+    assert listener.json_lines()[0]["dataset"] is None
+
+
+def test_data_from_stdin_and_file(listen: Any, tmp_path: Any) -> None:
+    listener = listen("--count", "2")
+    stdin_run = dcmreport("send-report", peer(listener.port), *REPORT, "--data", "-",
+                          "PatientSex=F", input='{"PatientID": "FROMSTDIN"}')
+    assert stdin_run.returncode == 0, stdin_run.stderr
+    model = tmp_path / "model.json"
+    model.write_text(json.dumps({"00100020": {"vr": "LO", "Value": ["FROMFILE"]}}))
+    file_run = dcmreport("send-report", peer(listener.port), *REPORT, "--data", str(model))
+    assert file_run.returncode == 0, file_run.stderr
+    assert listener.finish(sig=None) == 0
+    first, second = (r["dataset"] for r in listener.json_lines())
+    assert first == {"00100020": {"vr": "LO", "Value": ["FROMSTDIN"]},
+                     "00100040": {"vr": "CS", "Value": ["F"]}}
+    assert second == {"00100020": {"vr": "LO", "Value": ["FROMFILE"]}}
+
+
+# --- exit codes of the error paths ---------------------------------------------------------
+
+
+def test_nothing_listening_is_exit_3() -> None:
+    run = dcmreport("send-report", peer(unused_port()), *REPORT)
+    assert run.returncode == 3
+    assert "cannot connect to 127.0.0.1" in run.stderr
+    assert "Connection refused" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_rejected_association_is_exit_3(listen: Any) -> None:
+    listener = listen("--require-called-aet", "--aet", "LISTENER")
+    run = dcmreport("send-report", peer(listener.port, "SOMEONE-ELSE"), *REPORT)
+    assert run.returncode == 3
+    assert "rejected the association permanently: called AE title not recognized" in run.stderr
+    assert "(result 1, source 1" in run.stderr and "reason 7)" in run.stderr
+
+
+def test_failure_status_is_exit_4(listen: Any) -> None:
+    listener = listen("--status", "processing-failure")
+    run = dcmreport("send-report", peer(listener.port), *REPORT, "--format", "json")
+    assert run.returncode == 4, run.stderr
+    result = json.loads(run.stdout)
+    assert result["status"] == 0x0110
+    assert result["status_category"] == "Failure"
+    assert result["status_meaning"] == "Processing failure"
+
+
+def test_failure_status_by_code(listen: Any) -> None:
+    listener = listen("--status", "0x0113", "--reply", "echo")
+    run = dcmreport("send-report", peer(listener.port), *REPORT, "PatientID=X", "--format", "json")
+    assert run.returncode == 4
+    result = json.loads(run.stdout)
+    assert result["status"] == 0x0113
+    assert result["event_reply"] is None  # an Event Reply only goes with Success
+
+
+def test_association_timeout_is_exit_3(silent_server: int) -> None:
+    run = dcmreport("send-report", peer(silent_server), *REPORT, "--acse-timeout", "1")
+    assert run.returncode == 3
+    assert "no answer to the association request" in run.stderr
+
+
+def test_dimse_timeout_is_exit_3(pynetdicom_server: Any) -> None:
+    _, port = pynetdicom_server("--route-reports", "--delay", "4")
+    run = dcmreport("send-report", peer(port), *REPORT, "--class", "1.2.840.10008.1.20.1",
+                    "--dimse-timeout", "1")
+    assert run.returncode == 3
+    assert "no N-EVENT-REPORT response" in run.stderr
+    assert "within 1 s (--dimse-timeout)" in run.stderr
+
+
+def test_peer_aborting_instead_of_answering_is_exit_3(pynetdicom_server: Any) -> None:
+    _, port = pynetdicom_server("--route-reports", "--abort")
+    run = dcmreport("send-report", peer(port), *REPORT, "--class", "1.2.840.10008.1.20.1")
+    assert run.returncode == 3
+    assert "aborted the association instead of answering" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "-"], "stdin: invalid JSON at line 2, column 3"),
+        (["PatientNme=X"], "unknown keyword 'PatientNme' (did you mean PatientName"),
+        (["Rows=twelve"], "Rows: 'twelve' is not a valid US value"),
+        (["--data", "/nonexistent.json"], "/nonexistent.json: no such file"),
+        (["--instance", "1.2.abc"], "is not a UID"),
+        (["--class", "no-such-class"], "unknown SOP class 'no-such-class'"),
+        (["--event", "nonsense"], "unknown event 'nonsense'"),
+        (["nobody@host:99999"], "out of range"),
+    ],
+)
+def test_bad_input_is_exit_2(args: list[str], message: str) -> None:
+    run = dcmreport("send-report", "--event", "1", "--instance", "1.2.3", *args,
+                    input='{"PatientID":\n  oops}', timeout=30)
+    assert run.returncode == 2, run.stderr
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["send-report", "--max-pdu", "-1"], "--max-pdu"),
+        (["send-report", "-aet", "A" * 17], "longer than 16 characters"),
+        (["listen", "--status", "bogus"], "unknown status 'bogus'"),
+        (["send-report", "-x", "jpeg"], "unsupported transfer syntax 'jpeg'"),
+    ],
+)
+def test_bad_options_are_usage_errors(args: list[str], message: str) -> None:
+    run = dcmreport(*args)
+    assert run.returncode == 2
+    assert message in run.stderr
+
+
+def test_missing_event_is_exit_2() -> None:
+    run = dcmreport("send-report", "--instance", "1.2.3")
+    assert run.returncode == 2
+    assert "--event is required" in run.stderr
+
+
+# --- listen's own exits --------------------------------------------------------------------
+
+
+def test_listen_timeout_is_exit_5(listen: Any) -> None:
+    listener = listen("--count", "1", "--timeout", "1")
+    assert listener.finish(sig=None) == 5
+    assert "0 of 1 report(s) answered within 1 s" in "".join(listener.stderr)
+
+
+def test_listen_count_exits_0_after_n_reports(listen: Any) -> None:
+    listener = listen("--count", "2", "--timeout", "30")
+    for message_id in ("1", "2"):
+        run = dcmreport("send-report", peer(listener.port), *REPORT, "--message-id", message_id)
+        assert run.returncode == 0, run.stderr
+    assert listener.finish(sig=None) == 0
+    assert [r["message_id"] for r in listener.json_lines()] == [1, 2]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_listen_stops_gracefully_on_signal(listen: Any, sig: int) -> None:
+    listener = listen()
+    run = dcmreport("send-report", peer(listener.port), *REPORT)
+    assert run.returncode == 0
+    assert listener.finish(sig) == 0
+    assert len(listener.json_lines()) == 1
+    assert "Traceback" not in "".join(listener.stderr)
+
+
+def test_listen_port_in_use_is_exit_2(listen: Any) -> None:
+    listener = listen()
+    run = dcmreport("listen", "--port", str(listener.port), "--bind", "127.0.0.1")
+    assert run.returncode == 2
+    assert "cannot listen on 127.0.0.1" in run.stderr
