@@ -1,0 +1,1 @@
+complete --command dcmreport --no-files --arguments "(env _DCMREPORT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) dcmreport)" --condition "env _DCMREPORT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) dcmreport"

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from pydicom import Dataset
 from pydicom.uid import UID
@@ -36,10 +36,12 @@ from pynetdicom import AE, build_context, build_role, evt
 from pynetdicom import association as _pynetdicom_association
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 from pynetdicom.service_class import ServiceClass
 from pynetdicom.sop_class import uid_to_service_class
 
+from dcmreport import __version__
 from dcmreport.catalog import EXPLICIT_VR_LE, IMPLICIT_VR_LE, VERIFICATION
 from dcmreport.errors import AssociationError, InputError
 from dcmreport.peer import Peer
@@ -59,6 +61,7 @@ from dcmreport.status import SUCCESS, WARNING, category
 LOG = logging.getLogger("dcmreport")
 
 N_EVENT_REPORT_RSP = 0x8100
+DEFAULT_VERSION_NAME = f"DCMREPORT_{__version__}"[:16]
 _COMMAND_NAMES = {
     0x0001: "C-STORE-RQ",
     0x8001: "C-STORE-RSP",
@@ -100,7 +103,7 @@ class Settings:
     ae_title: str = "DCMREPORT"  # calling AE title, or the listener's own
     max_pdu: int = 16382
     implementation_class_uid: str | None = None  # None: pynetdicom's
-    implementation_version: str | None = None  # None: pynetdicom's
+    implementation_version: str | None = None  # None: DCMREPORT_<version>
     transfer_syntaxes: tuple[str, ...] = (EXPLICIT_VR_LE, IMPLICIT_VR_LE)
     connect_timeout: float | None = 10.0
     acse_timeout: float = 30.0
@@ -113,8 +116,7 @@ def _make_ae(settings: Settings) -> AE:
     ae.maximum_pdu_size = settings.max_pdu
     if settings.implementation_class_uid:
         ae.implementation_class_uid = UID(settings.implementation_class_uid)
-    if settings.implementation_version:
-        ae.implementation_version_name = settings.implementation_version
+    ae.implementation_version_name = settings.implementation_version or DEFAULT_VERSION_NAME
     ae.connection_timeout = settings.connect_timeout
     ae.acse_timeout = settings.acse_timeout
     ae.dimse_timeout = settings.dimse_timeout
@@ -132,7 +134,7 @@ def _no_delay(event: evt.Event) -> None:
 # --- incoming requests of any SOP class --------------------------------------------------
 
 
-class _ReportRouter(ServiceClass):  # type: ignore[misc]
+class _ReportRouter(ServiceClass):
     """Serve N-EVENT-REPORT requests whatever their class; leave the rest to pynetdicom.
 
     The base ServiceClass implements the N-EVENT-REPORT service with the
@@ -155,7 +157,7 @@ def _route_reports(uid: str) -> Callable[[Association], ServiceClass]:
 
 
 # pynetdicom's Association looks the service up through this module-level name.
-_pynetdicom_association.uid_to_service_class = _route_reports
+_pynetdicom_association.uid_to_service_class = _route_reports  # type: ignore[attr-defined,assignment]
 
 
 # --- negotiation details ------------------------------------------------------------------
@@ -180,7 +182,7 @@ def association_info(assoc: Association) -> AssociationInfo:
         ok = accepted.get(cx.context_id)
         contexts.append(
             ContextInfo(
-                id=cx.context_id,
+                id=int(cx.context_id or 0),
                 abstract_syntax=str(cx.abstract_syntax),
                 proposed_transfer_syntaxes=tuple(str(ts) for ts in cx.transfer_syntax),
                 transfer_syntax=str(ok.transfer_syntax[0]) if ok else None,
@@ -297,8 +299,12 @@ def _why_not_established(
             "is a DICOM listener running there? (dcmreport listen starts one)",
         )
     if assoc.is_rejected:
-        rj = assoc.acceptor.primitive
-        result, source, reason = rj.result, rj.result_source, rj.diagnostic
+        rj = cast(A_ASSOCIATE, assoc.acceptor.primitive)
+        result, source, reason = (
+            int(rj.result or 0),
+            int(rj.result_source or 0),
+            int(rj.diagnostic or 0),
+        )
         kind = "permanently" if result == 1 else "transiently"
         text = _REJECT_REASONS.get((source, reason), f"reason {reason}")
         return AssociationError(
@@ -344,7 +350,7 @@ def _associate(
     Raises AssociationError with the reason when it is not established.
     """
     ae = _make_ae(settings)
-    roles = []
+    roles: list[Any] = []
     for abstract_syntax, role in contexts:
         ae.add_requested_context(abstract_syntax, list(settings.transfer_syntaxes))
         if role != "none":
@@ -391,7 +397,7 @@ def _context_for(assoc: Association, abstract_syntax: str) -> PresentationContex
         2: "no reason",
         3: "abstract syntax not supported",
         4: "transfer syntaxes not supported",
-    }.get(rejected.result if rejected else -1, "unknown")
+    }.get(rejected.result or -1 if rejected else -1, "unknown")
     raise AssociationError(
         f"the peer did not accept a presentation context for {UID(abstract_syntax).name} "
         f"[{abstract_syntax}]: {reason}",
@@ -519,8 +525,13 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
         return _report_response(request, info, command, reply, elapsed)
 
 
-def _report_response(request: ReportRequest, info: AssociationInfo, command: Dataset,
-                     reply: Dataset | None, elapsed: float) -> ReportResponse:
+def _report_response(
+    request: ReportRequest,
+    info: AssociationInfo,
+    command: Dataset,
+    reply: Dataset | None,
+    elapsed: float,
+) -> ReportResponse:
     """The response as the peer sent it: status from its command set, not pynetdicom's view.
 
     pynetdicom turns an Event Reply it cannot decode into a local 0x0110 and
@@ -537,9 +548,11 @@ def _report_response(request: ReportRequest, info: AssociationInfo, command: Dat
         status=_response_status(command),
         message_id_being_responded_to=int(command.MessageIDBeingRespondedTo),
         sop_class_uid=str(command["AffectedSOPClassUID"].value)
-        if "AffectedSOPClassUID" in command else None,
+        if "AffectedSOPClassUID" in command
+        else None,
         sop_instance_uid=str(command["AffectedSOPInstanceUID"].value)
-        if "AffectedSOPInstanceUID" in command else None,
+        if "AffectedSOPInstanceUID" in command
+        else None,
         event_type_id=int(event_type) if event_type is not None else None,
         event_reply=reply if has_reply else None,
         round_trip_ms=elapsed,
@@ -569,10 +582,13 @@ def _accept_everything(transfer_syntaxes: tuple[str, ...]) -> Callable[[evt.Even
 
     def handler(event: evt.Event) -> None:
         contexts = []
-        for proposed in event.assoc.requestor.primitive.presentation_context_definition_list:
-            ours = [ts for ts in proposed.transfer_syntax if ts in transfer_syntaxes]
+        request = cast(A_ASSOCIATE, event.assoc.requestor.primitive)
+        for proposed in request.presentation_context_definition_list:
+            ours: list[str | UID] = [
+                ts for ts in proposed.transfer_syntax if ts in transfer_syntaxes
+            ]
             try:
-                cx = build_context(proposed.abstract_syntax, ours or [IMPLICIT_VR_LE])
+                cx = build_context(str(proposed.abstract_syntax), ours or [IMPLICIT_VR_LE])
             except ValueError:
                 continue  # not a valid UID: the context is rejected
             cx.scu_role = True
@@ -583,6 +599,40 @@ def _accept_everything(transfer_syntaxes: tuple[str, ...]) -> Callable[[evt.Even
         event.assoc.acceptor.supported_contexts = contexts
 
     return handler
+
+
+def _received_report(event: evt.Event) -> ReceivedReport:
+    """What the peer sent; a data set that does not decode becomes a ``problem``, not an error."""
+    req = cast(N_EVENT_REPORT, event.request)
+    dataset, problem = None, None
+    try:
+        raw = req.EventInformation
+        dataset = event.event_information if raw is not None and raw.getvalue() else None
+        for _ in dataset.iterall() if dataset is not None else ():
+            pass  # pydicom decodes lazily: find a malformed data set now, not while showing it
+    except Exception as exc:  # a peer may send anything; answer rather than abort
+        dataset, problem = None, f"cannot decode the Event Information: {type(exc).__name__}"
+    return ReceivedReport(
+        association=association_info(event.assoc),
+        context_id=event.context.context_id,
+        transfer_syntax=str(event.context.transfer_syntax),
+        message_id=int(req.MessageID or 0),
+        sop_class_uid=str(req.AffectedSOPClassUID),
+        sop_instance_uid=str(req.AffectedSOPInstanceUID),
+        event_type_id=int(req.EventTypeID) if req.EventTypeID is not None else None,
+        dataset=dataset,
+        problem=problem,
+    )
+
+
+def _status_dataset(status: ResponseStatus) -> Dataset:
+    ds = Dataset()
+    ds.Status = status.code
+    if status.error_comment:
+        ds.ErrorComment = status.error_comment[:64]  # LO: 64 characters at most
+    if status.error_id is not None:
+        ds.ErrorID = status.error_id
+    return ds
 
 
 class Listener:
@@ -623,7 +673,7 @@ class Listener:
 
     def start(self) -> None:
         """Bind and start serving in background threads."""
-        handlers = [
+        handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, _no_delay),
             (evt.EVT_REQUESTED, _accept_everything(self._settings.transfer_syntaxes)),
             (evt.EVT_ACCEPTED, lambda e: _log_negotiation(association_info(e.assoc))),
@@ -643,35 +693,26 @@ class Listener:
             ) from None
 
     def _on_report(self, event: evt.Event) -> tuple[Dataset, Dataset | None]:
-        req = event.request
+        """EVT_N_EVENT_REPORT: record the report, then return the status and Event Reply."""
         with self._lock:
             self._in_flight += 1
-        problem = None
+        report = _received_report(event)
         try:
-            raw = req.EventInformation
-            dataset = event.event_information if raw is not None and raw.getvalue() else None
-        except Exception as exc:  # a peer may send anything; answer rather than abort
-            dataset, problem = None, f"cannot decode the Event Information: {type(exc).__name__}"
-        report = ReceivedReport(
-            association=association_info(event.assoc),
-            context_id=event.context.context_id,
-            transfer_syntax=str(event.context.transfer_syntax),
-            message_id=int(req.MessageID),
-            sop_class_uid=str(req.AffectedSOPClassUID),
-            sop_instance_uid=str(req.AffectedSOPInstanceUID),
-            event_type_id=int(req.EventTypeID) if req.EventTypeID is not None else None,
-            dataset=dataset,
-            problem=problem,
-        )
-        answer = Answer(ResponseStatus(0x0110, problem)) if problem else self._decide(report)
-        self._record(ReportRecord(report, answer))
-        status = Dataset()
-        status.Status = answer.status.code
-        if answer.status.error_comment:
-            status.ErrorComment = answer.status.error_comment[:1024]
-        if answer.status.error_id is not None:
-            status.ErrorID = answer.status.error_id
-        return status, answer.event_reply
+            answer = (
+                self._decide(report)
+                if report.problem is None
+                else Answer(ResponseStatus(0x0110, report.problem))
+            )
+            self._record(ReportRecord(report, answer))
+        except Exception as exc:  # never tell a peer Success for a report we could not keep
+            LOG.error(
+                "cannot handle the report (message ID %s): %s: %s",
+                report.message_id,
+                type(exc).__name__,
+                exc,
+            )
+            answer = Answer(ResponseStatus(0x0110, "the receiver could not process the report"))
+        return _status_dataset(answer.status), answer.event_reply
 
     def _on_sent(self, event: evt.Event) -> None:
         if int(event.message.command_set.CommandField) == N_EVENT_REPORT_RSP:

@@ -455,7 +455,7 @@ def listen(
             metavar="NAME|CODE",
             help="Status to answer with: success, processing-failure, 0x0110, 272, ...",
         ),
-    ] = 0,  # type: ignore[assignment]
+    ] = 0,
     reply: Annotated[
         str,
         typer.Option(

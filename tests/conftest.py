@@ -35,12 +35,17 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def dcmreport(*args: str, input: str | None = None, timeout: float = 60,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def dcmreport(
+    *args: str, input: str | None = None, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m dcmreport ARGS`` to completion."""
     return subprocess.run(
-        [sys.executable, "-m", "dcmreport", *args], input=input, capture_output=True,
-        text=True, timeout=timeout, env=env or cli_env(),
+        [sys.executable, "-m", "dcmreport", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or cli_env(),
     )
 
 
@@ -55,8 +60,14 @@ class Background:
     """A process whose stdout and stderr are drained by threads into lists of lines."""
 
     def __init__(self, argv: list[str], stdin: int | None = None) -> None:
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=stdin, text=True, env=cli_env())
+        self.proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=stdin,
+            text=True,
+            env=cli_env(),
+        )
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self._changed = threading.Condition()
@@ -69,8 +80,9 @@ class Background:
                 sink.append(line)
                 self._changed.notify_all()
 
-    def wait_for(self, pattern: re.Pattern[str], stream: str = "stderr",
-                 timeout: float = 20) -> re.Match[str]:
+    def wait_for(
+        self, pattern: re.Pattern[str], stream: str = "stderr", timeout: float = 20
+    ) -> re.Match[str]:
         lines = self.stderr if stream == "stderr" else self.stdout
         with self._changed:
             found = self._changed.wait_for(
@@ -97,8 +109,21 @@ class Listener(Background):
     """``dcmreport listen --port 0`` as a process; ``port`` is the one it bound."""
 
     def __init__(self, *args: str) -> None:
-        super().__init__([sys.executable, "-m", "dcmreport", "listen", "--port", "0",
-                          "--bind", "127.0.0.1", "--format", "json", *args])
+        super().__init__(
+            [
+                sys.executable,
+                "-m",
+                "dcmreport",
+                "listen",
+                "--port",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--format",
+                "json",
+                *args,
+            ]
+        )
         self.port = int(self.wait_for(_LISTENING)[1])
 
 
@@ -125,8 +150,10 @@ def pynetdicom_server() -> Iterator[Any]:
     started: list[Background] = []
 
     def start(*args: str) -> tuple[Background, int]:
-        peer = Background([sys.executable, str(PEERS / "pynetdicom_peer.py"), "server", *args],
-                          stdin=subprocess.PIPE)
+        peer = Background(
+            [sys.executable, str(PEERS / "pynetdicom_peer.py"), "server", *args],
+            stdin=subprocess.PIPE,
+        )
         started.append(peer)
         port = int(peer.wait_for(re.compile(r'"port": (\d+)'), "stdout")[1])
         return peer, port

@@ -38,8 +38,12 @@ def silent_server() -> Iterator[int]:
 
 def test_help_does_not_import_pynetdicom_or_pydicom() -> None:
     for args in (["--help"], ["send-report", "--help"], ["listen", "--help"], ["echo", "--help"]):
-        run = subprocess.run([sys.executable, "-X", "importtime", "-m", "dcmreport", *args],
-                             capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "dcmreport", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert run.returncode == 0
         imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines()}
         assert not {m for m in imported if m.split(".")[0] in ("pynetdicom", "pydicom")}, args
@@ -78,8 +82,9 @@ def test_called_aet_option_overrides_peer(listen: Any) -> None:
 
 def test_text_output(listen: Any) -> None:
     listener = listen("--reply", "echo")
-    run = dcmreport("send-report", peer(listener.port), *REPORT, "PatientID=ABC",
-                    "--format", "text")
+    run = dcmreport(
+        "send-report", peer(listener.port), *REPORT, "PatientID=ABC", "--format", "text"
+    )
     assert run.returncode == 0, run.stderr
     assert "0x0000 Success" in run.stdout
     assert "Secondary Capture Image Storage" in run.stdout
@@ -97,8 +102,15 @@ def test_report_without_event_information(listen: Any) -> None:
 
 def test_data_from_stdin_and_file(listen: Any, tmp_path: Any) -> None:
     listener = listen("--count", "2")
-    stdin_run = dcmreport("send-report", peer(listener.port), *REPORT, "--data", "-",
-                          "PatientSex=F", input='{"PatientID": "FROMSTDIN"}')
+    stdin_run = dcmreport(
+        "send-report",
+        peer(listener.port),
+        *REPORT,
+        "--data",
+        "-",
+        "PatientSex=F",
+        input='{"PatientID": "FROMSTDIN"}',
+    )
     assert stdin_run.returncode == 0, stdin_run.stderr
     model = tmp_path / "model.json"
     model.write_text(json.dumps({"00100020": {"vr": "LO", "Value": ["FROMFILE"]}}))
@@ -106,8 +118,10 @@ def test_data_from_stdin_and_file(listen: Any, tmp_path: Any) -> None:
     assert file_run.returncode == 0, file_run.stderr
     assert listener.finish(sig=None) == 0
     first, second = (r["dataset"] for r in listener.json_lines())
-    assert first == {"00100020": {"vr": "LO", "Value": ["FROMSTDIN"]},
-                     "00100040": {"vr": "CS", "Value": ["F"]}}
+    assert first == {
+        "00100020": {"vr": "LO", "Value": ["FROMSTDIN"]},
+        "00100040": {"vr": "CS", "Value": ["F"]},
+    }
     assert second == {"00100020": {"vr": "LO", "Value": ["FROMFILE"]}}
 
 
@@ -157,8 +171,15 @@ def test_association_timeout_is_exit_3(silent_server: int) -> None:
 
 def test_dimse_timeout_is_exit_3(pynetdicom_server: Any) -> None:
     _, port = pynetdicom_server("--route-reports", "--delay", "4")
-    run = dcmreport("send-report", peer(port), *REPORT, "--class", "1.2.840.10008.1.20.1",
-                    "--dimse-timeout", "1")
+    run = dcmreport(
+        "send-report",
+        peer(port),
+        *REPORT,
+        "--class",
+        "1.2.840.10008.1.20.1",
+        "--dimse-timeout",
+        "1",
+    )
     assert run.returncode == 3
     assert "no N-EVENT-REPORT response" in run.stderr
     assert "within 1 s (--dimse-timeout)" in run.stderr
@@ -185,8 +206,16 @@ def test_peer_aborting_instead_of_answering_is_exit_3(pynetdicom_server: Any) ->
     ],
 )
 def test_bad_input_is_exit_2(args: list[str], message: str) -> None:
-    run = dcmreport("send-report", "--event", "1", "--instance", "1.2.3", *args,
-                    input='{"PatientID":\n  oops}', timeout=30)
+    run = dcmreport(
+        "send-report",
+        "--event",
+        "1",
+        "--instance",
+        "1.2.3",
+        *args,
+        input='{"PatientID":\n  oops}',
+        timeout=30,
+    )
     assert run.returncode == 2, run.stderr
     assert message in run.stderr
     assert "Traceback" not in run.stderr

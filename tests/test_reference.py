@@ -32,10 +32,29 @@ PATIENT = {
     "00100040": {"vr": "CS", "Value": ["M"]},
 }
 REFERENCE_SENDER = [
-    "-aet", "ClientTest", "--implementation-class-uid", "1.2.840.114257.1",
-    "--implementation-version", "1", "--max-pdu", str(0x100000), "-x", "implicit",
-    "--role", "none", "--message-id", "1", "--event", "1", "--instance", INSTANCE,
-    "PatientName=TEST", "PatientID=ID", "PatientSex=M", "--format", "json",
+    "-aet",
+    "ClientTest",
+    "--implementation-class-uid",
+    "1.2.840.114257.1",
+    "--implementation-version",
+    "1",
+    "--max-pdu",
+    str(0x100000),
+    "-x",
+    "implicit",
+    "--role",
+    "none",
+    "--message-id",
+    "1",
+    "--event",
+    "1",
+    "--instance",
+    INSTANCE,
+    "PatientName=TEST",
+    "PatientID=ID",
+    "PatientSex=M",
+    "--format",
+    "json",
 ]
 
 
@@ -52,7 +71,9 @@ def assert_server_saw(record: dict[str, Any]) -> None:
     assert contexts[1]["proposed_transfer_syntaxes"][0] == IMPLICIT
     # ... and the server accepts every context with its first transfer syntax
     assert [(cx["id"], cx["transfer_syntax"]) for cx in assoc["contexts"]] == [
-        (1, IMPLICIT), (3, IMPLICIT)]
+        (1, IMPLICIT),
+        (3, IMPLICIT),
+    ]
     assert record["message_id"] == 1
     assert record["sop_class_uid"] == SC_IMAGE_STORAGE
     assert record["event_type_id"] == 1
@@ -83,15 +104,18 @@ def test_dcmreport_to_dcmreport(listen: Any) -> None:
     [record] = listener.json_lines()
     assert_server_saw(record)
     assoc = record["association"]
-    assert [(cx["id"], cx["abstract_syntax"], cx["proposed_roles"]) for cx in assoc["contexts"]] \
-        == [(1, VERIFICATION, None), (3, SC_IMAGE_STORAGE, None)]
+    assert [
+        (cx["id"], cx["abstract_syntax"], cx["proposed_roles"]) for cx in assoc["contexts"]
+    ] == [(1, VERIFICATION, None), (3, SC_IMAGE_STORAGE, None)]
 
 
 def test_pynetdicom_client_to_dcmreport_listen(listen: Any) -> None:
     listener = listen("--aet", "ServerTest", "--reply", "echo", "--count", "1")
     client = subprocess.run(
         [sys.executable, str(PEERS / "pynetdicom_peer.py"), "client", str(listener.port)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert client.returncode == 0, client.stderr
     response = json.loads(client.stdout)

@@ -44,7 +44,10 @@ def client(port: int) -> int:
     ae.add_requested_context(SecondaryCaptureImageStorage, IMPLICIT)
     commands: list[Dataset] = []
     assoc = ae.associate(
-        "127.0.0.1", port, ae_title="ServerTest", max_pdu=0x100000,
+        "127.0.0.1",
+        port,
+        ae_title="ServerTest",
+        max_pdu=0x100000,
         evt_handlers=[(evt.EVT_DIMSE_RECV, lambda e: commands.append(e.message.command_set))],
     )
     if not assoc.is_established:
@@ -55,15 +58,19 @@ def client(port: int) -> int:
     )
     assoc.release()
     rsp = commands[-1]
-    print(json.dumps({
-        "command_field": int(rsp.CommandField),
-        "status": int(status.Status),
-        "message_id_being_responded_to": int(rsp.MessageIDBeingRespondedTo),
-        "sop_class_uid": str(rsp.get("AffectedSOPClassUID", "")),
-        "sop_instance_uid": str(rsp.get("AffectedSOPInstanceUID", "")),
-        "event_type_id": rsp.get("EventTypeID"),
-        "event_reply": reply.to_json_dict() if reply is not None else None,
-    }))
+    print(
+        json.dumps(
+            {
+                "command_field": int(rsp.CommandField),
+                "status": int(status.Status),
+                "message_id_being_responded_to": int(rsp.MessageIDBeingRespondedTo),
+                "sop_class_uid": str(rsp.get("AffectedSOPClassUID", "")),
+                "sop_instance_uid": str(rsp.get("AffectedSOPInstanceUID", "")),
+                "event_type_id": rsp.get("EventTypeID"),
+                "event_reply": reply.to_json_dict() if reply is not None else None,
+            }
+        )
+    )
     return 0
 
 
@@ -100,7 +107,8 @@ def server(route_reports: bool, delay: float, status: int, abort: bool) -> int:
     for cx in (Verification, SecondaryCaptureImageStorage, "1.2.840.10008.1.20.1"):
         ae.add_supported_context(cx, [IMPLICIT, "1.2.840.10008.1.2.1"])
     server = ae.start_server(
-        ("127.0.0.1", 0), block=False,
+        ("127.0.0.1", 0),
+        block=False,
         evt_handlers=[(evt.EVT_REQUESTED, on_requested), (evt.EVT_N_EVENT_REPORT, on_report)],
     )
     print(json.dumps({"port": server.server_address[1]}), flush=True)

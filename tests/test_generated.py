@@ -1,0 +1,37 @@
+"""Generated files stay in step with the CLI, and every command is documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+
+from dcmreport.cli import app
+from dcmreport.generate import completions, man_pages
+
+ROOT = Path(__file__).parent.parent
+COMMANDS = list(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+def test_man_pages_are_current() -> None:
+    for name, text in man_pages().items():
+        assert (ROOT / "man" / name).read_text() == text, (
+            f"man/{name} is stale: run python -m dcmreport.generate"
+        )
+
+
+def test_completions_are_current() -> None:
+    for name, text in completions().items():
+        assert (ROOT / "completions" / name).read_text() == text, (
+            f"completions/{name} is stale: run python -m dcmreport.generate"
+        )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_and_a_man_page(command: str) -> None:
+    assert set(COMMANDS) == {"echo", "send-report", "listen"}
+    page = man_pages()[f"dcmreport-{command}.1"]
+    assert ".SH OPTIONS" in page and ".SH EXIT STATUS" in page
+    roff_name = command.replace("-", "\\-")
+    assert f"dcmreport\\-{roff_name}(1)" in man_pages()["dcmreport.1"]

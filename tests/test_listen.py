@@ -1,0 +1,168 @@
+"""The listener's routing and negotiation, in process, against a pynetdicom requestor.
+
+pynetdicom chooses the service for a request from its Affected SOP Class UID:
+a storage class would get a C-STORE-RSP, Verification a C-ECHO-RSP, an
+unknown UID an A-ABORT. dcmreport's listener must hand every N-EVENT-REPORT
+to its own handler instead; one test per case keeps that true across
+pynetdicom upgrades.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydicom import Dataset
+from pynetdicom import AE, build_role, evt
+
+from dcmreport.association import Listener, ListenOptions, Settings
+from dcmreport.catalog import TRANSFER_SYNTAXES
+from dcmreport.records import Answer, ReceivedReport, ReportRecord, ResponseStatus
+
+ALL_TS = tuple(uid for uid, _ in TRANSFER_SYNTAXES.values())
+JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[Listener, list[ReportRecord]]]:
+    records: list[ReportRecord] = []
+
+    def decide(report: ReceivedReport) -> Answer:
+        return Answer(ResponseStatus(0), report.dataset)
+
+    server = Listener(
+        Settings(ae_title="LISTENER", transfer_syntaxes=ALL_TS),
+        ListenOptions(port=0, bind="127.0.0.1"),
+        decide,
+        records.append,
+    )
+    server.start()
+    yield server, records
+    server.stop(grace=1)
+
+
+def associate(
+    port: int,
+    contexts: list[tuple[str, list[str]]],
+    roles: list[Any] | None = None,
+    handlers: list[Any] | None = None,
+) -> Any:
+    ae = AE(ae_title="REQUESTOR")
+    for abstract_syntax, transfer_syntaxes in contexts:
+        ae.add_requested_context(abstract_syntax, transfer_syntaxes)
+    assoc = ae.associate(
+        "127.0.0.1", port, ae_title="LISTENER", ext_neg=roles, evt_handlers=handlers
+    )
+    assert assoc.is_established
+    return assoc
+
+
+def commands_received(assoc_handlers: list[Dataset]) -> list[Any]:
+    return [(evt.EVT_DIMSE_RECV, lambda e: assoc_handlers.append(e.message.command_set))]
+
+
+@pytest.mark.parametrize(
+    "sop_class",
+    [
+        "1.2.840.10008.5.1.4.1.1.7",  # a storage class: pynetdicom would answer C-STORE-RSP
+        "1.2.840.10008.1.1",  # Verification: pynetdicom would answer C-ECHO-RSP
+        "1.2.3.4.5.6.7",  # private or unknown: pynetdicom would abort
+        "1.2.840.10008.1.20.1",  # storage commitment: pynetdicom's own N-EVENT-REPORT route
+    ],
+)
+def test_every_class_reaches_the_handler(listener: Any, sop_class: str) -> None:
+    server, records = listener
+    commands: list[Dataset] = []
+    assoc = associate(
+        server.port, [(sop_class, ["1.2.840.10008.1.2"])], handlers=commands_received(commands)
+    )
+    ds = Dataset()
+    ds.PatientID = "X"
+    status, reply = assoc.send_n_event_report(ds, 7, sop_class, "1.2.3.99", msg_id=42)
+    assoc.release()
+    assert status.Status == 0
+    assert commands[-1].CommandField == 0x8100
+    assert commands[-1].MessageIDBeingRespondedTo == 42
+    assert reply.PatientID == "X"
+    [record] = records
+    assert record.report.sop_class_uid == sop_class
+    assert record.report.event_type_id == 7
+    assert record.report.dataset is not None and record.report.dataset.PatientID == "X"
+
+
+def test_c_echo_is_answered(listener: Any) -> None:
+    server, _ = listener
+    assoc = associate(server.port, [("1.2.840.10008.1.1", ["1.2.840.10008.1.2"])])
+    assert assoc.send_c_echo().Status == 0
+    assoc.release()
+
+
+def test_first_proposed_supported_transfer_syntax_is_accepted(listener: Any) -> None:
+    server, _ = listener
+    proposals = [
+        ("1.2.840.10008.1.20.1", [JPEG_BASELINE, "1.2.840.10008.1.2.2", "1.2.840.10008.1.2"]),
+        ("1.2.840.10008.5.1.4.1.1.7", [JPEG_BASELINE]),
+    ]
+    assoc = associate(server.port, proposals)
+    accepted = {cx.abstract_syntax: cx.transfer_syntax[0] for cx in assoc.accepted_contexts}
+    rejected = {cx.abstract_syntax: cx.result for cx in assoc.rejected_contexts}
+    assoc.release()
+    assert accepted == {"1.2.840.10008.1.20.1": "1.2.840.10008.1.2.2"}
+    assert rejected == {"1.2.840.10008.5.1.4.1.1.7": 4}  # transfer syntaxes not supported
+
+
+@pytest.mark.parametrize(("scu", "scp"), [(False, True), (True, True), (True, False)])
+def test_role_selection_is_answered(listener: Any, scu: bool, scp: bool) -> None:
+    server, _ = listener
+    sop_class = "1.2.840.10008.1.20.1"
+    assoc = associate(
+        server.port,
+        [(sop_class, ["1.2.840.10008.1.2"])],
+        roles=[build_role(sop_class, scu_role=scu, scp_role=scp)],
+    )
+    [cx] = assoc.accepted_contexts
+    assoc.release()
+    assert (bool(cx.as_scu), bool(cx.as_scp)) == (scu, scp)
+
+
+def test_nagle_is_off_on_accepted_sockets(listener: Any) -> None:
+    server, _ = listener
+    assoc = associate(server.port, [("1.2.840.10008.1.1", ["1.2.840.10008.1.2"])])
+    [acceptor] = server._ae.active_associations
+    sock = acceptor.dul.socket.socket
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    assoc.release()
+
+
+def test_undecodable_event_information_is_answered_0110(listener: Any) -> None:
+    """A peer may send anything: the listener answers Processing failure and keeps going."""
+    server, records = listener
+    assoc = associate(server.port, [("1.2.840.10008.1.20.1", ["1.2.840.10008.1.2.1"])])
+    from io import BytesIO
+
+    from pynetdicom.dimse_primitives import N_EVENT_REPORT
+
+    req = N_EVENT_REPORT()
+    req.MessageID = 5
+    req.AffectedSOPClassUID = "1.2.840.10008.1.20.1"
+    req.AffectedSOPInstanceUID = "1.2.3"
+    req.EventTypeID = 1
+    # Explicit VR LE: a Referenced SOP Sequence whose item is cut short
+    req.EventInformation = BytesIO(
+        b"\x08\x00\x99\x11SQ\x00\x00\xff\xff\xff\xff\xfe\xff\x00\xe0\x10\x00\x00\x00abc"
+    )
+    cx = assoc.accepted_contexts[0]
+    assoc._reactor_checkpoint.clear()  # as pynetdicom's send_*() do: keep the reactor off
+    while not assoc._is_paused:  # the response queue while we wait on it
+        time.sleep(0.001)
+    assoc.dimse.send_msg(req, cx.context_id)
+    _, rsp = assoc.dimse.get_msg(block=True)
+    assoc._reactor_checkpoint.set()
+    assoc.release()
+    assert rsp.Status == 0x0110
+    [record] = records
+    assert record.report.problem and "cannot decode" in record.report.problem
+    assert "abc" not in record.report.problem  # no data in messages

@@ -1,0 +1,29 @@
+"""The README's two commands: the demo works, and CI runs the test command verbatim."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+COMMANDS = re.findall(r"```sh\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S)[:2]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert COMMANDS[1] in ci
+
+
+def test_readme_demo_shows_both_sides() -> None:
+    """The demo after its install step, with this environment's dcmreport on PATH."""
+    install, demo = COMMANDS[0].split(" && pip install . && ", 1)
+    assert install.startswith("python3 -m venv .venv")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    run = subprocess.run(["bash", "-c", demo], capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 0, run.stderr
+    received, response = run.stdout.splitlines()
+    assert '"dataset": {"00100010"' in received and '"status": 0' in received
+    assert '"event_reply": {"00100010"' in response
