@@ -706,11 +706,11 @@ class Listener:
             self._record(ReportRecord(report, answer))
         except Exception as exc:  # never tell a peer Success for a report we could not keep
             LOG.error(
-                "cannot handle the report (message ID %s): %s: %s",
+                "cannot handle the report (message ID %s): %s",
                 report.message_id,
                 type(exc).__name__,
-                exc,
             )
+            LOG.debug("details", exc_info=True)  # -d only: the message may quote the data set
             answer = Answer(ResponseStatus(0x0110, "the receiver could not process the report"))
         return _status_dataset(answer.status), answer.event_reply
 

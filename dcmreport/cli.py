@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -134,15 +135,25 @@ def run(body: Callable[[], ExitCode], *, verbose: bool, debug: bool, quiet: bool
     except KeyboardInterrupt:
         _error("interrupted")
         code = ExitCode.INTERRUPTED
-    except Exception as exc:  # a bug: no traceback (it may hold data) unless -d
+    except Exception as exc:  # a bug: its message may quote patient data, so only with -d
         if debug:
             LOG.exception("unexpected error")
         _error(
-            f"unexpected {type(exc).__name__}: {exc}",
-            None if debug else "run again with -d for the traceback",
+            f"unexpected {type(exc).__name__} at {_where(exc)}",
+            None if debug else "run again with -d for the message and traceback",
         )
         code = ExitCode.ERROR
     raise typer.Exit(int(code))
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame: enough to report a bug, holds no data."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
 
 
 def exit_code_for_status(code: int) -> ExitCode:
@@ -150,7 +161,7 @@ def exit_code_for_status(code: int) -> ExitCode:
     return ExitCode.FAILURE_STATUS if category(code) not in ("Success", "Warning") else ExitCode.OK
 
 
-def _renderer(fmt: OutputFormat) -> Renderer:
+def _renderer(fmt: OutputFormat, quiet: bool) -> Renderer:
     from rich.console import Console
 
     from dcmreport.render import Renderer
@@ -158,7 +169,7 @@ def _renderer(fmt: OutputFormat) -> Renderer:
     chosen = (
         fmt.value if fmt is not OutputFormat.AUTO else ("text" if sys.stdout.isatty() else "json")
     )
-    return Renderer(chosen, Console(), Console(stderr=True))
+    return Renderer(chosen, Console(), Console(stderr=True), quiet)
 
 
 def _settings(
@@ -242,7 +253,7 @@ def echo(
             network_timeout,
         )
         rsp = association.echo(_peer(peer, called_aet), settings)
-        _renderer(fmt).echo(rsp)
+        _renderer(fmt, quiet).echo(rsp)
         return exit_code_for_status(rsp.status.code)
 
     run(body, verbose=verbose, debug=debug, quiet=quiet)
@@ -393,7 +404,7 @@ def send_report(
             network_timeout,
         )
         rsp = association.send_report(_peer(peer, called_aet), settings, request)
-        _renderer(fmt).report_response(rsp)
+        _renderer(fmt, quiet).report_response(rsp)
         return exit_code_for_status(rsp.status.code)
 
     run(body, verbose=verbose, debug=debug, quiet=quiet)
@@ -510,7 +521,7 @@ def listen(
         reply_dataset = None
         if reply not in ("none", "echo"):
             reply_dataset = dataset.load_data(reply)
-        renderer = _renderer(fmt)
+        renderer = _renderer(fmt, quiet)
         settings = _settings(
             aet,
             max_pdu,

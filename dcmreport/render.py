@@ -235,8 +235,9 @@ def echo_text(rsp: EchoResponse) -> Text:
 class Renderer:
     """Writes results to stdout, in text or JSON, one record at a time."""
 
-    def __init__(self, fmt: str, out: Console, err: Console) -> None:
+    def __init__(self, fmt: str, out: Console, err: Console, quiet: bool = False) -> None:
         self.json = fmt == "json"
+        self.quiet = quiet
         self.out = out
         self.err = err
         self._lock = threading.Lock()
@@ -261,10 +262,14 @@ class Renderer:
         self._emit(record_text(record), record_json(record))
 
     def note(self, message: str) -> None:
-        """A progress line on stderr (e.g. where the listener listens)."""
+        """A progress line on stderr (e.g. where the listener listens); none with -q."""
+        if self.quiet:
+            return
         with self._lock:
             self.err.print(Text(message, style="dim"))
 
     def warn(self, message: str) -> None:
+        if self.quiet:
+            return
         with self._lock:
             self.err.print(Text(f"warning: {message}", style="yellow"))

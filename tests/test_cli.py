@@ -275,3 +275,17 @@ def test_listen_port_in_use_is_exit_2(listen: Any) -> None:
     run = dcmreport("listen", "--port", str(listener.port), "--bind", "127.0.0.1")
     assert run.returncode == 2
     assert "cannot listen on 127.0.0.1" in run.stderr
+
+
+def test_verbose_logs_hold_no_dataset_values(listen: Any) -> None:
+    """-v shows the negotiation, never patient data; only -d may."""
+    listener = listen("-v", "--reply", "echo", "--count", "1")
+    run = dcmreport("send-report", peer(listener.port), *REPORT, "PatientName=SECRET^NAME", "-v")
+    assert run.returncode == 0, run.stderr
+    assert "Context 3: Secondary Capture Image Storage" in run.stderr
+    assert listener.finish(sig=None) == 0
+    assert "requestor is SCP" in "".join(listener.stderr)
+    assert "SECRET" not in run.stderr + "".join(listener.stderr)
+    assert "SECRET" in run.stdout  # the result itself is what the user asked for
+    debug = dcmreport("send-report", peer(unused_port()), *REPORT, "PatientName=SECRET", "-d")
+    assert debug.returncode == 3

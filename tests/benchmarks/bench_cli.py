@@ -1,0 +1,77 @@
+"""Whole-process time of dcmreport commands, as ratios to ``python -c pass`` in the same run.
+
+    python tests/benchmarks/bench_cli.py [RUNS]
+
+Starts one ``dcmreport listen`` on a free port and times, RUNS times each
+(median, milliseconds): the interpreter alone, ``import pynetdicom``,
+``dcmreport --help``, ``dcmreport echo`` and ``dcmreport send-report``.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+PY = sys.executable
+
+
+def median_ms(argv: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, capture_output=True)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main(runs: int) -> None:
+    listener = subprocess.Popen(
+        [PY, "-m", "dcmreport", "listen", "--port", "0", "--bind", "127.0.0.1"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    listener_stderr = listener.stderr
+    assert listener_stderr is not None
+    line = listener_stderr.readline()
+    match = re.search(r":(\d+) as", line)
+    if not match:
+        listener.kill()
+        raise SystemExit(f"no port in {line!r}")
+    peer = f"ANY-SCP@127.0.0.1:{match[1]}"
+    cases = {
+        "python -c pass (baseline)": [PY, "-c", "pass"],
+        "python -c 'import pynetdicom'": [PY, "-c", "import pynetdicom"],
+        "dcmreport --help": [PY, "-m", "dcmreport", "--help"],
+        "dcmreport echo": [PY, "-m", "dcmreport", "echo", peer, "--format", "json"],
+        "dcmreport send-report": [
+            PY,
+            "-m",
+            "dcmreport",
+            "send-report",
+            peer,
+            "--event",
+            "1",
+            "--instance",
+            "1.2.3",
+            "PatientID=X",
+            "--format",
+            "json",
+        ],
+    }
+    try:
+        results = {name: median_ms(argv, runs) for name, argv in cases.items()}
+    finally:
+        listener.terminate()
+        listener.wait()
+    base = results["python -c pass (baseline)"]
+    print(f"{'command':34} {'median ms':>10} {'x baseline':>11}   ({runs} runs)")
+    for name, ms in results.items():
+        print(f"{name:34} {ms:10.1f} {ms / base:11.2f}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
