@@ -51,7 +51,6 @@ from dcmreport.records import (
     ContextInfo,
     EchoResponse,
     ReceivedReport,
-    ReportRecord,
     ReportRequest,
     ReportResponse,
     ResponseStatus,
@@ -565,40 +564,53 @@ def _report_response(
 
 @dataclass(frozen=True)
 class ListenOptions:
-    """How the listener accepts associations."""
+    """How the listener accepts associations, and whom it refuses."""
 
     port: int = 11112
     bind: str = "0.0.0.0"
-    require_called_aet: bool = False
+    require_called_aet: bool = False  # else 1/1/7 called AE title not recognized
+    allowed_calling_aets: tuple[str, ...] = ()  # if any: others get 1/1/3
+    accept_classes: tuple[str, ...] = ()  # if any: other abstract syntaxes are not accepted
+    own_transfer_syntax_order: bool = False  # prefer ours over the requestor's order
+    max_associations: int = 10  # beyond: 2/3/2 local limit exceeded
+    reject: tuple[int, int, int] | None = None  # reject every association with this
 
 
-def _accept_everything(transfer_syntaxes: tuple[str, ...]) -> Callable[[evt.Event], None]:
-    """EVT_REQUESTED: support every proposed abstract syntax, answering role selection.
+def _proposed_contexts(event: evt.Event) -> list[PresentationContext]:
+    return list(
+        cast(A_ASSOCIATE, event.assoc.requestor.primitive).presentation_context_definition_list
+    )
 
-    The accepted transfer syntax is the first one the requestor proposed
-    among ``transfer_syntaxes`` (pynetdicom takes the first of the acceptor's
-    list that was proposed, so the list is put in the requestor's order).
+
+def _supported_contexts(
+    proposed: list[PresentationContext],
+    transfer_syntaxes: tuple[str, ...],
+    options: ListenOptions,
+) -> list[PresentationContext]:
+    """An acceptor context for every proposed abstract syntax we accept, answering role selection.
+
+    pynetdicom accepts the first transfer syntax of the acceptor's list that
+    was proposed; by default the list is put in the requestor's order (the
+    reference server takes the first proposed), with ``-x`` in ours.
     """
-
-    def handler(event: evt.Event) -> None:
-        contexts = []
-        request = cast(A_ASSOCIATE, event.assoc.requestor.primitive)
-        for proposed in request.presentation_context_definition_list:
-            ours: list[str | UID] = [
-                ts for ts in proposed.transfer_syntax if ts in transfer_syntaxes
-            ]
-            try:
-                cx = build_context(str(proposed.abstract_syntax), ours or [IMPLICIT_VR_LE])
-            except ValueError:
-                continue  # not a valid UID: the context is rejected
-            cx.scu_role = True
-            cx.scp_role = True
-            if not ours:
-                cx.transfer_syntax = []
-            contexts.append(cx)
-        event.assoc.acceptor.supported_contexts = contexts
-
-    return handler
+    contexts = []
+    for cx in proposed:
+        if options.accept_classes and cx.abstract_syntax not in options.accept_classes:
+            continue  # rejected: abstract syntax not supported
+        if options.own_transfer_syntax_order:
+            ours = [ts for ts in transfer_syntaxes if ts in cx.transfer_syntax]
+        else:
+            ours = [ts for ts in cx.transfer_syntax if ts in transfer_syntaxes]
+        try:
+            supported = build_context(str(cx.abstract_syntax), ours or [IMPLICIT_VR_LE])
+        except ValueError:
+            continue  # not a valid UID: the context is rejected
+        supported.scu_role = True
+        supported.scp_role = True
+        if not ours:
+            supported.transfer_syntax = []  # rejected: transfer syntaxes not supported
+        contexts.append(supported)
+    return contexts
 
 
 def _received_report(event: evt.Event) -> ReceivedReport:
@@ -638,27 +650,27 @@ def _status_dataset(status: ResponseStatus) -> Dataset:
 class Listener:
     """An N-EVENT-REPORT SCP of every SOP class, also answering C-ECHO.
 
-    ``decide`` picks the answer to each report; ``record`` is called with the
-    report and its answer before the answer is sent. Reports are counted once
-    their response has been handed to the network layer.
+    ``handle`` is called with each report (in the association's thread, several
+    at once) and returns the answer; it keeps and shows the report before
+    returning, so an answer is never sent for a report that was not kept.
+    Reports count as answered once their response has been handed to the
+    network layer.
     """
 
     def __init__(
-        self,
-        settings: Settings,
-        options: ListenOptions,
-        decide: Callable[[ReceivedReport], Answer],
-        record: Callable[[ReportRecord], None],
+        self, settings: Settings, options: ListenOptions, handle: Callable[[ReceivedReport], Answer]
     ) -> None:
         self._settings = settings
         self._options = options
-        self._decide = decide
-        self._record = record
+        self._handle = handle
         self._answered = 0
-        self._in_flight = 0
+        self._pending: dict[int, int] = {}  # id(association) -> reports not answered yet
+        self._reports: dict[int, int] = {}  # id(association) -> reports received
         self._lock = threading.Condition()
         self._ae = _make_ae(settings)
         self._ae.require_called_aet = options.require_called_aet
+        self._ae.require_calling_aet = list(options.allowed_calling_aets)
+        self._ae.maximum_associations = options.max_associations
         self._ae.add_supported_context(VERIFICATION, list(settings.transfer_syntaxes))
         self._server: Any = None
 
@@ -675,10 +687,11 @@ class Listener:
         """Bind and start serving in background threads."""
         handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, _no_delay),
-            (evt.EVT_REQUESTED, _accept_everything(self._settings.transfer_syntaxes)),
+            (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_ACCEPTED, lambda e: _log_negotiation(association_info(e.assoc))),
             (evt.EVT_N_EVENT_REPORT, self._on_report),
             (evt.EVT_DIMSE_SENT, self._on_sent),
+            (evt.EVT_CONN_CLOSE, self._on_closed),
         ]
         try:
             self._server = self._ae.start_server(
@@ -692,18 +705,25 @@ class Listener:
                 f"cannot listen on {self._options.bind}:{self._options.port}: {exc.strerror or exc}"
             ) from None
 
+    def _on_requested(self, event: evt.Event) -> None:
+        """EVT_REQUESTED: refuse (``--reject``) or decide what to accept."""
+        if self._options.reject:
+            LOG.info("rejecting the association from %s (--reject)", event.assoc.requestor.address)
+            event.assoc.acse.send_reject(*self._options.reject)
+            return
+        event.assoc.acceptor.supported_contexts = _supported_contexts(
+            _proposed_contexts(event), self._settings.transfer_syntaxes, self._options
+        )
+
     def _on_report(self, event: evt.Event) -> tuple[Dataset, Dataset | None]:
-        """EVT_N_EVENT_REPORT: record the report, then return the status and Event Reply."""
+        """EVT_N_EVENT_REPORT: hand the report over, then return the status and Event Reply."""
+        key = id(event.assoc)
         with self._lock:
-            self._in_flight += 1
+            self._pending[key] = self._pending.get(key, 0) + 1
+            self._reports[key] = self._reports.get(key, 0) + 1
         report = _received_report(event)
         try:
-            answer = (
-                self._decide(report)
-                if report.problem is None
-                else Answer(ResponseStatus(0x0110, report.problem))
-            )
-            self._record(ReportRecord(report, answer))
+            answer = self._handle(report)
         except Exception as exc:  # never tell a peer Success for a report we could not keep
             LOG.error(
                 "cannot handle the report (message ID %s): %s",
@@ -712,14 +732,42 @@ class Listener:
             )
             LOG.debug("details", exc_info=True)  # -d only: the message may quote the data set
             answer = Answer(ResponseStatus(0x0110, "the receiver could not process the report"))
+        if answer.abort:
+            LOG.info(
+                "aborting the association instead of answering message ID %s", report.message_id
+            )
+            event.assoc.abort()
         return _status_dataset(answer.status), answer.event_reply
 
     def _on_sent(self, event: evt.Event) -> None:
         if int(event.message.command_set.CommandField) == N_EVENT_REPORT_RSP:
             with self._lock:
                 self._answered += 1
-                self._in_flight -= 1
+                self._pending[id(event.assoc)] -= 1
                 self._lock.notify_all()
+
+    def _on_closed(self, event: evt.Event) -> None:
+        """-v: a summary per association; its unanswered reports are in flight no more."""
+        with self._lock:
+            unanswered = self._pending.pop(id(event.assoc), 0)
+            received = self._reports.pop(id(event.assoc), 0)
+            self._lock.notify_all()
+        assoc = event.assoc
+        how = "aborted" if assoc.is_aborted else "rejected" if assoc.is_rejected else "released"
+        LOG.info(
+            "association from %s (%s:%s) %s: %d report(s) received, %d unanswered",
+            str(assoc.requestor.ae_title).strip() or "?",
+            assoc.requestor.address,
+            assoc.requestor.port,
+            how,
+            received,
+            unanswered,
+        )
+
+    def in_flight(self) -> int:
+        """Reports received and not answered yet, over all associations."""
+        with self._lock:
+            return sum(self._pending.values())
 
     def wait(self, until: Callable[[], bool], timeout: float | None) -> bool:
         """Wait until ``until()`` is true (checked at least every 50 ms) or ``timeout`` passes."""
@@ -742,7 +790,7 @@ class Listener:
             return
         self._server.shutdown()  # stops accepting; open associations carry on
         self.wait(lambda: not self._ae.active_associations, grace)
-        self.wait(lambda: self._in_flight == 0, grace)
+        self.wait(lambda: self.in_flight() == 0, grace)
         for assoc in self._ae.active_associations:
             LOG.warning(
                 "aborting the association with %s:%s still open at shutdown",

@@ -330,3 +330,30 @@ def resolve_transfer_syntax(text: str) -> str:
 
 def transfer_syntax_name(uid: str) -> str:
     return _TS_NAMES.get(uid, uid)
+
+
+# A-ASSOCIATE-RJ (result, source, reason), PS3.8 9.3.4: names for listen --reject.
+REJECTIONS: dict[str, tuple[int, int, int]] = {
+    "no-reason": (1, 1, 1),
+    "calling-aet": (1, 1, 3),
+    "called-aet": (1, 1, 7),
+    "congestion": (2, 3, 1),
+    "limit": (2, 3, 2),
+}
+
+
+def resolve_rejection(text: str) -> tuple[int, int, int]:
+    """A rejection name, or ``RESULT/SOURCE/REASON`` such as ``1/1/3``."""
+    key = text.strip().lower()
+    if key in REJECTIONS:
+        return REJECTIONS[key]
+    parts = key.split("/")
+    valid = {(1, 1): (1, 2, 3, 7), (2, 1): (1, 2, 3, 7), (1, 2): (1, 2), (2, 2): (1, 2),
+             (1, 3): (1, 2), (2, 3): (1, 2)}
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        result, source, reason = (int(p) for p in parts)
+        if reason in valid.get((result, source), ()):
+            return result, source, reason
+    names = ", ".join(REJECTIONS)
+    raise ValueError(f"unknown rejection {text!r}: use one of {names} or RESULT/SOURCE/REASON "
+                     "(PS3.8 9.3.4), e.g. 1/1/3")

@@ -51,13 +51,16 @@ from dcmreport.options import (
     parse_peer,
     wrap,
 )
-from dcmreport.peer import DEFAULT_PEER, Peer
-from dcmreport.status import FAILURE, category, parse_status
+from dcmreport.peer import DEFAULT_PEER, Peer, check_ae_title
+from dcmreport.status import category, parse_status
 
 if TYPE_CHECKING:
-    from dcmreport.association import Settings
-    from dcmreport.records import ReceivedReport
+    from dcmreport.association import Listener, Settings
     from dcmreport.render import Renderer
+
+PANEL_ANSWER = "Answer"
+PANEL_FAULTS = "Fault injection"
+PANEL_ACCESS = "Access control"
 
 EXIT_CODES_EPILOG = "Exit codes: " + " · ".join(
     f"{code.value} {text}" for code, text in EXIT_CODE_HELP.items()
@@ -413,18 +416,6 @@ def send_report(
 # --- listen -------------------------------------------------------------------------------
 
 
-def _decider(status: int, reply: str, reply_dataset: object) -> Callable[[ReceivedReport], object]:
-    from dcmreport.records import Answer, ResponseStatus
-
-    def decide(report: ReceivedReport) -> Answer:
-        event_reply = report.dataset if reply == "echo" else reply_dataset
-        if category(status) == FAILURE:
-            event_reply = None  # an Event Reply only goes with Success (PS3.7 10.1.1.1.7)
-        return Answer(ResponseStatus(status), event_reply)  # type: ignore[arg-type]
-
-    return decide
-
-
 class _StopOnSignal:
     """SIGINT/SIGTERM ask the listener to stop gracefully; a second one interrupts."""
 
@@ -441,6 +432,31 @@ class _StopOnSignal:
         signal.signal(signal.SIGTERM, self)
 
 
+def _allowed_aets(values: list[str]) -> tuple[str, ...]:
+    """AE titles from ``--allow-calling-aet``; ``@FILE`` reads one per line (# comments)."""
+    titles: list[str] = []
+    for value in values:
+        if value.startswith("@"):
+            try:
+                lines = Path(value[1:]).read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise InputError(f"--allow-calling-aet {value}: {exc.strerror or exc}") from None
+            titles += [line.split("#")[0].strip() for line in lines]
+        else:
+            titles.append(value)
+    try:
+        return tuple(check_ae_title(t, "--allow-calling-aet") for t in titles if t)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _accepted_classes(values: list[str]) -> tuple[str, ...]:
+    try:
+        return tuple(catalog.resolve_class(value) for value in values)
+    except ValueError as exc:
+        raise InputError(f"--accept-class: {exc}") from None
+
+
 @app.command(epilog=EXIT_CODES_EPILOG)
 def listen(
     port: Annotated[
@@ -451,31 +467,147 @@ def listen(
     ] = 11112,
     bind: Annotated[str, typer.Option("--bind", "-b", help="Address to listen on.")] = "0.0.0.0",
     aet: ListenAET = "DCMREPORT",
-    require_called_aet: Annotated[
-        bool,
-        typer.Option(
-            "--require-called-aet",
-            help="Reject associations that call another AE title (reason 1/1/7).",
-        ),
-    ] = False,
     status: Annotated[
         int,
         typer.Option(
             "--status",
             parser=wrap(parse_status),
             metavar="NAME|CODE",
+            rich_help_panel=PANEL_ANSWER,
             help="Status to answer with: success, processing-failure, 0x0110, 272, ...",
         ),
     ] = 0,
+    error_comment: Annotated[
+        str | None,
+        typer.Option(
+            "--error-comment",
+            rich_help_panel=PANEL_ANSWER,
+            show_default=False,
+            help="Error Comment (0000,0902) sent with the status (64 characters).",
+        ),
+    ] = None,
     reply: Annotated[
         str,
         typer.Option(
             "--reply",
             metavar="none|echo|FILE",
-            help="Event Reply to send: none, echo (the received Event Information, as "
-            "the LEADTOOLS reference server does) or a JSON file.",
+            rich_help_panel=PANEL_ANSWER,
+            help="Event Reply to send with Success: none, echo (the received Event "
+            "Information, as the LEADTOOLS reference server does) or a JSON file.",
         ),
     ] = "none",
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            "-o",
+            rich_help_panel=PANEL_ANSWER,
+            show_default=False,
+            file_okay=False,
+            help="Keep each report there (Part 10 file of its Event Information and a "
+            "JSON record), written before the answer; if that fails, the answer "
+            "is 0x0110.",
+        ),
+    ] = None,
+    exec_command: Annotated[
+        str | None,
+        typer.Option(
+            "--exec",
+            metavar="COMMAND",
+            rich_help_panel=PANEL_ANSWER,
+            show_default=False,
+            help="Run COMMAND (no shell) for each report before answering, with "
+            "DCMREPORT_RECORD, DCMREPORT_DATASET, DCMREPORT_SOP_INSTANCE_UID, ... "
+            "in its environment.",
+        ),
+    ] = None,
+    exec_decides: Annotated[
+        bool,
+        typer.Option(
+            "--exec-decides",
+            rich_help_panel=PANEL_ANSWER,
+            help="The --exec program's outcome is the answer: exit 0 is Success (stdout: "
+            "Event Reply JSON); otherwise stdout's first word is the status.",
+        ),
+    ] = False,
+    exec_timeout: Annotated[
+        float,
+        typer.Option(
+            "--exec-timeout",
+            min=0,
+            rich_help_panel=PANEL_ANSWER,
+            help="Kill the --exec program after S seconds (answer 0x0110).",
+        ),
+    ] = 30.0,
+    delay: Annotated[
+        float,
+        typer.Option(
+            "--delay",
+            min=0,
+            rich_help_panel=PANEL_FAULTS,
+            help="Wait S seconds before answering each report.",
+        ),
+    ] = 0.0,
+    abort_after: Annotated[
+        int | None,
+        typer.Option(
+            "--abort-after",
+            min=0,
+            rich_help_panel=PANEL_FAULTS,
+            show_default=False,
+            help="Answer N reports, then abort the association instead of answering.",
+        ),
+    ] = None,
+    reject: Annotated[
+        tuple[int, int, int] | None,
+        typer.Option(
+            "--reject",
+            parser=wrap(catalog.resolve_rejection),
+            metavar="REASON",
+            rich_help_panel=PANEL_FAULTS,
+            show_default=False,
+            help="Reject every association: no-reason, calling-aet, called-aet, "
+            "congestion, limit, or RESULT/SOURCE/REASON.",
+        ),
+    ] = None,
+    require_called_aet: Annotated[
+        bool,
+        typer.Option(
+            "--require-called-aet",
+            rich_help_panel=PANEL_ACCESS,
+            help="Reject associations that call another AE title (1/1/7).",
+        ),
+    ] = False,
+    allow_calling_aet: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-calling-aet",
+            metavar="AET|@FILE",
+            rich_help_panel=PANEL_ACCESS,
+            show_default=False,
+            help="Accept only these calling AE titles (repeatable; @FILE: one per "
+            "line); others are rejected (1/1/3).",
+        ),
+    ] = None,
+    accept_class: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--accept-class",
+            rich_help_panel=PANEL_ACCESS,
+            show_default=False,
+            autocompletion=catalog.class_names,
+            help="Accept only these abstract syntaxes (repeatable; UIDs or names).",
+        ),
+    ] = None,
+    max_associations: Annotated[
+        int,
+        typer.Option(
+            "--max-associations",
+            min=1,
+            rich_help_panel=PANEL_ACCESS,
+            help="Concurrent associations; beyond, reject with local limit exceeded (2/3/2).",
+        ),
+    ] = 10,
     count: Annotated[
         int | None,
         typer.Option(
@@ -507,21 +639,53 @@ def listen(
     """Receive N-EVENT-REPORTs of any SOP class, show each one, and answer it.
 
     Accepts every proposed presentation context (storage, private and unknown
-    SOP classes too) with the first proposed transfer syntax it supports,
-    answers role selection and C-ECHO. One JSON object per report per line
-    when piped. SIGINT/SIGTERM stop it after in-flight reports are answered.
+    SOP classes too) with the first proposed transfer syntax it supports (with
+    -x: the first of yours), answers role selection and C-ECHO. One JSON
+    object per report per line when piped. SIGINT/SIGTERM stop it: no new
+    associations, reports received are answered (and written), then exit 0.
 
-    [b]Example[/b]: dcmreport listen --port 11112 --aet MODALITY --reply echo
+    [b]Examples[/b]:
+
+      dcmreport listen --port 11112 --aet MODALITY --reply echo
+
+      dcmreport listen --output-dir reports --exec ./notify.sh --count 1 --timeout 600
     """
 
     def body() -> ExitCode:
         from dcmreport import dataset
         from dcmreport.association import Listener, ListenOptions
+        from dcmreport.receive import Reaction, ReportHandler
 
-        reply_dataset = None
-        if reply not in ("none", "echo"):
-            reply_dataset = dataset.load_data(reply)
-        renderer = _renderer(fmt, quiet)
+        if exec_decides and not exec_command:
+            raise InputError("--exec-decides needs --exec COMMAND")
+        if output_dir is not None and not output_dir.is_dir():
+            raise InputError(
+                f"--output-dir {output_dir}: no such directory",
+                f"create it first: mkdir -p {output_dir}",
+            )
+        reply_mode = reply if reply in ("none", "echo") else "file"
+        reaction = Reaction(
+            status=status,
+            error_comment=error_comment,
+            reply=reply_mode,
+            reply_dataset=dataset.load_data(reply) if reply_mode == "file" else None,
+            delay=delay,
+            abort_after=abort_after,
+            output_dir=output_dir,
+            exec_command=exec_command,
+            exec_decides=exec_decides,
+            exec_timeout=exec_timeout,
+        )
+        options = ListenOptions(
+            port=port,
+            bind=bind,
+            require_called_aet=require_called_aet,
+            allowed_calling_aets=_allowed_aets(allow_calling_aet or []),
+            accept_classes=_accepted_classes(accept_class or []),
+            own_transfer_syntax_order=bool(transfer_syntax),
+            max_associations=max_associations,
+            reject=reject,
+        )
         settings = _settings(
             aet,
             max_pdu,
@@ -534,33 +698,39 @@ def listen(
             dimse_timeout,
             network_timeout,
         )
-        listener = Listener(
-            settings,
-            ListenOptions(port, bind, require_called_aet),
-            _decider(status, reply, reply_dataset),  # type: ignore[arg-type]
-            renderer.report_received,
-        )
-        stop = _StopOnSignal()
-        stop.install()
-        listener.start()
-        renderer.note(f"dcmreport: listening on {bind}:{listener.port} as {aet} (Ctrl-C to stop)")
-        wanted = count or 1
-        try:
-            listener.wait(
-                lambda: (
-                    stop.requested.is_set() or (count is not None and listener.answered >= count)
-                ),
-                timeout,
-            )
-        finally:
-            listener.stop()
-        if timeout is not None and not stop.requested.is_set() and listener.answered < wanted:
-            raise ListenTimeoutError(
-                f"{listener.answered} of {wanted} report(s) answered within {timeout:g} s"
-            )
-        return ExitCode.OK
+        renderer = _renderer(fmt, quiet)
+        listener = Listener(settings, options, ReportHandler(reaction, renderer.report_received))
+        return _serve(listener, renderer, aet, bind, count, timeout)
 
     run(body, verbose=verbose, debug=debug, quiet=quiet)
+
+
+def _serve(
+    listener: Listener,
+    renderer: Renderer,
+    aet: str,
+    bind: str,
+    count: int | None,
+    timeout: float | None,
+) -> ExitCode:
+    """Run the listener until --count, --timeout or a signal; then stop it gracefully."""
+    stop = _StopOnSignal()
+    stop.install()
+    listener.start()
+    renderer.note(f"dcmreport: listening on {bind}:{listener.port} as {aet} (Ctrl-C to stop)")
+    try:
+        listener.wait(
+            lambda: stop.requested.is_set() or (count is not None and listener.answered >= count),
+            timeout,
+        )
+    finally:
+        listener.stop()
+    wanted = count or 1
+    if timeout is not None and not stop.requested.is_set() and listener.answered < wanted:
+        raise ListenTimeoutError(
+            f"{listener.answered} of {wanted} report(s) answered within {timeout:g} s"
+        )
+    return ExitCode.OK
 
 
 def main() -> None:

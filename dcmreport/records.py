@@ -63,6 +63,7 @@ class Answer:
 
     status: ResponseStatus
     event_reply: Dataset | None = None
+    abort: bool = False  # abort the association instead of answering (fault injection)
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,10 @@ class ReceivedReport:
 
 @dataclass(frozen=True)
 class ReportRecord:
-    """A received report and the answer sent for it."""
+    """A received report and the answer sent for it (None while it is being decided)."""
 
     report: ReceivedReport
-    answer: Answer
+    answer: Answer | None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from rich.tree import Tree
 from dcmreport import catalog
 from dcmreport.dataset import to_json_model
 from dcmreport.records import (
+    Answer,
     AssociationInfo,
     EchoResponse,
     ReportRecord,
@@ -49,6 +50,18 @@ def status_json(status: ResponseStatus) -> dict[str, Any]:
         "error_comment": status.error_comment,
         "error_id": status.error_id,
     }
+
+
+def _answer_json(answer: Answer | None) -> dict[str, Any]:
+    """The answer's keys; all null while it is being decided (a record an --exec program reads)."""
+    if answer is None:
+        keys = ("status", "status_hex", "status_meaning", "status_category", "error_comment",
+                "error_id", "event_reply")
+        return {**dict.fromkeys(keys), "aborted": False}
+    if answer.abort:
+        return {**_answer_json(None), "aborted": True}
+    return {**status_json(answer.status), "event_reply": to_json_model(answer.event_reply),
+            "aborted": False}
 
 
 def association_json(info: AssociationInfo) -> dict[str, Any]:
@@ -93,8 +106,7 @@ def record_json(record: ReportRecord) -> dict[str, Any]:
         "transfer_syntax": report.transfer_syntax,
         "dataset": to_json_model(report.dataset),
         "problem": report.problem,
-        **status_json(answer.status),
-        "event_reply": to_json_model(answer.event_reply),
+        **_answer_json(answer),
         "association": association_json(report.association),
     }
 
@@ -190,6 +202,14 @@ def _fields(rows: list[tuple[str, Text | str]]) -> Table:
     return table
 
 
+def _answered_text(answer: Answer | None) -> Text:
+    if answer is None:
+        return Text("(not yet)", style="dim")
+    if answer.abort:
+        return Text("aborted the association instead (--abort-after)", style="bold red")
+    return status_text(answer.status)
+
+
 def record_text(record: ReportRecord) -> Panel:
     report, answer = record.report, record.answer
     info = report.association
@@ -200,12 +220,12 @@ def record_text(record: ReportRecord) -> Panel:
         ("SOP Instance", report.sop_instance_uid),
         ("Event Type", _event_text(report.sop_class_uid, report.event_type_id)),
         ("Context", f"{report.context_id}, {catalog.transfer_syntax_name(report.transfer_syntax)}"),
-        ("Answered", status_text(answer.status)),
+        ("Answered", _answered_text(answer)),
     ]
     if report.problem:
         rows.append(("Problem", Text(report.problem, style="red")))
     parts: list[Any] = [_fields(rows), dataset_tree("Event Information", report.dataset)]
-    if answer.event_reply is not None:
+    if answer is not None and answer.event_reply is not None:
         parts.append(dataset_tree("Event Reply sent", answer.event_reply))
     stamp = report.received_at.strftime("%H:%M:%S")
     return Panel(Group(*parts), title=f"N-EVENT-REPORT {stamp}", title_align="left")

@@ -20,7 +20,8 @@ from pynetdicom import AE, build_role, evt
 
 from dcmreport.association import Listener, ListenOptions, Settings
 from dcmreport.catalog import TRANSFER_SYNTAXES
-from dcmreport.records import Answer, ReceivedReport, ReportRecord, ResponseStatus
+from dcmreport.receive import Reaction, ReportHandler
+from dcmreport.records import ReportRecord
 
 ALL_TS = tuple(uid for uid, _ in TRANSFER_SYNTAXES.values())
 JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
@@ -30,14 +31,10 @@ JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
 def listener() -> Iterator[tuple[Listener, list[ReportRecord]]]:
     records: list[ReportRecord] = []
 
-    def decide(report: ReceivedReport) -> Answer:
-        return Answer(ResponseStatus(0), report.dataset)
-
     server = Listener(
         Settings(ae_title="LISTENER", transfer_syntaxes=ALL_TS),
         ListenOptions(port=0, bind="127.0.0.1"),
-        decide,
-        records.append,
+        ReportHandler(Reaction(reply="echo"), records.append),
     )
     server.start()
     yield server, records

@@ -64,8 +64,7 @@ def dcmreport_association_per_report(reports: int) -> float:
     listener = Listener(
         Settings(),
         ListenOptions(port=0, bind="127.0.0.1"),
-        lambda r: Answer(ResponseStatus(0)),
-        lambda record: None,
+        lambda report: Answer(ResponseStatus(0)),
     )
     listener.start()
     peer = Peer("ANY-SCP", "127.0.0.1", listener.port)

@@ -1,0 +1,95 @@
+"""``listen --exec``: run a program for each report, and let it decide with ``--exec-decides``.
+
+The program is started without a shell (its command line is split like a
+shell would, once, when the listener starts), with the report's fields in
+environment variables: received values are never interpolated into a command.
+A program that outlives its timeout is killed with its whole process group.
+
+With ``--exec-decides`` its outcome is the answer:
+
+* exit 0: Success; a non-blank stdout is the Event Reply, as JSON (DICOM JSON
+  model or ``{"Keyword": value}``);
+* any other exit: the first word of stdout is the status (``0x0112``,
+  ``no-such-sop-instance``) and the rest of that line its Error Comment; a
+  missing, unknown or non-Failure status means 0x0110 Processing failure;
+* killed after the timeout: 0x0110 Processing failure.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from dcmreport.records import ReceivedReport
+from dcmreport.status import FAILURE, category, parse_status
+
+PROCESSING_FAILURE = 0x0110
+
+
+@dataclass(frozen=True)
+class HookResult:
+    """How the program ended; ``returncode`` is None when it was killed for its timeout."""
+
+    returncode: int | None
+    stdout: str
+
+
+def environment(
+    report: ReceivedReport, record: Path | None, dataset: Path | None, status: int | None
+) -> dict[str, str]:
+    """The report's main fields as DCMREPORT_* variables (NUL bytes dropped)."""
+    fields = {
+        "DCMREPORT_RECORD": str(record or ""),
+        "DCMREPORT_DATASET": str(dataset or ""),
+        "DCMREPORT_MESSAGE_ID": str(report.message_id),
+        "DCMREPORT_SOP_CLASS_UID": report.sop_class_uid,
+        "DCMREPORT_SOP_INSTANCE_UID": report.sop_instance_uid,
+        "DCMREPORT_EVENT_TYPE_ID": ""
+        if report.event_type_id is None
+        else str(report.event_type_id),
+        "DCMREPORT_CALLING_AET": report.association.calling_aet,
+        "DCMREPORT_CALLED_AET": report.association.called_aet,
+        "DCMREPORT_PEER_ADDRESS": report.association.peer_address,
+        "DCMREPORT_STATUS": "" if status is None else f"0x{status:04X}",
+    }
+    return {**os.environ, **{k: v.replace("\0", "") for k, v in fields.items()}}
+
+
+def run(argv: list[str], env: dict[str, str], timeout: float) -> HookResult:
+    """Run the program to its end, or kill it and its children after ``timeout`` seconds."""
+    process = subprocess.Popen(
+        argv,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    try:
+        stdout, _ = process.communicate(timeout=timeout)
+        return HookResult(process.returncode, stdout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return HookResult(None, "")
+
+
+def decided_status(result: HookResult) -> tuple[int, str | None]:
+    """The status (and Error Comment) a deciding program chose; see the module docstring."""
+    if result.returncode is None:
+        return PROCESSING_FAILURE, "the --exec program timed out"
+    if result.returncode == 0:
+        return 0x0000, None
+    first_line = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
+    word, _, comment = first_line.partition(" ")
+    try:
+        code = parse_status(word)
+    except ValueError:
+        return PROCESSING_FAILURE, f"the --exec program exited {result.returncode}"
+    if category(code) != FAILURE:
+        return PROCESSING_FAILURE, f"the --exec program exited {result.returncode}"
+    return code, comment.strip() or None
