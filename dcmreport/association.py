@@ -595,7 +595,8 @@ def _supported_contexts(
     """
     contexts = []
     for cx in proposed:
-        if options.accept_classes and cx.abstract_syntax not in options.accept_classes:
+        accepted = (*options.accept_classes, VERIFICATION)  # C-ECHO is always answered
+        if options.accept_classes and cx.abstract_syntax not in accepted:
             continue  # rejected: abstract syntax not supported
         if options.own_transfer_syntax_order:
             ours = [ts for ts in transfer_syntaxes if ts in cx.transfer_syntax]
@@ -710,6 +711,7 @@ class Listener:
         if self._options.reject:
             LOG.info("rejecting the association from %s (--reject)", event.assoc.requestor.address)
             event.assoc.acse.send_reject(*self._options.reject)
+            event.assoc.kill()  # as pynetdicom does: waits until the A-ASSOCIATE-RJ is out
             return
         event.assoc.acceptor.supported_contexts = _supported_contexts(
             _proposed_contexts(event), self._settings.transfer_syntaxes, self._options

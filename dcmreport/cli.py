@@ -450,6 +450,13 @@ def _allowed_aets(values: list[str]) -> tuple[str, ...]:
         raise InputError(str(exc)) from None
 
 
+def _rejection(value: str | None) -> tuple[int, int, int] | None:
+    try:
+        return catalog.resolve_rejection(value) if value else None
+    except ValueError as exc:
+        raise InputError(f"--reject: {exc}") from None
+
+
 def _accepted_classes(values: list[str]) -> tuple[str, ...]:
     try:
         return tuple(catalog.resolve_class(value) for value in values)
@@ -559,10 +566,9 @@ def listen(
         ),
     ] = None,
     reject: Annotated[
-        tuple[int, int, int] | None,
+        str | None,
         typer.Option(
             "--reject",
-            parser=wrap(catalog.resolve_rejection),
             metavar="REASON",
             rich_help_panel=PANEL_FAULTS,
             show_default=False,
@@ -596,7 +602,8 @@ def listen(
             rich_help_panel=PANEL_ACCESS,
             show_default=False,
             autocompletion=catalog.class_names,
-            help="Accept only these abstract syntaxes (repeatable; UIDs or names).",
+            help="Accept only these abstract syntaxes, and Verification (repeatable; UIDs "
+            "or names).",
         ),
     ] = None,
     max_associations: Annotated[
@@ -684,7 +691,7 @@ def listen(
             accept_classes=_accepted_classes(accept_class or []),
             own_transfer_syntax_order=bool(transfer_syntax),
             max_associations=max_associations,
-            reject=reject,
+            reject=_rejection(reject),
         )
         settings = _settings(
             aet,
