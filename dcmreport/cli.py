@@ -730,8 +730,8 @@ def _serve(
             lambda: stop.requested.is_set() or (count is not None and listener.answered >= count),
             timeout,
         )
-    finally:
-        listener.stop()
+    finally:  # after a signal, peers that keep sending get less time before the abort
+        listener.stop(grace=2.0 if stop.requested.is_set() else 5.0)
     wanted = count or 1
     if timeout is not None and not stop.requested.is_set() and listener.answered < wanted:
         raise ListenTimeoutError(

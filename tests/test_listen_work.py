@@ -79,15 +79,17 @@ def test_sigterm_in_the_middle_of_a_flood(listen: Any, tmp_path: Path) -> None:
     while len(list(tmp_path.glob("*.json"))) < 60 and time.monotonic() < deadline:
         time.sleep(0.01)
     listener.proc.send_signal(signal.SIGTERM)
+    signalled = time.perf_counter()
     assert listener.finish(sig=None, timeout=60) == 0, "".join(listener.stderr)
+    stopped_in = time.perf_counter() - signalled
     for sender in floods:
         sender.finish(sig=None, timeout=60)
     acknowledged = [r for s in floods for r in responses(s)]
     assert 60 <= len(acknowledged) < 1600, "the stop came in the middle"
     assert_every_success_on_disk(acknowledged, tmp_path)
     print(
-        f"\nSIGTERM: {len(acknowledged)} reports acknowledged before the stop, "
-        f"{len(records_on_disk(tmp_path))} on disk"
+        f"\nSIGTERM: {len(acknowledged)} reports acknowledged, "
+        f"{len(records_on_disk(tmp_path))} on disk, exit 0 {stopped_in:.2f} s after the signal"
     )
 
 
@@ -132,12 +134,16 @@ def test_hostile_uids_and_ae_titles_stay_in_the_directory(
 
 
 def test_reports_between_other_messages_and_an_immediate_release(listen: Any) -> None:
-    listener = listen("--count", "3")
+    listener = listen("--count", "3", "-v")
     sender = flood(listener.port, 3, "--echo-between")
     assert sender.finish(sig=None) == 0, "".join(sender.stderr)
     assert [r["status"] for r in responses(sender)] == [0, 0, 0]
     assert listener.finish(sig=None) == 0
     assert [r["message_id"] for r in listener.json_lines()] == [1, 2, 3]
+    summary = "released: 3 report(s) received, 0 unanswered"  # -v: one line per association
+    assert any(
+        "association from FLOOD (127.0.0.1:" in line and summary in line for line in listener.stderr
+    ), listener.stderr
 
 
 # --- --exec ------------------------------------------------------------------------------
