@@ -11,15 +11,15 @@ const { PresentationContextResult: PCResult, RejectResult, RejectSource, RejectR
   dimse.constants;
 
 const USAGE = `usage: node scp.js --port N [--host 127.0.0.1] [--aet AET] [--status CODE]
-  [--error-comment TEXT] [--reply none|echo|FILE.json] [--abort] [--reject] [--count N]
-  [--transfer-syntax UID ...] [--verbose]`;
+  [--error-comment TEXT] [--reply none|echo|FILE.json] [--abort] [--reject]
+  [--require-called-aet] [--count N] [--transfer-syntax UID ...] [--verbose]`;
 
 let opts;
 try {
   opts = parseArgs(process.argv.slice(2), {
     port: 'int', host: 'string', aet: 'string', status: 'string', 'error-comment': 'string',
-    reply: 'string', abort: 'bool', reject: 'bool', count: 'int', 'transfer-syntax': 'list',
-    verbose: 'bool',
+    reply: 'string', abort: 'bool', reject: 'bool', 'require-called-aet': 'bool', count: 'int',
+    'transfer-syntax': 'list', verbose: 'bool',
   });
   if (opts.port === undefined) throw new UsageError('--port is required');
   opts.status = opts.status === undefined ? Status.Success : parseIntArg('status', opts.status);
@@ -44,6 +44,12 @@ class PeerScp extends Scp {
       out({ rejected: { calling_aet: association.getCallingAeTitle(), result: 1, source: 1, reason: 3 } });
       this.sendAssociationReject(
         RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
+      return;
+    }
+    if (opts['require-called-aet'] && association.getCalledAeTitle() !== (opts.aet || 'ANY-SCP')) {
+      out({ rejected: { called_aet: association.getCalledAeTitle(), result: 1, source: 1, reason: 7 } });
+      this.sendAssociationReject(
+        RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized);
       return;
     }
     const contexts = association.getPresentationContexts().map(({ id, context }) => {

@@ -102,7 +102,28 @@ network.sendAssociationRequest = function (association) {
     }
   }
   Object.getPrototypeOf(this).sendAssociationRequest.call(this, association);
+  // The A-ASSOCIATE-RQ is written; forget the proposed roles so that after the A-ASSOCIATE-AC
+  // a context has roles only if the acceptor answered with a role selection item.
+  for (const { context } of association.getPresentationContexts()) {
+    context.setUserRole(undefined);
+    context.setProviderRole(undefined);
+  }
 };
+client.on('associationAccepted', (association) => {
+  const role = (r) => (r === undefined ? null : r ? 1 : 0);
+  out({ association: {
+    called_aet: association.getCalledAeTitle(), calling_aet: association.getCallingAeTitle(),
+    contexts: association.getPresentationContexts().map(({ id, context }) => ({
+      id, abstract_syntax: context.getAbstractSyntaxUid(),
+      transfer_syntax: context.getResult() === 0 ? context.getAcceptedTransferSyntaxUid() : null,
+      result: context.getResult(),
+      scu_role: role(context.getUserRole()), scp_role: role(context.getProviderRole()),
+    })),
+    max_pdu: association.getMaxPduLength(),
+    implementation_class_uid: association.getImplementationClassUid() || null,
+    implementation_version: association.getImplementationVersion() || null,
+  } });
+});
 // Network assigns message IDs itself and would transcode our dataset through the
 // naturalized model; set the ID and the accepted transfer syntax before it sends.
 network.sendRequests = function (requests) {

@@ -1,0 +1,366 @@
+"""dcmjs-dimse against dcmreport: every scenario in both directions.
+
+``dcmreport-to-dcmjs``: ``dcmreport send-report`` -> ``peers/scp.js``;
+``dcmjs-to-dcmreport``: ``peers/scu.js`` -> ``dcmreport listen``. Each cell compares,
+element by element in the DICOM JSON model, the Event Information sent with what the
+receiver decoded (and the Event Reply echoed back with what the sender decoded), the
+negotiated transfer syntax and SCP/SCU roles as each side reports them, and the status,
+Error Comment and exit code each side saw.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import dcmreport
+
+from interop.datasets import (
+    BIG,
+    CT_IMAGE_STORAGE,
+    EXPLICIT,
+    IMPLICIT,
+    PATIENT,
+    PRIVATE,
+    PRIVATE_CLASS,
+    ROOT,
+    SC_IMAGE_STORAGE,
+    STGCMT_EVENT_1,
+    STGCMT_EVENT_2,
+    STORAGE_COMMITMENT,
+    STORAGE_COMMITMENT_INSTANCE,
+    TS_OPTION,
+    TYPED,
+)
+from interop.support import ScpJs, run_scu_js
+
+pytestmark = pytest.mark.interop
+
+
+@dataclass
+class Scenario:
+    """One row of the matrix: what is sent, how the receiver answers, what must happen."""
+
+    sop_class: str = SC_IMAGE_STORAGE
+    instance: str = f"{ROOT}.1"
+    event: int = 1
+    data: dict[str, Any] | None = field(default_factory=lambda: dict(PATIENT))
+    # dcmreport send-report: (--data JSON, KEY=VALUE...) building `data`; default: --data data
+    dcmreport_data: tuple[dict[str, Any] | None, tuple[str, ...]] | None = None
+    ts: str = EXPLICIT
+    role: str = "scp"  # the SCP/SCU role selection the sender proposes: scp or none
+    reply: str = "echo"  # the receiver's Event Reply: echo or none
+    status: int = 0
+    error_comment: str | None = None
+    fault: str | None = None  # abort, reject-calling, reject-called
+    calling: str = "REPORTER"
+    called: str = "RECEIVER"
+    dcmreport_args: tuple[str, ...] = ()
+
+
+SCENARIOS = {
+    "reference": Scenario(
+        instance="1.1.1.1.9999.2",
+        ts=IMPLICIT,
+        role="none",
+        calling="ClientTest",
+        called="ServerTest",
+        dcmreport_data=(None, ("PatientName=TEST", "PatientID=ID", "PatientSex=M")),
+        dcmreport_args=(
+            "--implementation-class-uid",
+            "1.2.840.114257.1",
+            "--implementation-version",
+            "1",
+            "--max-pdu",
+            str(0x100000),
+        ),
+    ),
+    "stgcmt-event-1": Scenario(
+        sop_class=STORAGE_COMMITMENT,
+        instance=STORAGE_COMMITMENT_INSTANCE,
+        data=STGCMT_EVENT_1,
+        reply="none",
+        dcmreport_data=(
+            {"00080054": STGCMT_EVENT_1["00080054"]},
+            (
+                f"TransactionUID={ROOT}.10.1",
+                f"ReferencedSOPSequence[0].ReferencedSOPClassUID={CT_IMAGE_STORAGE}",
+                f"ReferencedSOPSequence[0].ReferencedSOPInstanceUID={ROOT}.11.1",
+                f"ReferencedSOPSequence[1].ReferencedSOPClassUID={CT_IMAGE_STORAGE}",
+                f"ReferencedSOPSequence[1].ReferencedSOPInstanceUID={ROOT}.11.2",
+            ),
+        ),
+    ),
+    "stgcmt-event-2": Scenario(
+        sop_class=STORAGE_COMMITMENT,
+        instance=STORAGE_COMMITMENT_INSTANCE,
+        event=2,
+        data=STGCMT_EVENT_2,
+        reply="none",
+        dcmreport_data=(
+            {k: v for k, v in STGCMT_EVENT_2.items() if k != "00081195"},
+            (f"TransactionUID={ROOT}.10.2", "FailedSOPSequence[1].FailureReason=290"),
+        ),
+    ),
+    "implicit-vr-le": Scenario(data=TYPED, ts=IMPLICIT),
+    "explicit-vr-le": Scenario(data=TYPED, ts=EXPLICIT),
+    "explicit-vr-be": Scenario(data=TYPED, ts=BIG),
+    "role-scp-proposed": Scenario(role="scp"),
+    "role-not-proposed": Scenario(role="none"),
+    "private-sop-class": Scenario(sop_class=PRIVATE_CLASS, instance=f"{PRIVATE_CLASS}.1"),
+    "no-event-information": Scenario(data=None),
+    "private-tags": Scenario(data=PRIVATE),
+    "failure-with-error-comment": Scenario(
+        status=0x0110, error_comment="interop: disk full on archive", reply="none"
+    ),
+    "peer-aborts": Scenario(fault="abort", reply="none"),
+    "rejected-calling-aet": Scenario(fault="reject-calling", reply="none"),
+    "rejected-called-aet": Scenario(fault="reject-called", reply="none"),
+}
+DIRECTIONS = ["dcmreport-to-dcmjs", "dcmjs-to-dcmreport"]
+
+
+def expected_exit(sc: Scenario) -> int:
+    if sc.fault:
+        return 3
+    return 0 if sc.status == 0 else 4
+
+
+def expected_reply(sc: Scenario) -> dict[str, Any] | None:
+    return sc.data if sc.reply == "echo" and sc.status == 0 else None
+
+
+def requestor_role(sc: Scenario) -> str:
+    """What a role selection accepted as proposed makes of the association requestor."""
+    return "SCP" if sc.role == "scp" else "SCU"
+
+
+def js_roles(sc: Scenario) -> tuple[int | None, int | None]:
+    return (0, 1) if sc.role == "scp" else (None, None)
+
+
+def reject_reason(sc: Scenario) -> int:
+    return {"reject-calling": 3, "reject-called": 7}[sc.fault or ""]
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_n_event_report(
+    name: str, direction: str, scp_js: Any, node: str, listen: Any, tmp_path: Path
+) -> None:
+    sc = SCENARIOS[name]
+    if direction == "dcmreport-to-dcmjs":
+        dcmreport_to_dcmjs(sc, scp_js, tmp_path)
+    else:
+        dcmjs_to_dcmreport(sc, node, listen, tmp_path)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> str:
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def dcmreport_to_dcmjs(sc: Scenario, scp_js: Any, tmp: Path) -> None:
+    args = ["--aet", sc.called, "--reply", sc.reply, "--count", "1"]
+    if sc.status:
+        args += ["--status", hex(sc.status)]
+    if sc.error_comment is not None:
+        args += ["--error-comment", sc.error_comment]
+    args += {"abort": ["--abort"], "reject-calling": ["--reject"]}.get(sc.fault or "", [])
+    if sc.fault == "reject-called":
+        args += ["--require-called-aet"]
+    peer: ScpJs = scp_js(*args)
+
+    data_file, pairs = sc.dcmreport_data or (sc.data, ())
+    called = "NOBODY" if sc.fault == "reject-called" else sc.called
+    command = [
+        "send-report",
+        f"{called}@127.0.0.1:{peer.port}",
+        "-aet",
+        sc.calling,
+        "--class",
+        sc.sop_class,
+        "--instance",
+        sc.instance,
+        "--event",
+        str(sc.event),
+        "-x",
+        TS_OPTION[sc.ts],
+        "--role",
+        sc.role,
+        *sc.dcmreport_args,
+        "--format",
+        "json",
+        "-v",
+    ]
+    if data_file is not None:
+        command += ["--data", write_json(tmp / "data.json", data_file)]
+    sent = dcmreport(*command, *pairs)
+    code = expected_exit(sc)
+    assert sent.returncode == code, sent.stderr + "".join(peer.stderr)
+    assert "Traceback" not in sent.stderr
+
+    if sc.fault in ("reject-calling", "reject-called"):
+        reason = reject_reason(sc)
+        text = {3: "calling AE title not recognized", 7: "called AE title not recognized"}[reason]
+        assert f"rejected the association permanently: {text}" in sent.stderr
+        assert f"(result 1, source 1 service user, reason {reason})" in sent.stderr
+        [rejected] = peer.lines("rejected")
+        assert (rejected["result"], rejected["source"], rejected["reason"]) == (1, 1, reason)
+        assert peer.lines("association") == [] and peer.lines("report") == []
+        return
+
+    # the dcmjs side: association as proposed by dcmreport, then the report as decoded
+    [assoc] = peer.lines("association")
+    assert (assoc["calling_aet"], assoc["called_aet"]) == (sc.calling, sc.called)
+    contexts = {cx["abstract_syntax"]: cx for cx in assoc["contexts"]}
+    report_cx = contexts[sc.sop_class]
+    assert (report_cx["result"], report_cx["transfer_syntax"]) == (0, sc.ts)
+    assert (report_cx["scu_role"], report_cx["scp_role"]) == js_roles(sc)
+    [report] = peer.lines("report")
+    assert report == {
+        "message_id": 1,
+        "sop_class_uid": sc.sop_class,
+        "sop_instance_uid": sc.instance,
+        "event_type_id": sc.event,
+        "transfer_syntax": sc.ts,
+        "dataset": sc.data,
+    }
+    assert peer.finish(sig=None) == 0, "".join(peer.stderr)
+
+    if sc.fault == "abort":
+        assert peer.lines("aborted") == []  # scp.js aborted; it was not aborted
+        assert "aborted the association instead of answering the N-EVENT-REPORT" in sent.stderr
+        assert sent.stdout == ""
+        return
+
+    # the dcmreport side: the response as decoded, and the negotiation it reports
+    response = json.loads(sent.stdout)
+    assert assoc["implementation_class_uid"] == response["association"]["implementation_class_uid"]
+    assert assoc["implementation_version"] == response["association"]["implementation_version"]
+    assert assoc["max_pdu"] == response["association"]["max_pdu"]
+    assert response["status"] == sc.status
+    assert response["error_comment"] == sc.error_comment
+    assert response["message_id_being_responded_to"] == 1
+    assert response["sop_class_uid"] == sc.sop_class
+    assert response["sop_instance_uid"] == sc.instance
+    assert response["event_type_id"] == sc.event
+    assert response["event_reply"] == expected_reply(sc)
+    [ours] = [
+        cx for cx in response["association"]["contexts"] if cx["abstract_syntax"] == sc.sop_class
+    ]
+    assert (ours["accepted"], ours["transfer_syntax"]) == (True, sc.ts)
+    assert ours["proposed_roles"] == ({"scu": False, "scp": True} if sc.role == "scp" else None)
+    assert re.search(
+        rf"Context {ours['id']}: .*\[{re.escape(sc.sop_class)}\] proposed .*: accepted "
+        rf".*, requestor is {requestor_role(sc)}$",
+        sent.stderr,
+        re.M,
+    ), sent.stderr
+
+
+def dcmjs_to_dcmreport(sc: Scenario, node: str, listen: Any, tmp: Path) -> None:
+    args = ["--aet", sc.called, "--reply", sc.reply, "-v"]
+    if not sc.fault:
+        args += ["--count", "1"]
+    if sc.status:
+        args += ["--status", hex(sc.status)]
+    if sc.error_comment is not None:
+        args += ["--error-comment", sc.error_comment]
+    args += {
+        "abort": ["--abort-after", "0"],
+        "reject-calling": ["--reject", "calling-aet"],
+        "reject-called": ["--require-called-aet"],
+    }.get(sc.fault or "", [])
+    listener = listen(*args)
+
+    command = [
+        "--port",
+        str(listener.port),
+        "--aet",
+        sc.calling,
+        "--called-aet",
+        "NOBODY" if sc.fault == "reject-called" else sc.called,
+        "--class",
+        sc.sop_class,
+        "--instance",
+        sc.instance,
+        "--event",
+        str(sc.event),
+        "--message-id",
+        "7",
+        "--transfer-syntax",
+        sc.ts,
+        "--role",
+        sc.role,
+    ]
+    if sc.data is not None:
+        command += ["--data", write_json(tmp / "data.json", sc.data)]
+    sent = run_scu_js(node, *command)
+    code = expected_exit(sc)
+    assert sent.returncode == code, f"{sent.lines}\n{sent.stderr}\n{''.join(listener.stderr)}"
+
+    if sc.fault:
+        error = sent.one("error")
+        if sc.fault == "abort":
+            # A-ABORT source 0 (service user), reason 0 (not significant): PS3.8 9.3.8
+            assert error == "association aborted by peer (source 0, reason 0)"
+        else:
+            assert error == f"association rejected (result 1, source 1, reason {reject_reason(sc)})"
+        assert listener.finish() == 0, "".join(listener.stderr)
+        records = listener.json_lines()
+        if sc.fault == "abort":
+            # the report was received, then the association aborted instead of answering
+            [record] = records
+            assert (record["message_id"], record["dataset"]) == (7, sc.data)
+            assert (record["aborted"], record["status"]) == (True, None)
+        else:
+            assert records == []
+        return
+
+    # the dcmjs side: the negotiation and the response as decoded
+    assoc = sent.one("association")
+    assert (assoc["calling_aet"], assoc["called_aet"]) == (sc.calling, sc.called)
+    [context] = assoc["contexts"]
+    assert (context["abstract_syntax"], context["result"]) == (sc.sop_class, 0)
+    assert context["transfer_syntax"] == sc.ts
+    assert (context["scu_role"], context["scp_role"]) == js_roles(sc)
+    assert sent.one("response") == {
+        "status": sc.status,
+        "message_id_being_responded_to": 7,
+        "sop_class_uid": sc.sop_class,
+        "sop_instance_uid": sc.instance,
+        "event_type_id": sc.event,
+        "error_comment": sc.error_comment,
+        "event_reply": expected_reply(sc),
+    }
+
+    # the dcmreport side: the report as decoded and the answer it sent
+    assert listener.finish(sig=None) == 0, "".join(listener.stderr)
+    [record] = listener.json_lines()
+    assert record["message_id"] == 7
+    assert (record["calling_aet"], record["called_aet"]) == (sc.calling, sc.called)
+    assert record["sop_class_uid"] == sc.sop_class
+    assert record["sop_instance_uid"] == sc.instance
+    assert record["event_type_id"] == sc.event
+    assert record["transfer_syntax"] == sc.ts
+    assert record["dataset"] == sc.data
+    assert record["status"] == sc.status
+    assert record["error_comment"] == sc.error_comment
+    assert record["event_reply"] == expected_reply(sc)
+    [theirs] = record["association"]["contexts"]
+    assert theirs["proposed_transfer_syntaxes"] == [sc.ts]
+    assert theirs["proposed_roles"] == ({"scu": False, "scp": True} if sc.role == "scp" else None)
+    assert record["association"]["implementation_version"] == "DCMJS-DIMSE-V0.2"
+    assert assoc["implementation_version"].startswith("DCMREPORT_")  # listen's, as dcmjs saw it
+    side = "".join(listener.stderr)
+    assert re.search(
+        rf"\[{re.escape(sc.sop_class)}\] proposed .*: accepted .*, "
+        rf"requestor is {requestor_role(sc)}$",
+        side,
+        re.M,
+    ), side
