@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 IMPLICIT, EXPLICIT, BIG = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"
@@ -65,6 +66,8 @@ TYPED = {
     "00280010": el("US", 258),
     "00281041": el("SS", -2),
     "00289001": el("UL", 16909060),
+    # OW: dcmreport and dcmjs both put these bytes on the wire unswapped in Explicit VR BE,
+    # so they agree with each other; DCMTK does not (test_dcmtk.py, xfail).
     "00281201": {"vr": "OW", "InlineBinary": "AQIDBAUGBwg="},  # 01 02 ... 08
     "00420011": {"vr": "OB", "InlineBinary": "AAECAwQFBgc="},  # 00 01 ... 07
     "00081199": el("SQ", sop_ref(CT_IMAGE_STORAGE, f"{ROOT}.13.2")),
@@ -73,4 +76,17 @@ PRIVATE = {
     "00090010": el("LO", "DCMREPORT INTEROP"),  # private creator of block 10
     "00091001": el("LO", "private value"),
     "00100020": el("LO", "ID"),
+}
+
+# (0009,1001) has no VR on the wire in Implicit VR and no dictionary entry: both receivers
+# decode it as UN with its bytes, padding included (PS3.5 6.2.2); the private creator
+# (0009,0010) is known to be LO (PS3.5 7.8.1).
+PRIVATE_AS_IMPLICIT = {
+    **PRIVATE,
+    "00091001": {"vr": "UN", "InlineBinary": "cHJpdmF0ZSB2YWx1ZSA="},  # b"private value "
+}
+# 200 KB of Event Information: many P-DATA-TF PDUs whatever the maximum PDU length.
+LARGE = {
+    "00100020": el("LO", "ID"),
+    "00420011": {"vr": "OB", "InlineBinary": base64.b64encode(bytes(range(256)) * 800).decode()},
 }

@@ -275,3 +275,15 @@ def data_sets(stream: bytes) -> list[bytes]:
                 found.append(bytes(current))
                 current.clear()
     return found
+
+
+def pdata_lengths(stream: bytes) -> list[int]:
+    """The PDU-length field of every P-DATA-TF PDU of one direction (PS3.8 9.3.5)."""
+    lengths: list[int] = []
+    pos = 0
+    while pos + 6 <= len(stream):
+        length = int.from_bytes(stream[pos + 2 : pos + 6], "big")
+        if stream[pos] == 0x04:
+            lengths.append(length)
+        pos += 6 + length
+    return lengths

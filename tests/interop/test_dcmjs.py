@@ -24,8 +24,10 @@ from interop.datasets import (
     CT_IMAGE_STORAGE,
     EXPLICIT,
     IMPLICIT,
+    LARGE,
     PATIENT,
     PRIVATE,
+    PRIVATE_AS_IMPLICIT,
     PRIVATE_CLASS,
     ROOT,
     SC_IMAGE_STORAGE,
@@ -36,7 +38,7 @@ from interop.datasets import (
     TS_OPTION,
     TYPED,
 )
-from interop.support import ScpJs, run_scu_js
+from interop.support import Relay, ScpJs, pdata_lengths, run_scu_js
 
 pytestmark = pytest.mark.interop
 
@@ -49,6 +51,7 @@ class Scenario:
     instance: str = f"{ROOT}.1"
     event: int = 1
     data: dict[str, Any] | None = field(default_factory=lambda: dict(PATIENT))
+    received: dict[str, Any] | None = None  # what the receiver must decode, if not `data`
     # dcmreport send-report: (--data JSON, KEY=VALUE...) building `data`; default: --data data
     dcmreport_data: tuple[dict[str, Any] | None, tuple[str, ...]] | None = None
     ts: str = EXPLICIT
@@ -114,6 +117,7 @@ SCENARIOS = {
     "private-sop-class": Scenario(sop_class=PRIVATE_CLASS, instance=f"{PRIVATE_CLASS}.1"),
     "no-event-information": Scenario(data=None),
     "private-tags": Scenario(data=PRIVATE),
+    "private-tags-implicit-vr": Scenario(data=PRIVATE, received=PRIVATE_AS_IMPLICIT, ts=IMPLICIT),
     "failure-with-error-comment": Scenario(
         status=0x0110, error_comment="interop: disk full on archive", reply="none"
     ),
@@ -130,8 +134,12 @@ def expected_exit(sc: Scenario) -> int:
     return 0 if sc.status == 0 else 4
 
 
+def received(sc: Scenario) -> dict[str, Any] | None:
+    return sc.received if sc.received is not None else sc.data
+
+
 def expected_reply(sc: Scenario) -> dict[str, Any] | None:
-    return sc.data if sc.reply == "echo" and sc.status == 0 else None
+    return received(sc) if sc.reply == "echo" and sc.status == 0 else None
 
 
 def requestor_role(sc: Scenario) -> str:
@@ -228,7 +236,7 @@ def dcmreport_to_dcmjs(sc: Scenario, scp_js: Any, tmp: Path) -> None:
         "sop_instance_uid": sc.instance,
         "event_type_id": sc.event,
         "transfer_syntax": sc.ts,
-        "dataset": sc.data,
+        "dataset": received(sc),
     }
     assert peer.finish(sig=None) == 0, "".join(peer.stderr)
 
@@ -348,7 +356,7 @@ def dcmjs_to_dcmreport(sc: Scenario, node: str, listen: Any, tmp: Path) -> None:
     assert record["sop_instance_uid"] == sc.instance
     assert record["event_type_id"] == sc.event
     assert record["transfer_syntax"] == sc.ts
-    assert record["dataset"] == sc.data
+    assert record["dataset"] == received(sc)
     assert record["status"] == sc.status
     assert record["error_comment"] == sc.error_comment
     assert record["event_reply"] == expected_reply(sc)
@@ -364,3 +372,51 @@ def dcmjs_to_dcmreport(sc: Scenario, node: str, listen: Any, tmp: Path) -> None:
         side,
         re.M,
     ), side
+
+
+MAX_PDU = re.compile(r"max PDU (\d+) / (\d+)")
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_large_report_fits_each_receivers_max_pdu(
+    direction: str, scp_js: Any, node: str, listen: Any, tmp_path: Path
+) -> None:
+    """200 KB each way, dcmreport receiving at most 4096-byte PDUs; every P-DATA-TF on the
+    wire (captured by a relay) fits the Maximum Length the receiving side announced
+    (PS3.8 D.1), and the data set arrives whole."""
+    data = write_json(tmp_path / "large.json", LARGE)
+    if direction == "dcmreport-to-dcmjs":
+        peer: ScpJs = scp_js("--reply", "echo", "--count", "1")
+        relay = Relay(peer.port)
+        sent = dcmreport(
+            *("send-report", f"RECEIVER@127.0.0.1:{relay.port}", "--max-pdu", "4096", "-v"),
+            *("--event", "1", "--instance", f"{ROOT}.15.1", "--data", data, "--format", "json"),
+        )
+        assert sent.returncode == 0, sent.stderr
+        relay.join()
+        assert peer.finish(sig=None) == 0
+        [report] = peer.lines("report")
+        assert report["dataset"] == LARGE
+        assert json.loads(sent.stdout)["event_reply"] == LARGE
+        ours, theirs = map(int, MAX_PDU.findall(sent.stderr)[0])
+        to_dcmreport, to_dcmjs = bytes(relay.down), bytes(relay.up)
+    else:
+        listener = listen("--reply", "echo", "--count", "1", "--max-pdu", "4096")
+        relay = Relay(listener.port)
+        run = run_scu_js(
+            node,
+            *("--port", str(relay.port), "--class", SC_IMAGE_STORAGE, "--event", "1"),
+            *("--instance", f"{ROOT}.15.2", "--data", data, "--transfer-syntax", EXPLICIT),
+        )
+        assert run.returncode == 0, run.stderr
+        relay.join()
+        assert run.one("response")["event_reply"] == LARGE
+        assert listener.finish(sig=None) == 0
+        [record] = listener.json_lines()
+        assert record["dataset"] == LARGE
+        ours, theirs = 4096, record["association"]["max_pdu"]
+        to_dcmreport, to_dcmjs = bytes(relay.up), bytes(relay.down)
+    assert ours == 4096
+    assert len(pdata_lengths(to_dcmreport)) > 40
+    assert max(pdata_lengths(to_dcmreport)) <= ours
+    assert max(pdata_lengths(to_dcmjs)) <= theirs

@@ -110,15 +110,26 @@ def test_echoscu_to_listen(
     ) in side
 
 
-def test_echoscu_calling_the_wrong_ae_title_is_rejected(dcmtk: Dcmtk, listen: Any) -> None:
-    """``listen --require-called-aet``: A-ASSOCIATE-RJ permanent / service user / reason 7."""
-    listener = listen("--aet", "LISTENER", "--require-called-aet", "-v")
-    run = echoscu(dcmtk, listener.port, "-aet", "ECHOSCU", "-aec", "SOMEONE")
+@pytest.mark.parametrize(
+    ("listen_args", "called", "reason"),
+    [
+        (("--require-called-aet",), "SOMEONE", "Called AE Title Not Recognized"),  # 1/1/7
+        (("--reject", "calling-aet"), "LISTENER", "Calling AE Title Not Recognized"),  # 1/1/3
+    ],
+    ids=["require-called-aet", "reject-calling-aet"],
+)
+def test_echoscu_rejected(
+    dcmtk: Dcmtk, listen: Any, listen_args: tuple[str, ...], called: str, reason: str
+) -> None:
+    """A-ASSOCIATE-RJ as DCMTK reads it: permanent, service user, the reason (PS3.8 9.3.4)."""
+    listener = listen("--aet", "LISTENER", *listen_args, "-v")
+    run = echoscu(dcmtk, listener.port, "-aet", "ECHOSCU", "-aec", called)
     log = run.stdout + run.stderr
     assert run.returncode != 0, log
     assert "Association Rejected:" in log
     assert "Result: Rejected Permanent, Source: Service User" in log
-    assert "Reason: Called AE Title Not Recognized" in log
+    assert f"Reason: {reason}" in log
+    assert "Sending Echo Request" not in log
     assert listener.finish() == 0, "".join(listener.stderr)
     assert listener.json_lines() == []
 
