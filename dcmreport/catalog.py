@@ -1,31 +1,56 @@
 """The catalog of SOP classes that use N-EVENT-REPORT, and their events.
 
 Data, not code paths: each :class:`SopClass` names its UID, a short CLI name,
-its Event Type IDs with their standard names, the well-known SOP instance
-(where the standard defines one) and the abstract syntaxes the report may
-travel under when that differs from the class (Print Management meta SOP
-classes, the UPS Event SOP class). Sources: PS3.4 Annexes F, H, J, CC, DD,
-KK and ``shared/reference/n-event-report.md``.
+its Event Type IDs with their standard names and what each event's Event
+Information must and may carry, the well-known SOP instance (where the
+standard defines one) and the abstract syntaxes the report travels under when
+that differs from the class (Print Management meta SOP classes, the UPS Event
+SOP class). Requirements are the SCP's, because the SCP of these classes is
+the one that sends the report.
+
+Sources, checked against the standard's text: PS3.4 J.3.3 (storage
+commitment), F.9.2 (MPPS notification), H.4.5.2.1 and H.4.6.2.1 (Print Job,
+Printer), CC.2.4 (UPS, 2020 edition; event 5 also lists the Scheduled Human
+Performers Sequence its behavior text names), DD.3.2.5 (RT machine
+verification), KK.2.3 (Inventory Creation, 2024e) and PS3.3 C.14.1.1 (Failure
+Reason). The retired classes are listed with their UIDs (pydicom's dictionary,
+DVTk's definition files) but without event names: the retired text that
+defined those is not at hand to check them against, so reports of those
+classes are sent and shown by number.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 UID_PATTERN = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
 VERIFICATION = "1.2.840.10008.1.1"
 SECONDARY_CAPTURE_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
+STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """An attribute an event's Event Information carries, as its sender (the SCP) must."""
+
+    keyword: str
+    required: bool = False  # Type 1 (or M) for the SCP
+    condition: str = ""  # for Type 1C: when it is required (shown, not checked)
+    items: tuple[Attribute, ...] = ()  # a sequence's item attributes
+    values: tuple[str | int, ...] = ()  # the only values the standard allows, if it fixes them
 
 
 @dataclass(frozen=True)
 class Event:
-    """One Event Type ID of a SOP class."""
+    """One Event Type ID of a SOP class and what its Event Information holds."""
 
     id: int
     name: str  # CLI name, e.g. "failures"
     title: str  # standard wording
+    attributes: tuple[Attribute, ...] = ()  # () means the standard defines none
+    one_of: tuple[tuple[str, ...], ...] = ()  # groups of which at least one must be present
 
 
 @dataclass(frozen=True)
@@ -39,26 +64,83 @@ class SopClass:
     instance: str | None = None  # well-known SOP instance, the default --instance
     contexts: tuple[str, ...] = ()  # abstract syntaxes to carry it, when not the class itself
     retired: bool = False
-    aliases: tuple[str, ...] = field(default=())
+    aliases: tuple[str, ...] = ()
 
     def event(self, event_id: int) -> Event | None:
         return next((e for e in self.events if e.id == event_id), None)
 
 
-def _events(*items: tuple[int, str, str]) -> tuple[Event, ...]:
-    return tuple(Event(*item) for item in items)
+def _req(keyword: str, *items: Attribute, values: tuple[str | int, ...] = ()) -> Attribute:
+    return Attribute(keyword, True, items=items, values=values)
 
+
+def _opt(keyword: str, *items: Attribute, values: tuple[str | int, ...] = ()) -> Attribute:
+    return Attribute(keyword, False, items=items, values=values)
+
+
+def _cond(keyword: str, condition: str, *items: Attribute) -> Attribute:
+    return Attribute(keyword, False, condition, items)
+
+
+# Failure Reason (0008,1197), PS3.3 C.14.1.1: code -> (CLI name, standard meaning).
+FAILURE_REASONS: dict[int, tuple[str, str]] = {
+    0x0110: ("processing-failure", "Processing failure"),
+    0x0112: ("no-such-object-instance", "No such object instance"),
+    0x0213: ("resource-limitation", "Resource limitation"),
+    0x0122: ("referenced-sop-class-not-supported", "Referenced SOP Class not supported"),
+    0x0119: ("class-instance-conflict", "Class / Instance conflict"),
+    0x0131: ("duplicate-transaction-uid", "Duplicate transaction UID"),
+}
 
 _PRINT_META = ("1.2.840.10008.5.1.1.9", "1.2.840.10008.5.1.1.18")
+_UPS_EVENT = "1.2.840.10008.5.1.4.34.6.4"
+
+_STORAGE = (_opt("RetrieveAETitle"), _opt("StorageMediaFileSetID"), _opt("StorageMediaFileSetUID"))
+_REFERENCED_SOP = (_req("ReferencedSOPClassUID"), _req("ReferencedSOPInstanceUID"), *_STORAGE)
+_FAILED_SOP = _req(
+    "FailedSOPSequence",
+    _req("ReferencedSOPClassUID"),
+    _req("ReferencedSOPInstanceUID"),
+    _req("FailureReason", values=tuple(FAILURE_REASONS)),
+)
+_PRINT_JOB = (_req("ExecutionStatusInfo"), _opt("FilmSessionLabel"), _opt("PrinterName"))
+_PRINTER = (_req("PrinterStatusInfo"), _opt("FilmDestination"), _opt("PrinterName"))
+_IF_IN_ACTION = "if provided in the triggering N-ACTION"
+_IF_IN_UPS = "if populated in the UPS instance"
+_INVENTORY = (_req("TransactionUID"), _req("TransactionStatus"), _opt("TransactionStatusComment"))
+_IF_CONTAINER = "see PS3.4 KK.2.3.1.1"
 
 CATALOG: tuple[SopClass, ...] = (
     SopClass(
-        "1.2.840.10008.1.20.1",
+        STORAGE_COMMITMENT,
         "storage-commitment",
         "Storage Commitment Push Model SOP Class",
-        _events(
-            (1, "success", "Storage Commitment Request Successful"),
-            (2, "failures", "Storage Commitment Request Complete - Failures Exist"),
+        (
+            Event(
+                1,
+                "success",
+                "Storage Commitment Request Successful",
+                (
+                    _req("TransactionUID"),
+                    *_STORAGE,
+                    _req("ReferencedSOPSequence", *_REFERENCED_SOP),
+                ),
+            ),
+            Event(
+                2,
+                "failures",
+                "Storage Commitment Request Complete - Failures Exist",
+                (
+                    _req("TransactionUID"),
+                    *_STORAGE,
+                    _cond(
+                        "ReferencedSOPSequence",
+                        "if any instance was committed",
+                        *_REFERENCED_SOP,
+                    ),
+                    _FAILED_SOP,
+                ),
+            ),
         ),
         instance="1.2.840.10008.1.20.1.1",
         aliases=("stgcmt",),
@@ -67,10 +149,6 @@ CATALOG: tuple[SopClass, ...] = (
         "1.2.840.10008.1.20.2",
         "storage-commitment-pull",
         "Storage Commitment Pull Model SOP Class (Retired)",
-        _events(
-            (1, "success", "Storage Commitment Request Successful"),
-            (2, "failures", "Storage Commitment Request Complete - Failures Exist"),
-        ),
         instance="1.2.840.10008.1.20.2.1",
         retired=True,
     ),
@@ -78,12 +156,13 @@ CATALOG: tuple[SopClass, ...] = (
         "1.2.840.10008.3.1.2.3.5",
         "mpps-notification",
         "Modality Performed Procedure Step Notification SOP Class",
-        _events(
-            (1, "in-progress", "Performed Procedure Step In Progress"),
-            (2, "completed", "Performed Procedure Step Completed"),
-            (3, "discontinued", "Performed Procedure Step Discontinued"),
-            (4, "updated", "Performed Procedure Step Updated"),
-            (5, "deleted", "Performed Procedure Step Deleted"),
+        # "The Notification Event Information contains no Attributes" (F.9.2).
+        (
+            Event(1, "in-progress", "Performed Procedure Step In Progress"),
+            Event(2, "completed", "Performed Procedure Step Completed"),
+            Event(3, "discontinued", "Performed Procedure Step Discontinued"),
+            Event(4, "updated", "Performed Procedure Step Updated"),
+            Event(5, "deleted", "Performed Procedure Step Deleted"),
         ),
         aliases=("mpps",),
     ),
@@ -91,7 +170,11 @@ CATALOG: tuple[SopClass, ...] = (
         "1.2.840.10008.5.1.1.16",
         "printer",
         "Printer SOP Class",
-        _events((1, "normal", "Normal"), (2, "warning", "Warning"), (3, "failure", "Failure")),
+        (
+            Event(1, "normal", "Normal"),
+            Event(2, "warning", "Warning", _PRINTER),
+            Event(3, "failure", "Failure", _PRINTER),
+        ),
         instance="1.2.840.10008.5.1.1.17",
         contexts=_PRINT_META,
     ),
@@ -99,11 +182,11 @@ CATALOG: tuple[SopClass, ...] = (
         "1.2.840.10008.5.1.1.14",
         "print-job",
         "Print Job SOP Class",
-        _events(
-            (1, "pending", "Pending"),
-            (2, "printing", "Printing"),
-            (3, "done", "Done"),
-            (4, "failure", "Failure"),
+        (
+            Event(1, "pending", "Pending", _PRINT_JOB),
+            Event(2, "printing", "Printing", _PRINT_JOB),
+            Event(3, "done", "Done", _PRINT_JOB),
+            Event(4, "failure", "Failure", _PRINT_JOB),
         ),
         contexts=_PRINT_META,
     ),
@@ -111,105 +194,168 @@ CATALOG: tuple[SopClass, ...] = (
         "1.2.840.10008.5.1.4.34.6.1",
         "ups-push",
         "Unified Procedure Step - Push SOP Class",
-        _events(
-            (1, "state-report", "UPS State Report"),
-            (2, "cancel-requested", "UPS Cancel Requested"),
-            (3, "progress-report", "UPS Progress Report"),
-            (4, "scp-status-change", "SCP Status Change"),
-            (5, "assigned", "UPS Assigned"),
+        (
+            Event(
+                1,
+                "state-report",
+                "UPS State Report",
+                (
+                    _req(
+                        "ProcedureStepState",
+                        values=("SCHEDULED", "IN PROGRESS", "CANCELED", "COMPLETED"),
+                    ),
+                    _req("InputReadinessState", values=("READY", "UNAVAILABLE", "INCOMPLETE")),
+                    _opt("ReasonForCancellation"),
+                    _opt("ProcedureStepDiscontinuationReasonCodeSequence"),
+                ),
+            ),
+            Event(
+                2,
+                "cancel-requested",
+                "UPS Cancel Requested",
+                (
+                    _req("RequestingAE"),
+                    _cond("ReasonForCancellation", _IF_IN_ACTION),
+                    _cond("ProcedureStepDiscontinuationReasonCodeSequence", _IF_IN_ACTION),
+                    _cond("ContactURI", _IF_IN_ACTION),
+                    _cond("ContactDisplayName", _IF_IN_ACTION),
+                ),
+            ),
+            Event(
+                3,
+                "progress-report",
+                "UPS Progress Report",
+                (
+                    _req(
+                        "ProcedureStepProgressInformationSequence",
+                        _opt("ProcedureStepProgress"),
+                        _opt("ProcedureStepProgressDescription"),
+                        _opt("ProcedureStepProgressParametersSequence"),
+                        _opt(
+                            "ProcedureStepCommunicationsURISequence",
+                            _req("ContactURI"),
+                            _opt("ContactDisplayName"),
+                        ),
+                    ),
+                ),
+            ),
+            Event(
+                4,
+                "scp-status-change",
+                "SCP Status Change",
+                (
+                    _req("SCPStatus", values=("RESTARTED", "GOING DOWN")),
+                    _req("SubscriptionListStatus", values=("WARM START", "COLD STARTED")),
+                    _req("UnifiedProcedureStepListStatus", values=("WARM START", "COLD START")),
+                ),
+            ),
+            Event(
+                5,
+                "assigned",
+                "UPS Assigned",
+                (
+                    _cond("ScheduledStationNameCodeSequence", _IF_IN_UPS),
+                    _cond("ScheduledHumanPerformersSequence", _IF_IN_UPS),
+                    _cond("HumanPerformerCodeSequence", _IF_IN_UPS),
+                    _cond("HumanPerformerOrganization", _IF_IN_UPS),
+                ),
+            ),
         ),
-        contexts=("1.2.840.10008.5.1.4.34.6.4",),
+        # CC.3.1: negotiated as UPS Event, sent with UPS Push as the Affected SOP Class.
+        contexts=(_UPS_EVENT,),
         aliases=("ups", "ups-event"),
     ),
     SopClass(
         "1.2.840.10008.5.1.4.34.8",
         "rt-machine-verification",
         "RT Conventional Machine Verification SOP Class",
-        _events((1, "pending", "Pending"), (2, "done", "Done")),
+        (
+            Event(1, "pending", "Pending"),
+            Event(2, "done", "Done", (_req("TreatmentVerificationStatus"),)),
+        ),
     ),
     SopClass(
         "1.2.840.10008.5.1.4.34.9",
         "rt-ion-machine-verification",
         "RT Ion Machine Verification SOP Class",
-        _events((1, "pending", "Pending"), (2, "done", "Done")),
+        (
+            Event(1, "pending", "Pending"),
+            Event(2, "done", "Done", (_req("TreatmentVerificationStatus"),)),
+        ),
     ),
     SopClass(
         "1.2.840.10008.5.1.4.1.1.201.5",
         "inventory-creation",
         "Inventory Creation SOP Class",
-        _events(
-            (11, "terminated-with-instances", "Inventory Terminated with Instances"),
-            (12, "status", "Inventory Status"),
-            (13, "terminated-without-instances", "Inventory Terminated without Instances"),
+        (
+            Event(
+                11,
+                "terminated-with-instances",
+                "Inventory Terminated with Instances",
+                (
+                    *_INVENTORY,
+                    _req("ReferencedSOPClassUID"),
+                    _req("ReferencedSOPInstanceUID"),
+                    _cond("RetrieveAETitle", "or Retrieve URL"),
+                    _cond("RetrieveURL", "or Retrieve AE Title"),
+                    _opt("FileAccessURI"),
+                    _cond("StoredInstanceBaseURI", _IF_CONTAINER),
+                    _cond("ContainerFileType", _IF_CONTAINER),
+                    _cond("FilenameInContainer", _IF_CONTAINER),
+                    _cond("FileOffsetInContainer", _IF_CONTAINER),
+                    _cond("FileLengthInContainer", _IF_CONTAINER),
+                    _cond("StoredInstanceTransferSyntaxUID", _IF_CONTAINER),
+                    _opt("MACAlgorithm"),
+                    _opt("MAC"),
+                    _opt("ExpirationDateTime"),
+                    _req("TotalNumberOfStudyRecords"),
+                ),
+                one_of=(("RetrieveAETitle", "RetrieveURL"),),
+            ),
+            Event(
+                12,
+                "status",
+                "Inventory Status",
+                (*_INVENTORY, _req("TotalNumberOfStudyRecords")),
+            ),
+            Event(
+                13,
+                "terminated-without-instances",
+                "Inventory Terminated without Instances",
+                _INVENTORY,
+            ),
         ),
+        # KK.2.3.2: the well-known Storage Management SOP Instance (KK.1.3.2).
         instance="1.2.840.10008.5.1.4.1.1.201.1.1",
     ),
     SopClass(
         "1.2.840.10008.3.1.2.1.1",
         "detached-patient",
         "Detached Patient Management SOP Class (Retired)",
-        _events(
-            (1, "created", "Patient Created"),
-            (2, "deleted", "Patient Deleted"),
-            (3, "updated", "Patient Updated"),
-        ),
         retired=True,
     ),
     SopClass(
         "1.2.840.10008.3.1.2.2.1",
         "detached-visit",
         "Detached Visit Management SOP Class (Retired)",
-        _events(
-            (1, "created", "Visit Created"),
-            (2, "scheduled", "Visit Scheduled"),
-            (3, "admitted", "Patient Admitted"),
-            (4, "transferred", "Patient Transferred"),
-            (5, "discharged", "Patient Discharged"),
-            (6, "deleted", "Visit Deleted"),
-            (7, "updated", "Visit Updated"),
-        ),
         retired=True,
     ),
     SopClass(
         "1.2.840.10008.3.1.2.3.1",
         "detached-study",
         "Detached Study Management SOP Class (Retired)",
-        _events(
-            (1, "created", "Study Created"),
-            (2, "scheduled", "Study Scheduled"),
-            (3, "arrived", "Patient Arrived"),
-            (4, "started", "Study Started"),
-            (5, "completed", "Study Completed"),
-            (6, "verified", "Study Verified"),
-            (7, "read", "Study Read"),
-            (8, "deleted", "Study Deleted"),
-            (9, "updated", "Study Updated"),
-        ),
         retired=True,
     ),
     SopClass(
         "1.2.840.10008.3.1.2.5.1",
         "detached-results",
         "Detached Results Management SOP Class (Retired)",
-        _events(
-            (1, "created", "Results Created"),
-            (2, "deleted", "Results Deleted"),
-            (3, "updated", "Results Updated"),
-        ),
         retired=True,
     ),
     SopClass(
         "1.2.840.10008.3.1.2.6.1",
         "detached-interpretation",
         "Detached Interpretation Management SOP Class (Retired)",
-        _events(
-            (1, "created", "Interpretation Created"),
-            (2, "recorded", "Interpretation Recorded"),
-            (3, "transcribed", "Interpretation Transcribed"),
-            (4, "approved", "Interpretation Approved"),
-            (5, "deleted", "Interpretation Deleted"),
-            (6, "updated", "Interpretation Updated"),
-        ),
         retired=True,
     ),
     SopClass(
@@ -280,7 +426,8 @@ def resolve_event(class_uid: str, text: str) -> int:
     entry = by_uid(class_uid)
     event = next((e for e in entry.events if e.name == key), None) if entry else None
     if event is None:
-        known = ", ".join(f"{e.id}={e.name}" for e in entry.events) if entry else "none known"
+        known = ", ".join(f"{e.id}={e.name}" for e in entry.events) if entry else ""
+        known = known or "no event names known"
         raise ValueError(f"unknown event {text!r} for this SOP class ({known}); give a number")
     return event.id
 
@@ -301,6 +448,51 @@ def describe_event(class_uid: str, event_id: int | None) -> str:
     entry = by_uid(class_uid)
     event = entry.event(event_id) if entry and event_id is not None else None
     return event.title if event else ""
+
+
+def event_names(class_text: str) -> list[str]:
+    """Event names of a class given by CLI name or UID, for shell completion.
+
+    Resolves without pydicom (completion runs on every key press); a class
+    given by pydicom keyword completes no event names.
+    """
+    key = class_text.strip()
+    entry = _BY_NAME.get(key.lower()) or by_uid(key)
+    return [e.name for e in entry.events] if entry else []
+
+
+def default_instance(class_uid: str) -> str | None:
+    """The well-known SOP instance of a class, the default ``--instance``."""
+    entry = by_uid(class_uid)
+    return entry.instance if entry else None
+
+
+def default_context(class_uid: str) -> str | None:
+    """The abstract syntax a report of this class travels under, None for the class itself."""
+    entry = by_uid(class_uid)
+    return entry.contexts[0] if entry and entry.contexts else None
+
+
+def resolve_failure_reason(text: str) -> int:
+    """A Failure Reason as hex (``0x0112``), decimal (``274``) or a name of FAILURE_REASONS.
+
+    Codes the standard does not define are accepted (a test may want one);
+    validation warns about them.
+    """
+    key = text.strip().lower()
+    by_name = {name: code for code, (name, _) in FAILURE_REASONS.items()}
+    if key in by_name:
+        return by_name[key]
+    try:
+        code = int(key, 16) if key.startswith("0x") else int(key, 10)
+    except ValueError:
+        names = ", ".join(by_name)
+        raise ValueError(
+            f"unknown failure reason {text!r}: give 0x0112, 274 or one of {names}"
+        ) from None
+    if not 0 <= code <= 0xFFFF:
+        raise ValueError(f"failure reason {text!r} is out of range 0-0xFFFF")
+    return code
 
 
 # Transfer syntaxes pynetdicom encodes and decodes without a codec; the names are -x values.
@@ -348,12 +540,20 @@ def resolve_rejection(text: str) -> tuple[int, int, int]:
     if key in REJECTIONS:
         return REJECTIONS[key]
     parts = key.split("/")
-    valid = {(1, 1): (1, 2, 3, 7), (2, 1): (1, 2, 3, 7), (1, 2): (1, 2), (2, 2): (1, 2),
-             (1, 3): (1, 2), (2, 3): (1, 2)}
+    valid = {
+        (1, 1): (1, 2, 3, 7),
+        (2, 1): (1, 2, 3, 7),
+        (1, 2): (1, 2),
+        (2, 2): (1, 2),
+        (1, 3): (1, 2),
+        (2, 3): (1, 2),
+    }
     if len(parts) == 3 and all(p.isdigit() for p in parts):
         result, source, reason = (int(p) for p in parts)
         if reason in valid.get((result, source), ()):
             return result, source, reason
     names = ", ".join(REJECTIONS)
-    raise ValueError(f"unknown rejection {text!r}: use one of {names} or RESULT/SOURCE/REASON "
-                     "(PS3.8 9.3.4), e.g. 1/1/3")
+    raise ValueError(
+        f"unknown rejection {text!r}: use one of {names} or RESULT/SOURCE/REASON "
+        "(PS3.8 9.3.4), e.g. 1/1/3"
+    )

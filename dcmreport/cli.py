@@ -55,12 +55,16 @@ from dcmreport.peer import DEFAULT_PEER, Peer, check_ae_title
 from dcmreport.status import category, parse_status
 
 if TYPE_CHECKING:
+    from pydicom import Dataset
+
     from dcmreport.association import Listener, Settings
+    from dcmreport.records import ReportRequest
     from dcmreport.render import Renderer
 
 PANEL_ANSWER = "Answer"
 PANEL_FAULTS = "Fault injection"
 PANEL_ACCESS = "Access control"
+PANEL_EVENT_INFO = "Event Information"
 
 EXIT_CODES_EPILOG = "Exit codes: " + " · ".join(
     f"{code.value} {text}" for code, text in EXIT_CODE_HELP.items()
@@ -287,6 +291,96 @@ def _event_type(class_uid: str, event: str | None) -> int:
         raise InputError(f"--event: {exc}") from None
 
 
+def _complete_class(incomplete: str) -> list[str]:
+    return [name for name in catalog.class_names() if name.startswith(incomplete)]
+
+
+def _complete_event(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Event names of the --class given so far (storage commitment with --commit/--fail)."""
+    files = ctx.params.get("commit") or ctx.params.get("fail")
+    chosen = ctx.params.get("sop_class") or ("storage-commitment" if files else "")
+    return [name for name in catalog.event_names(chosen) if name.startswith(incomplete)]
+
+
+def _class_uid(sop_class: str | None, files: bool) -> str:
+    """--class; without it Secondary Capture (the reference sample's), or storage commitment."""
+    if sop_class is None:
+        return catalog.STORAGE_COMMITMENT if files else catalog.SECONDARY_CAPTURE_IMAGE_STORAGE
+    try:
+        uid = catalog.resolve_class(sop_class)
+    except ValueError as exc:
+        raise InputError(f"--class: {exc}") from None
+    if files and uid != catalog.STORAGE_COMMITMENT:
+        raise InputError(
+            f"--commit/--fail build a storage commitment result, "
+            f"not a report of --class {sop_class}"
+        )
+    return uid
+
+
+def _instance_uid(class_uid: str, instance: str | None) -> str:
+    """--instance, by default the class's well-known instance (storage commitment, printer)."""
+    chosen = instance or catalog.default_instance(class_uid)
+    if chosen is None:
+        raise InputError(
+            "--instance is required for this class",
+            "the Affected SOP Instance UID; only classes with a well-known instance "
+            "(storage-commitment, printer, inventory-creation) have a default",
+        )
+    try:
+        return catalog.check_uid(chosen, "--instance")
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _context_uid(class_uid: str, context_class: str | None) -> str | None:
+    """The abstract syntax to send on when not the class: UPS Event, Print Management meta."""
+    if context_class is None:
+        return catalog.default_context(class_uid)
+    try:
+        uid = catalog.resolve_class(context_class)
+    except ValueError as exc:
+        raise InputError(f"--context-class: {exc}") from None
+    return None if uid == class_uid else uid
+
+
+def _commitment_event(
+    commit: list[str],
+    fail: list[str],
+    transaction_uid: str | None,
+    event: str | None,
+    base: Dataset | None,
+    renderer: Renderer,
+) -> tuple[Dataset, int]:
+    """The storage commitment result from files, and its event (an explicit one must agree)."""
+    from dcmreport import commitment
+
+    built = commitment.build(commit, fail, transaction_uid, base)
+    explicit = _event_type(catalog.STORAGE_COMMITMENT, event) if event is not None else None
+    commitment.check_event(built, explicit)
+    new = " (generated)" if built.transaction_uid_generated else ""
+    renderer.note(
+        f"dcmreport: storage commitment: {len(built.committed)} committed, "
+        f"{len(built.failed)} failed; Transaction UID{new}:"
+    )
+    renderer.note(built.transaction_uid)  # a line of its own: no wrapping inside the UID
+    return built.dataset, built.event_type_id
+
+
+def _check(request: ReportRequest, strict: bool, renderer: Renderer) -> None:
+    """Warn about every finding; with --strict, refuse to send when there is one."""
+    from dcmreport import validate
+
+    found = validate.findings(request.sop_class_uid, request.event_type_id, request.dataset)
+    for finding in found:
+        renderer.warn(str(finding))
+    if strict and found:
+        raise InputError(
+            f"--strict: nothing sent, the Event Information has {len(found)} finding(s); "
+            f"the first: {found[0]}"
+        )
+
+
 @app.command("send-report", epilog=EXIT_CODES_EPILOG)
 def send_report(
     arguments: Annotated[
@@ -296,8 +390,8 @@ def send_report(
             show_default=False,
             help="The peer to call (default: $DCMREPORT_PEER, else "
             f"{DEFAULT_PEER}), then Event Information elements applied on top "
-            "of --data: PatientID=123, (0010,0010)=DOE^JOHN, "
-            "Seq[0].Keyword=value.",
+            "of --data and --commit/--fail: PatientID=123, (0010,0010)=DOE^JOHN, "
+            "(0009,1001,LO)=private, Seq[0].Keyword=value, Keyword=@FILE.",
         ),
     ] = None,
     event: Annotated[
@@ -306,23 +400,43 @@ def send_report(
             "--event",
             "-e",
             show_default=False,
-            help="Event Type ID, a number or an event name of the class.",
+            autocompletion=_complete_event,
+            help="Event Type ID, a number or an event name of the class (--event failures). "
+            "With --commit/--fail: chosen from the outcome.",
         ),
     ] = None,
     instance: Annotated[
         str | None,
-        typer.Option("--instance", "-i", show_default=False, help="Affected SOP Instance UID."),
+        typer.Option(
+            "--instance",
+            "-i",
+            show_default=False,
+            help="Affected SOP Instance UID. Default: the class's well-known instance "
+            "(storage-commitment, printer, inventory-creation).",
+        ),
     ] = None,
     sop_class: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--class",
             "-c",
-            autocompletion=catalog.class_names,
+            show_default=False,
+            autocompletion=_complete_class,
             help="Affected SOP Class: a UID, a pydicom keyword or a name "
-            "(storage-commitment, mpps-notification, ...).",
+            "(storage-commitment, mpps-notification, ups-push, ...). Default: Secondary "
+            "Capture Image Storage, as the reference sample; storage-commitment with --commit.",
         ),
-    ] = catalog.SECONDARY_CAPTURE_IMAGE_STORAGE,
+    ] = None,
+    context_class: Annotated[
+        str | None,
+        typer.Option(
+            "--context-class",
+            show_default=False,
+            help="Abstract syntax to send the report on, when not its class. Default: "
+            "UPS Event for ups-push, Basic Grayscale Print Management Meta for printer "
+            "and print-job.",
+        ),
+    ] = None,
     message_id: Annotated[
         int, typer.Option("--message-id", min=1, max=65535, help="Message ID of the request.")
     ] = 1,
@@ -332,10 +446,53 @@ def send_report(
             "--data",
             metavar="FILE|-",
             show_default=False,
-            help='Event Information as JSON (DICOM JSON model or {"Keyword": value}); '
-            "- reads stdin.",
+            rich_help_panel=PANEL_EVENT_INFO,
+            help='Event Information: DICOM JSON model, {"Keyword": value} JSON or a DICOM '
+            "Part 10 file; - reads stdin.",
         ),
     ] = None,
+    commit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--commit",
+            metavar="FILE|DIR",
+            show_default=False,
+            rich_help_panel=PANEL_EVENT_INFO,
+            help="Storage commitment: a DICOM file (or every file under DIR) committed; "
+            "its SOP Class/Instance UIDs go into Referenced SOP Sequence. Repeatable.",
+        ),
+    ] = None,
+    fail: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail",
+            metavar="FILE[:REASON]",
+            show_default=False,
+            rich_help_panel=PANEL_EVENT_INFO,
+            help="Storage commitment: a DICOM file (or DIR) that failed, into Failed SOP "
+            "Sequence with a Failure Reason: 0x0112, 274 or a name (default 0x0110 "
+            "processing-failure). Repeatable.",
+        ),
+    ] = None,
+    transaction_uid: Annotated[
+        str | None,
+        typer.Option(
+            "--transaction-uid",
+            show_default=False,
+            rich_help_panel=PANEL_EVENT_INFO,
+            help="Transaction UID of the storage commitment request answered. Default: "
+            "TransactionUID of --data, else a new one.",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            rich_help_panel=PANEL_EVENT_INFO,
+            help="Exit 2 without sending when the Event Information departs from what the "
+            "standard says for the class and event (otherwise: warnings).",
+        ),
+    ] = False,
     role: Annotated[
         Role,
         typer.Option(
@@ -363,37 +520,56 @@ def send_report(
 ) -> None:
     """Send an N-EVENT-REPORT and show the response status and Event Reply.
 
-    Exits 4 when the peer answers with a Failure status, so scripts can act on it.
+    Warns when the Event Information is not what the standard says for the
+    class and event (--strict: exit 2 unsent). Exits 4 when the peer answers
+    with a Failure status, so scripts can act on it.
 
     [b]Examples[/b]:
 
       dcmreport send-report --event 1 --instance 1.1.1.1.9999.2 PatientID=ID
 
-      dcmreport send-report PACS@10.0.0.5:104 --class storage-commitment --event 1
-      --instance 1.2.840.10008.1.20.1.1 --data report.json
+      dcmreport send-report PACS@10.0.0.5:104 --class storage-commitment --commit
+      study/ --fail bad.dcm:no-such-object-instance
+
+      dcmreport send-report --class ups-push --event state-report --instance UID
+      ProcedureStepState=COMPLETED InputReadinessState=READY
     """
 
     def body() -> ExitCode:
+        from pydicom import Dataset
+
         from dcmreport import association, dataset
         from dcmreport.records import ReportRequest
 
-        try:
-            class_uid = catalog.resolve_class(sop_class)
-        except ValueError as exc:
-            raise InputError(f"--class: {exc}") from None
-        event_type = _event_type(class_uid, event)
-        if instance is None:
-            raise InputError("--instance is required", "the Affected SOP Instance UID")
-        try:
-            instance_uid = catalog.check_uid(instance, "--instance")
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
+        renderer = _renderer(fmt, quiet)
+        files = bool(commit or fail)
+        if transaction_uid is not None and not files:
+            raise InputError(
+                "--transaction-uid goes with --commit/--fail", "else give TransactionUID=UID"
+            )
+        class_uid = _class_uid(sop_class, files)
+        instance_uid = _instance_uid(class_uid, instance)
         peer, assignments = _split_arguments(arguments or [])
-        stdin_text = sys.stdin.read() if data == "-" else None
-        ds = dataset.build(data, assignments, stdin_text)
+        stdin = sys.stdin.buffer.read() if data == "-" else None
+        ds = dataset.load_data(data, stdin) if data is not None else None
+        if files:
+            ds, event_type = _commitment_event(
+                commit or [], fail or [], transaction_uid, event, ds, renderer
+            )
+        else:
+            event_type = _event_type(class_uid, event)
+        if assignments:
+            ds = dataset.apply_assignments(ds if ds is not None else Dataset(), assignments)
         request = ReportRequest(
-            class_uid, instance_uid, event_type, message_id, ds, role=role.value
+            class_uid,
+            instance_uid,
+            event_type,
+            message_id,
+            ds,
+            context_class_uid=_context_uid(class_uid, context_class),
+            role=role.value,
         )
+        _check(request, strict, renderer)
         settings = _settings(
             calling_aet,
             max_pdu,
@@ -407,7 +583,7 @@ def send_report(
             network_timeout,
         )
         rsp = association.send_report(_peer(peer, called_aet), settings, request)
-        _renderer(fmt, quiet).report_response(rsp)
+        renderer.report_response(rsp)
         return exit_code_for_status(rsp.status.code)
 
     run(body, verbose=verbose, debug=debug, quiet=quiet)

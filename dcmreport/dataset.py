@@ -1,137 +1,292 @@
 """Build Event Information / Event Reply datasets from what users type.
 
-Three inputs, applied in order: a JSON document (the DICOM JSON model of
-PS3.18 F.2, or plain ``{"Keyword": value}`` JSON), then ``KEY=VALUE``
-assignments on top. Keys are keywords (``PatientName``), tags
-(``(0010,0010)`` or ``00100010``), or sequence paths
-(``ReferencedSOPSequence[0].ReferencedSOPInstanceUID``). Values are typed by
-the element's VR; ``\\`` separates multiple values and an empty value makes an
-empty element. Every problem is an :class:`InputError` naming the argument.
+Inputs, applied in order: ``--data`` (a file or stdin) holding the DICOM JSON
+model (PS3.18 F.2), plain ``{"Keyword": value}`` JSON (lists of objects are
+sequences) or a DICOM Part 10 file (told by its ``DICM`` preamble); then
+``KEY=VALUE`` arguments on top.
+
+Keys: keywords (``PatientID``); tags ``(gggg,eeee)``, ``gggg,eeee`` or
+``ggggeeee``; a tag with an explicit VR, ``(gggg,eeee,VR)``, which private and
+unknown elements need (private creators ``(gggg,00xx)`` are LO without one);
+sequence paths ``ReferencedSOPSequence[0].ReferencedSOPInstanceUID``, items
+created as needed; the same forms as pynetdicom's keyword pathing plus the VR.
+
+Values: typed and checked by VR (numbers for US/UL/SS/SL/UV/SV/FL/FD, IS/DS/
+DA/TM/DT/UI/AE/CS/AS checked, lengths and character repertoires as pydicom
+validates them); ``\\`` separates multiple values (not in LT/ST/UT); an empty
+value makes an empty element; ``@FILE`` reads the value from a file (bytes for
+OB/OW/UN and the other binary VRs, else UTF-8 text without its final line
+break) and ``@@`` starts a value with a literal ``@``.
+
+Every problem is an :class:`InputError` whose message starts with the
+offending argument, so the CLI exits 2 with a line the user can act on.
 """
 
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydicom import Dataset
+from pydicom import Dataset, dcmread
 from pydicom.datadict import dictionary_VR, keyword_dict, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
+from pydicom.valuerep import VR, validate_value
 
 from dcmreport.errors import InputError
 
-_TAG_FORMS = (
-    re.compile(r"^\(?([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)?$"),
-    re.compile(r"^([0-9A-Fa-f]{4})([0-9A-Fa-f]{4})$"),
-)
+_COMMA_TAG = re.compile(r"^([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})(?:,([A-Za-z]{2}))?$")
+_HEX_TAG = re.compile(r"^([0-9A-Fa-f]{4})([0-9A-Fa-f]{4})()$")
 _PATH_PART = re.compile(r"^(?P<key>[^\[\]]+)(?:\[(?P<index>\d+)\])?$")
-_INT_VRS = {"US", "UL", "SS", "SL", "UV", "SV"}
-_FLOAT_VRS = {"FL", "FD"}
 _DICOM_JSON_KEY = re.compile(r"^[0-9A-Fa-f]{8}$")
+_INT_RANGES = {
+    "US": (0, 2**16 - 1),
+    "SS": (-(2**15), 2**15 - 1),
+    "UL": (0, 2**32 - 1),
+    "SL": (-(2**31), 2**31 - 1),
+    "UV": (0, 2**64 - 1),
+    "SV": (-(2**63), 2**63 - 1),
+}
+_FLOAT_VRS = {"FL", "FD"}
+_BINARY_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "UN"}
+_SINGLE_TEXT_VRS = {"LT", "ST", "UT"}  # a backslash is text there, not a separator
+_KNOWN_VRS = {vr.value for vr in VR}
+# What a valid value looks like, for the VRs whose rules are not just a length.
+_VR_FORMS = {
+    "AE": "at most 16 characters, no \\ or control characters",
+    "AS": "an age: nnnD, nnnW, nnnM or nnnY",
+    "CS": "at most 16 upper-case letters, digits, spaces or _",
+    "DA": "a date YYYYMMDD",
+    "DS": "a decimal number of at most 16 characters",
+    "DT": "a date-time YYYYMMDDHHMMSS.FFFFFF&ZZXX",
+    "IS": "an integer of at most 12 characters",
+    "TM": "a time HHMMSS.FFFFFF",
+    "UI": "a UID: digits and dots, no leading zeros, at most 64 characters",
+}
 
 
-def parse_tag(key: str) -> BaseTag:
-    """Resolve a keyword or a ``(gggg,eeee)``/``gggggeeee`` tag; suggest near keywords."""
-    for form in _TAG_FORMS:
-        match = form.match(key)
-        if match:
-            return Tag(int(match[1], 16), int(match[2], 16))
-    tag = tag_for_keyword(key)
-    if tag is None:
-        near = difflib.get_close_matches(key, keyword_dict.keys(), n=3, cutoff=0.75)
-        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+@dataclass(frozen=True)
+class Key:
+    """A resolved key: the element's tag and the VR its value is typed by."""
+
+    tag: BaseTag
+    vr: str
+
+
+def _context(where: str, text: str) -> str:
+    """The prefix naming where a key appeared, when that says more than the key itself."""
+    return "" if where == text else f"{where}: "
+
+
+def _malformed(text: str, where: str) -> InputError:
+    return InputError(
+        f"{_context(where, text)}malformed tag {text!r}",
+        "a tag is (gggg,eeee), ggggeeee or (gggg,eeee,VR) with hexadecimal digits",
+    )
+
+
+def _tag_parts(text: str) -> tuple[str, str, str] | None:
+    """(group, element, VR or '') of ``(gggg,eeee[,VR])``, ``gggg,eeee[,VR]`` or ``ggggeeee``."""
+    if text.startswith("(") and text.endswith(")"):
+        match = _COMMA_TAG.match(text[1:-1])
+    else:
+        match = _COMMA_TAG.match(text) or _HEX_TAG.match(text)
+    return (match[1], match[2], match[3] or "") if match else None
+
+
+def _tag_key(group: str, element: str, explicit_vr: str, text: str, where: str) -> Key:
+    tag = Tag(int(group, 16), int(element, 16))
+    if tag.group in (0x0000, 0x0002):
         raise InputError(
-            f"unknown keyword {key!r}{hint}", "use a DICOM keyword or a (gggg,eeee) tag"
+            f"{_context(where, text)}{text} is a command or file meta element, "
+            "not Event Information"
         )
-    return Tag(tag)
-
-
-def _vr_of(tag: BaseTag, key: str) -> str:
+    if explicit_vr:
+        vr = explicit_vr.upper()
+        if vr not in _KNOWN_VRS:
+            raise InputError(f"{_context(where, text)}{explicit_vr!r} in {text} is not a DICOM VR")
+        return Key(tag, vr)
+    if tag.is_private_creator:
+        return Key(tag, "LO")
     try:
         vr = dictionary_VR(tag)
     except KeyError:
+        label = f"({tag.group:04X},{tag.element:04X})"
         raise InputError(
-            f"{key}: tag {tag} is not in the DICOM dictionary, so its VR is unknown",
-            "give the element in a DICOM JSON model file, which carries the VR",
+            f"{_context(where, text)}{label} is not in the DICOM dictionary, so its VR is unknown",
+            f"give the VR with the tag, e.g. ({tag.group:04X},{tag.element:04X},LO)",
         ) from None
     # Ambiguous dictionary VRs ("US or SS", "OB or OW"): take the first.
-    return vr.split(" or ")[0]
+    return Key(tag, vr.split(" or ")[0])
 
 
-def _typed(vr: str, text: str, key: str) -> Any:
-    """Convert one textual value to what pydicom expects for ``vr``."""
-    try:
-        if vr in _INT_VRS:
-            return int(text, 0)
-        if vr in _FLOAT_VRS:
-            return float(text)
-    except ValueError:
-        raise InputError(f"{key}: {text!r} is not a valid {vr} value (a number)") from None
-    if vr == "SQ":
+def parse_key(text: str, where: str | None = None) -> Key:
+    """Resolve a keyword or a tag (with an optional VR); suggest near keywords for typos."""
+    where = where or text
+    parts = _tag_parts(text)
+    if parts:
+        return _tag_key(*parts, text, where)
+    if text[:1] in "(0123456789" or "," in text or ")" in text:
+        raise _malformed(text, where)
+    tag = tag_for_keyword(text)
+    if tag is None:
+        near = difflib.get_close_matches(text, keyword_dict.keys(), n=3, cutoff=0.75)
+        hint = f" (did you mean {', '.join(near)}?)" if near else ""
         raise InputError(
-            f"{key} is a sequence: set its items' elements, e.g. {key}[0].Keyword=value"
+            f"{_context(where, text)}unknown keyword {text!r}{hint}",
+            "use a DICOM keyword or a (gggg,eeee) tag",
         )
+    return Key(Tag(tag), dictionary_VR(tag).split(" or ")[0])
+
+
+def _invalid(vr: str, text: object, where: str, why: str) -> InputError:
+    return InputError(f"{where}: {text!r} is not a valid {vr} value ({why})")
+
+
+def _number(vr: str, text: str, where: str) -> int | float:
+    """A value of a binary number VR, from decimal or 0x hexadecimal text."""
+    if vr in _FLOAT_VRS:
+        try:
+            return float(text)
+        except ValueError:
+            raise _invalid(vr, text, where, "a number") from None
+    low, high = _INT_RANGES[vr]
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise _invalid(vr, text, where, f"an integer {low} to {high}") from None
+    if not low <= value <= high:
+        raise _invalid(vr, text, where, f"an integer {low} to {high}")
+    return value
+
+
+def value_problem(vr: str, value: object) -> str | None:
+    """Why ``value`` is not valid for ``vr`` as pydicom validates it, or None if it is."""
+    try:
+        validate_value(vr, value, 2)
+    except ValueError as exc:
+        return _VR_FORMS.get(vr) or str(exc).split(" Please see")[0].rstrip(".")
+    return None
+
+
+def _string(vr: str, text: str, where: str) -> str | int:
+    """A value of a string VR, checked as pydicom validates it (AT: a tag, as an int)."""
+    if vr == "AT":
+        try:
+            return int(parse_key(text, where).tag)
+        except InputError:
+            raise _invalid(vr, text, where, "a tag or keyword") from None
+    problem = value_problem(vr, text)
+    if problem:
+        raise _invalid(vr, text, where, problem)
     return text
 
 
-def make_element(tag: BaseTag, text: str, key: str) -> DataElement:
-    """Build an element from ``KEY=VALUE`` text: typed by VR, ``\\`` splits values, '' is empty."""
-    vr = _vr_of(tag, key)
+def _typed(vr: str, text: str, where: str) -> Any:
+    """Convert one textual value to what pydicom expects for ``vr``."""
+    if vr in _INT_RANGES or vr in _FLOAT_VRS:
+        return _number(vr, text, where)
+    return _string(vr, text, where)
+
+
+def _element(key: Key, parts: list[str], where: str) -> DataElement:
+    """An element from one or more textual values, typed and checked by the key's VR."""
+    if key.vr == "SQ":
+        raise InputError(
+            f"{where}: a sequence takes items, not a value: set the items' elements, "
+            "e.g. Sequence[0].Keyword=value"
+        )
+    if key.vr in _BINARY_VRS:
+        raise InputError(
+            f"{where}: {key.vr} is a binary VR: give the value as @FILE",
+            "or as InlineBinary in a DICOM JSON model file",
+        )
+    values = [_typed(key.vr, part, where) for part in parts]
+    return DataElement(key.tag, key.vr, values[0] if len(values) == 1 else values)
+
+
+def _empty(key: Key) -> DataElement:
+    return DataElement(key.tag, key.vr, Sequence() if key.vr == "SQ" else None)
+
+
+def make_element(key: Key, text: str, where: str) -> DataElement:
+    """Build an element from ``KEY=VALUE`` text: ``\\`` splits values, '' is empty, @FILE reads."""
+    if text.startswith("@@"):
+        return _from_text(key, text[1:], where)
+    if text.startswith("@"):
+        return _element_from_file(key, text[1:], f"{where}=@{text[1:]}")
+    return _from_text(key, text, where)
+
+
+def _from_text(key: Key, text: str, where: str) -> DataElement:
     if text == "":
-        return DataElement(tag, vr, None if vr != "SQ" else Sequence())
-    parts = (
-        [_typed(vr, part, key) for part in text.split("\\")]
-        if vr not in ("LT", "ST", "UT")
-        else [text]
-    )
-    value: Any = parts[0] if len(parts) == 1 else parts
+        return _empty(key)
+    parts = [text] if key.vr in _SINGLE_TEXT_VRS else text.split("\\")
+    return _element(key, parts, where)
+
+
+def _element_from_file(key: Key, path: str, where: str) -> DataElement:
+    """A value read from a file: bytes for binary VRs, else text without its final line break."""
+    data = _read_bytes(path, where)
+    if key.vr in _BINARY_VRS:
+        return DataElement(key.tag, key.vr, data)
     try:
-        elem = DataElement(tag, vr, value, validation_mode=2)
-    except ValueError as exc:
-        raise InputError(f"{key}: {exc}") from None
-    return elem
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{where}: {path} is not UTF-8 text, which {key.vr} needs") from None
+    return _from_text(key, text.rstrip("\r\n"), where)
 
 
-def _walk(ds: Dataset, parts: list[str], assignment: str) -> tuple[Dataset, str]:
+def _read_bytes(path: str, where: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{where}: a directory, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{where}: cannot read: {exc.strerror or exc}") from None
+
+
+def _walk(ds: Dataset, parts: list[str], where: str) -> Dataset:
     """Follow ``Seq[i].`` path parts, creating items as needed; return the innermost dataset."""
     for part in parts:
         match = _PATH_PART.match(part)
         if not match or match["index"] is None:
-            raise InputError(
-                f"{assignment!r}: {part!r} must be a sequence with an index, e.g. {part}[0]"
-            )
-        tag = parse_tag(match["key"])
-        if _vr_of(tag, match["key"]) != "SQ":
-            raise InputError(f"{assignment!r}: {match['key']} is not a sequence")
-        if tag not in ds:
-            ds[tag] = DataElement(tag, "SQ", Sequence())
-        items = ds[tag].value
+            raise InputError(f"{where}: {part!r} must be a sequence with an index, e.g. {part}[0]")
+        key = parse_key(match["key"], where)
+        if key.vr != "SQ":
+            raise InputError(f"{where}: {match['key']} is not a sequence")
+        if key.tag not in ds or ds[key.tag].VR != "SQ":
+            ds[key.tag] = DataElement(key.tag, "SQ", Sequence())
+        items = ds[key.tag].value
         index = int(match["index"])
         if index > len(items):
-            raise InputError(f"{assignment!r}: item [{index}] skips item [{len(items)}]")
+            raise InputError(f"{where}: item [{index}] skips item [{len(items)}]")
         if index == len(items):
             items.append(Dataset())
         ds = items[index]
-    return ds, parts[-1] if parts else ""
+    return ds
 
 
 def apply_assignment(ds: Dataset, assignment: str) -> None:
-    """Apply one ``KEY=VALUE`` argument to ``ds`` (in place)."""
-    key, sep, text = assignment.partition("=")
-    if not sep or not key.strip():
-        raise InputError(
-            f"{assignment!r} is not KEY=VALUE", "e.g. PatientID=12345 or (0010,0020)=12345"
-        )
-    *path, leaf = key.strip().split(".")
-    target, _ = _walk(ds, path, assignment)
-    tag = parse_tag(leaf)
-    target[tag] = make_element(tag, text, leaf)
+    """Apply one ``KEY=VALUE`` argument to ``ds`` (in place); errors start with its KEY."""
+    key_text, sep, text = assignment.partition("=")
+    key_text = key_text.strip()
+    if not sep or not key_text:
+        shown = assignment if len(assignment) <= 40 else assignment[:37] + "..."
+        raise InputError(f"{shown!r} is not KEY=VALUE", "e.g. PatientID=12345 or (0010,0020)=12345")
+    *path, leaf = key_text.split(".")
+    target = _walk(ds, path, key_text)
+    key = parse_key(leaf, key_text)
+    target[key.tag] = make_element(key, text, key_text)
 
 
 def apply_assignments(ds: Dataset, assignments: Iterable[str]) -> Dataset:
@@ -140,8 +295,7 @@ def apply_assignments(ds: Dataset, assignments: Iterable[str]) -> Dataset:
     return ds
 
 
-def _json_error_message(exc: json.JSONDecodeError, source: str) -> str:
-    return f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+# --- JSON and Part 10 ---------------------------------------------------------------------
 
 
 def is_dicom_json_model(doc: dict[str, Any]) -> bool:
@@ -151,22 +305,25 @@ def is_dicom_json_model(doc: dict[str, Any]) -> bool:
     )
 
 
-def _plain_value(ds: Dataset, key: str, value: Any, where: str) -> None:
-    tag = parse_tag(key)
-    vr = _vr_of(tag, key)
-    if vr == "SQ":
+def _json_scalar(value: Any, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InputError(f"{where}: {json.dumps(value)} is not a value: give a string or number")
+    return value if isinstance(value, str) else str(value)
+
+
+def _plain_value(ds: Dataset, key_text: str, value: Any, where: str) -> None:
+    where = f"{where}: {key_text}"
+    key = parse_key(key_text, where)
+    if key.vr == "SQ" and value is not None:
         if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
-            raise InputError(f"{where}: {key} is a sequence; give a list of objects")
-        ds[tag] = DataElement(
-            tag, "SQ", Sequence([from_plain_json(i, f"{where}.{key}") for i in value])
-        )
-        return
-    if value is None:
-        ds[tag] = DataElement(tag, vr, None)
-        return
-    values = value if isinstance(value, list) else [value]
-    text = "\\".join(str(v) for v in values)
-    ds[tag] = make_element(tag, text, f"{where}: {key}")
+            raise InputError(f"{where} is a sequence: give a list of objects")
+        items = [from_plain_json(item, f"{where}[{n}]") for n, item in enumerate(value)]
+        ds[key.tag] = DataElement(key.tag, "SQ", Sequence(items))
+    elif value is None or value == []:
+        ds[key.tag] = _empty(key)
+    else:
+        values = value if isinstance(value, list) else [value]
+        ds[key.tag] = _element(key, [_json_scalar(v, where) for v in values], where)
 
 
 def from_plain_json(doc: dict[str, Any], where: str = "JSON") -> Dataset:
@@ -182,39 +339,68 @@ def from_json_text(text: str, source: str) -> Dataset:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(_json_error_message(exc, source)) from None
+        raise InputError(
+            f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
     if not isinstance(doc, dict):
         raise InputError(f"{source}: expected a JSON object, got {type(doc).__name__}")
     if is_dicom_json_model(doc):
         try:
             return Dataset.from_json(doc)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise InputError(f"{source}: not a valid DICOM JSON model dataset: {exc}") from None
     return from_plain_json(doc, source)
 
 
-def load_data(source: str, stdin_text: str | None = None) -> Dataset:
-    """Load ``--data FILE`` or ``-`` (stdin) as JSON."""
-    if source == "-":
-        return from_json_text(stdin_text or "", "stdin")
-    path = Path(source)
+def is_part10(data: bytes) -> bool:
+    """A DICOM Part 10 file: a 128-byte preamble, then ``DICM`` (PS3.10 7.1)."""
+    return data[128:132] == b"DICM"
+
+
+def from_part10(data: bytes, source: str) -> Dataset:
+    """The data set of a Part 10 file, without its File Meta Information."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{source}: cannot read: {exc}") from None
+        read = dcmread(io.BytesIO(data))
+        elements = list(read)  # decodes every element now, so errors surface here
+    except Exception as exc:  # pydicom raises many kinds on malformed input (zlib, struct, ...)
+        raise InputError(f"{source}: not a readable DICOM file: {exc}") from None
+    ds = Dataset()
+    for elem in elements:
+        ds.add(elem)
+    return ds
+
+
+def from_bytes(data: bytes, source: str) -> Dataset:
+    """A Part 10 file if it has the preamble, else UTF-8 JSON."""
+    if is_part10(data):
+        return from_part10(data, source)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{source}: neither a DICOM Part 10 file nor UTF-8 JSON",
+            "Part 10 files start with a 128-byte preamble and DICM",
+        ) from None
     return from_json_text(text, source)
 
 
+def load_data(source: str, stdin: bytes | str | None = None) -> Dataset:
+    """Load ``--data FILE`` or ``-`` (stdin, given as ``stdin``): JSON or a Part 10 file."""
+    if source == "-":
+        data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin or b""
+        return from_bytes(data, "stdin")
+    where = f"--data {source}"
+    return from_bytes(_read_bytes(source, where), where)
+
+
 def build(
-    data: str | None, assignments: Iterable[str], stdin_text: str | None = None
+    data: str | None, assignments: Iterable[str], stdin: bytes | str | None = None
 ) -> Dataset | None:
     """The dataset from ``--data`` and ``KEY=VALUE`` arguments, or None if neither was given."""
     assignments = list(assignments)
     if data is None and not assignments:
         return None
-    ds = load_data(data, stdin_text) if data is not None else Dataset()
+    ds = load_data(data, stdin) if data is not None else Dataset()
     return apply_assignments(ds, assignments)
 
 

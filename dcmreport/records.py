@@ -80,6 +80,7 @@ class ReceivedReport:
     dataset: Dataset | None
     received_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     problem: str | None = None  # e.g. the Event Information could not be decoded
+    findings: tuple[str, ...] = ()  # where the Event Information departs from the standard
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,7 @@ def record_json(record: ReportRecord) -> dict[str, Any]:
         "transfer_syntax": report.transfer_syntax,
         "dataset": to_json_model(report.dataset),
         "problem": report.problem,
+        "findings": list(report.findings),
         **_answer_json(answer),
         "association": association_json(report.association),
     }
@@ -224,6 +225,8 @@ def record_text(record: ReportRecord) -> Panel:
     ]
     if report.problem:
         rows.append(("Problem", Text(report.problem, style="red")))
+    if report.findings:
+        rows.append(("Findings", Text("\n".join(report.findings), style="yellow")))
     parts: list[Any] = [_fields(rows), dataset_tree("Event Information", report.dataset)]
     if answer is not None and answer.event_reply is not None:
         parts.append(dataset_tree("Event Reply sent", answer.event_reply))
