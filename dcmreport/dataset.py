@@ -171,7 +171,7 @@ def value_problem(vr: str, value: object) -> str | None:
     """Why ``value`` is not valid for ``vr`` as pydicom validates it, or None if it is."""
     try:
         validate_value(vr, value, 2)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:  # TypeError: a value of the wrong type for the VR
         return _VR_FORMS.get(vr) or str(exc).split(" Please see")[0].rstrip(".")
     return None
 
