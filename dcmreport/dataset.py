@@ -384,12 +384,15 @@ def from_bytes(data: bytes, source: str) -> Dataset:
     return from_json_text(text, source)
 
 
-def load_data(source: str, stdin: bytes | str | None = None) -> Dataset:
-    """Load ``--data FILE`` or ``-`` (stdin, given as ``stdin``): JSON or a Part 10 file."""
+def load_data(source: str, stdin: bytes | str | None = None, option: str = "--data") -> Dataset:
+    """Load ``FILE`` or ``-`` (stdin, given as ``stdin``): JSON or a Part 10 file.
+
+    ``option`` names the option in errors (``listen --reply`` reads the same inputs).
+    """
     if source == "-":
         data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin or b""
         return from_bytes(data, "stdin")
-    where = f"--data {source}"
+    where = f"{option} {source}"
     return from_bytes(_read_bytes(source, where), where)
 
 

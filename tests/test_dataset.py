@@ -312,6 +312,8 @@ def test_json_errors(text: str, message: str) -> None:
 def test_data_file_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"^--data missing.json: no such file$"):
         dataset.load_data("missing.json")
+    with pytest.raises(InputError, match=r"^--reply missing.json: no such file$"):
+        dataset.load_data("missing.json", option="--reply")
     (tmp_path / "latin1").write_bytes(b"\xe9t\xe9")
     with pytest.raises(InputError, match="neither a DICOM Part 10 file nor UTF-8 JSON"):
         dataset.load_data(str(tmp_path / "latin1"))
