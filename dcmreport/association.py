@@ -41,7 +41,7 @@ from pynetdicom.presentation import PresentationContext
 from pynetdicom.service_class import ServiceClass
 from pynetdicom.sop_class import uid_to_service_class
 
-from dcmreport import __version__
+from dcmreport import __version__, validate
 from dcmreport.catalog import EXPLICIT_VR_LE, IMPLICIT_VR_LE, VERIFICATION
 from dcmreport.errors import AssociationError, InputError
 from dcmreport.peer import Peer
@@ -625,16 +625,19 @@ def _received_report(event: evt.Event) -> ReceivedReport:
             pass  # pydicom decodes lazily: find a malformed data set now, not while showing it
     except Exception as exc:  # a peer may send anything; answer rather than abort
         dataset, problem = None, f"cannot decode the Event Information: {type(exc).__name__}"
+    sop_class_uid = str(req.AffectedSOPClassUID)
+    event_type_id = int(req.EventTypeID) if req.EventTypeID is not None else None
     return ReceivedReport(
         association=association_info(event.assoc),
         context_id=event.context.context_id,
         transfer_syntax=str(event.context.transfer_syntax),
         message_id=int(req.MessageID or 0),
-        sop_class_uid=str(req.AffectedSOPClassUID),
+        sop_class_uid=sop_class_uid,
         sop_instance_uid=str(req.AffectedSOPInstanceUID),
-        event_type_id=int(req.EventTypeID) if req.EventTypeID is not None else None,
+        event_type_id=event_type_id,
         dataset=dataset,
         problem=problem,
+        findings=validate.finding_texts(sop_class_uid, event_type_id, dataset),
     )
 
 

@@ -851,7 +851,9 @@ def listen(
             status=status,
             error_comment=error_comment,
             reply=reply_mode,
-            reply_dataset=dataset.load_data(reply) if reply_mode == "file" else None,
+            reply_dataset=dataset.load_data(reply, option="--reply")
+            if reply_mode == "file"
+            else None,
             delay=delay,
             abort_after=abort_after,
             output_dir=output_dir,
