@@ -347,3 +347,23 @@ time.sleep(4); a.release()""",
     holder.wait(30)
     assert run.returncode == 3
     assert "rejected the association transiently: local limit exceeded" in run.stderr
+
+
+def test_listener_shows_validation_findings(listen: Any) -> None:
+    """The same findings send-report warns about are in each received report's record."""
+    listener = listen("--count", "1")
+    run = dcmreport(
+        "send-report",
+        f"A@127.0.0.1:{listener.port}",
+        "--class",
+        "storage-commitment",
+        "--event",
+        "2",
+        "TransactionUID=1.2.3",
+    )
+    assert run.returncode == 0, run.stderr
+    finding = "FailedSOPSequence is required for event 2 (failures) but absent"
+    assert finding in run.stderr
+    assert listener.finish(sig=None) == 0
+    [record] = listener.json_lines()
+    assert record["findings"] == [finding]
