@@ -31,6 +31,8 @@ from functools import partial
 from typing import Any, cast
 
 from pydicom import Dataset
+from pydicom.dataelem import DataElement
+from pydicom.sequence import Sequence
 from pydicom.uid import UID
 from pynetdicom import AE, build_context, build_role, evt
 from pynetdicom import association as _pynetdicom_association
@@ -42,7 +44,7 @@ from pynetdicom.service_class import ServiceClass
 from pynetdicom.sop_class import uid_to_service_class
 
 from dcmreport import __version__, validate
-from dcmreport.catalog import EXPLICIT_VR_LE, IMPLICIT_VR_LE, VERIFICATION
+from dcmreport.catalog import EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, VERIFICATION
 from dcmreport.errors import AssociationError, InputError
 from dcmreport.peer import Peer
 from dcmreport.records import (
@@ -251,6 +253,36 @@ def _log_negotiation(info: AssociationInfo) -> None:
             roles,
             outcome,
         )
+
+
+# --- Explicit VR Big Endian ------------------------------------------------------------
+
+_WORD_SIZES = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
+
+
+def _word_order(ds: Dataset | None, big_endian: bool) -> Dataset | None:
+    """A copy of ``ds`` with OW/OF/OL/OD/OV words byte-swapped, for Explicit VR Big Endian.
+
+    pydicom keeps these values as little-endian bytes and writes and reads them
+    unchanged whatever the transfer syntax, but PS3.5 7.3 orders their words by
+    the transfer syntax: DCMTK reads an unswapped OW sent in big endian wrongly.
+    Swapping is its own inverse, so the same call serves sending and receiving.
+    """
+    return _swapped(ds) if ds is not None and big_endian else ds
+
+
+def _swapped(ds: Dataset) -> Dataset:
+    copy = Dataset()
+    for elem in ds:
+        if elem.VR == "SQ":
+            copy.add(DataElement(elem.tag, "SQ", Sequence([_swapped(i) for i in elem.value])))
+        elif elem.VR in _WORD_SIZES and isinstance(elem.value, bytes):
+            size, value = _WORD_SIZES[elem.VR], elem.value
+            swapped = b"".join(value[i : i + size][::-1] for i in range(0, len(value), size))
+            copy.add(DataElement(elem.tag, elem.VR, swapped))
+        else:
+            copy.add(elem)
+    return copy
 
 
 # --- the requestor side -------------------------------------------------------------------
@@ -500,8 +532,9 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
             )
         start = time.perf_counter()
         try:
+            big_endian = context.transfer_syntax[0] == EXPLICIT_VR_BE
             status, reply = assoc.send_n_event_report(
-                request.dataset,
+                _word_order(request.dataset, big_endian),
                 request.event_type_id,
                 request.sop_class_uid,
                 request.sop_instance_uid,
@@ -513,6 +546,7 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
         except AttributeError:  # pynetdicom reads EventReply off a response of the wrong type
             status = Dataset()
         elapsed = (time.perf_counter() - start) * 1000
+        reply = _word_order(reply, big_endian)
         command = last.command
         problem = _check_response(command, request) if command is not None else None
         if problem:
@@ -623,6 +657,7 @@ def _received_report(event: evt.Event) -> ReceivedReport:
         dataset = event.event_information if raw is not None and raw.getvalue() else None
         for _ in dataset.iterall() if dataset is not None else ():
             pass  # pydicom decodes lazily: find a malformed data set now, not while showing it
+        dataset = _word_order(dataset, event.context.transfer_syntax == EXPLICIT_VR_BE)
     except Exception as exc:  # a peer may send anything; answer rather than abort
         dataset, problem = None, f"cannot decode the Event Information: {type(exc).__name__}"
     sop_class_uid = str(req.AffectedSOPClassUID)
@@ -742,7 +777,8 @@ class Listener:
                 "aborting the association instead of answering message ID %s", report.message_id
             )
             event.assoc.abort()
-        return _status_dataset(answer.status), answer.event_reply
+        big_endian = event.context.transfer_syntax == EXPLICIT_VR_BE
+        return _status_dataset(answer.status), _word_order(answer.event_reply, big_endian)
 
     def _on_sent(self, event: evt.Event) -> None:
         if int(event.message.command_set.CommandField) == N_EVENT_REPORT_RSP:

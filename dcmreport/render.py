@@ -55,13 +55,23 @@ def status_json(status: ResponseStatus) -> dict[str, Any]:
 def _answer_json(answer: Answer | None) -> dict[str, Any]:
     """The answer's keys; all null while it is being decided (a record an --exec program reads)."""
     if answer is None:
-        keys = ("status", "status_hex", "status_meaning", "status_category", "error_comment",
-                "error_id", "event_reply")
+        keys = (
+            "status",
+            "status_hex",
+            "status_meaning",
+            "status_category",
+            "error_comment",
+            "error_id",
+            "event_reply",
+        )
         return {**dict.fromkeys(keys), "aborted": False}
     if answer.abort:
         return {**_answer_json(None), "aborted": True}
-    return {**status_json(answer.status), "event_reply": to_json_model(answer.event_reply),
-            "aborted": False}
+    return {
+        **status_json(answer.status),
+        "event_reply": to_json_model(answer.event_reply),
+        "aborted": False,
+    }
 
 
 def association_json(info: AssociationInfo) -> dict[str, Any]:
@@ -82,6 +92,9 @@ def association_json(info: AssociationInfo) -> dict[str, Any]:
                 "proposed_roles": None
                 if cx.proposed_roles is None
                 else {"scu": cx.proposed_roles[0], "scp": cx.proposed_roles[1]},
+                "requestor_roles": {"scu": cx.requestor_is_scu, "scp": cx.requestor_is_scp}
+                if cx.accepted
+                else None,
             }
             for cx in info.contexts
         ],

@@ -180,3 +180,39 @@ def test_response_without_event_type_id_is_tolerated() -> None:
     rsp = _report_response(request, info, command, None, 1.0)
     assert rsp.event_type_id is None and rsp.sop_class_uid is None and rsp.event_reply is None
     assert rsp.status.code == 0
+
+
+def test_accepted_roles_are_in_both_sides_json(listener: Any) -> None:
+    """send-report and listen both say which roles the requestor ended up with."""
+    import json
+    import subprocess
+    import sys
+
+    server, records = listener
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dcmreport",
+            "send-report",
+            f"LISTENER@127.0.0.1:{server.port}",
+            "--class",
+            "1.2.840.10008.1.20.1",
+            "--event",
+            "1",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    contexts = json.loads(run.stdout)["association"]["contexts"]
+    assert [cx["requestor_roles"] for cx in contexts] == [
+        {"scu": True, "scp": False},  # Verification: default roles
+        {"scu": False, "scp": True},  # storage commitment: the SCP role, as proposed
+    ]
+    [record] = records
+    seen = [(cx.requestor_is_scu, cx.requestor_is_scp) for cx in record.report.association.contexts]
+    assert seen == [(True, False), (False, True)]

@@ -66,12 +66,15 @@ TYPED = {
     "00280010": el("US", 258),
     "00281041": el("SS", -2),
     "00289001": el("UL", 16909060),
-    # OW: dcmreport and dcmjs both put these bytes on the wire unswapped in Explicit VR BE,
-    # so they agree with each other; DCMTK does not (test_dcmtk.py, xfail).
+    # OW: in Explicit VR BE its 16-bit words are byte-swapped on the wire (PS3.5 7.3), as
+    # dcmreport and DCMTK do; dcmjs-dimse sends them unswapped (see TYPED_OW_SWAPPED).
     "00281201": {"vr": "OW", "InlineBinary": "AQIDBAUGBwg="},  # 01 02 ... 08
     "00420011": {"vr": "OB", "InlineBinary": "AAECAwQFBgc="},  # 00 01 ... 07
     "00081199": el("SQ", sop_ref(CT_IMAGE_STORAGE, f"{ROOT}.13.2")),
 }
+# TYPED with its OW words byte-swapped: what dcmreport decodes of dcmjs's OW in Explicit VR BE
+# and dcmjs of dcmreport's (dcmjs does not swap; PS3.5 7.3 says to).
+TYPED_OW_SWAPPED = {**TYPED, "00281201": {"vr": "OW", "InlineBinary": "AgEEAwYFCAc="}}
 PRIVATE = {
     "00090010": el("LO", "DCMREPORT INTEROP"),  # private creator of block 10
     "00091001": el("LO", "private value"),

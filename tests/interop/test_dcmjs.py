@@ -37,6 +37,7 @@ from interop.datasets import (
     STORAGE_COMMITMENT_INSTANCE,
     TS_OPTION,
     TYPED,
+    TYPED_OW_SWAPPED,
 )
 from interop.support import Relay, ScpJs, pdata_lengths, run_scu_js
 
@@ -63,6 +64,8 @@ class Scenario:
     calling: str = "REPORTER"
     called: str = "RECEIVER"
     dcmreport_args: tuple[str, ...] = ()
+    # the Event Reply the sender decodes is what it sent, not what the receiver decoded
+    reply_comes_back_as_sent: bool = False
 
 
 SCENARIOS = {
@@ -111,7 +114,12 @@ SCENARIOS = {
     ),
     "implicit-vr-le": Scenario(data=TYPED, ts=IMPLICIT),
     "explicit-vr-le": Scenario(data=TYPED, ts=EXPLICIT),
-    "explicit-vr-be": Scenario(data=TYPED, ts=BIG),
+    # dcmjs puts OW bytes on the wire unswapped in Explicit VR BE; dcmreport and DCMTK swap
+    # its words (PS3.5 7.3). Each side therefore decodes the other's OW word-swapped, and an
+    # echoed reply comes back to its sender as sent (swapped twice).
+    "explicit-vr-be": Scenario(
+        data=TYPED, ts=BIG, received=TYPED_OW_SWAPPED, reply_comes_back_as_sent=True
+    ),
     "role-scp-proposed": Scenario(role="scp"),
     "role-not-proposed": Scenario(role="none"),
     "private-sop-class": Scenario(sop_class=PRIVATE_CLASS, instance=f"{PRIVATE_CLASS}.1"),
@@ -139,7 +147,15 @@ def received(sc: Scenario) -> dict[str, Any] | None:
 
 
 def expected_reply(sc: Scenario) -> dict[str, Any] | None:
+    """The Event Reply as the receiver sent it: what it decoded, echoed."""
     return received(sc) if sc.reply == "echo" and sc.status == 0 else None
+
+
+def sender_reply(sc: Scenario) -> dict[str, Any] | None:
+    """The Event Reply as the sender decodes it."""
+    if sc.reply_comes_back_as_sent and expected_reply(sc) is not None:
+        return sc.data
+    return expected_reply(sc)
 
 
 def requestor_role(sc: Scenario) -> str:
@@ -257,7 +273,7 @@ def dcmreport_to_dcmjs(sc: Scenario, scp_js: Any, tmp: Path) -> None:
     assert response["sop_class_uid"] == sc.sop_class
     assert response["sop_instance_uid"] == sc.instance
     assert response["event_type_id"] == sc.event
-    assert response["event_reply"] == expected_reply(sc)
+    assert response["event_reply"] == sender_reply(sc)
     [ours] = [
         cx for cx in response["association"]["contexts"] if cx["abstract_syntax"] == sc.sop_class
     ]
@@ -344,7 +360,7 @@ def dcmjs_to_dcmreport(sc: Scenario, node: str, listen: Any, tmp: Path) -> None:
         "sop_instance_uid": sc.instance,
         "event_type_id": sc.event,
         "error_comment": sc.error_comment,
-        "event_reply": expected_reply(sc),
+        "event_reply": sender_reply(sc),
     }
 
     # the dcmreport side: the report as decoded and the answer it sent
