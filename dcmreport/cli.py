@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -81,6 +81,8 @@ app = typer.Typer(
 )
 
 LOG = logging.getLogger("dcmreport")
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 def _version(value: bool) -> None:
@@ -206,11 +208,16 @@ def _settings(
     )
 
 
-def _peer(peer: Peer | None, called_aet: str | None) -> Peer:
+def _parsed(what: str, parse: Callable[[_T], _R], value: _T) -> _R:
+    """``parse(value)``, its ValueError a usage error (exit 2) that names the option."""
     try:
-        chosen = peer or parse_peer(default_peer())
+        return parse(value)
     except ValueError as exc:
-        raise InputError(f"DCMREPORT_PEER: {exc}") from None
+        raise InputError(f"{what}: {exc}") from None
+
+
+def _peer(peer: Peer | None, called_aet: str | None) -> Peer:
+    chosen = peer or _parsed("DCMREPORT_PEER", parse_peer, default_peer())
     return Peer(called_aet, chosen.host, chosen.port) if called_aet else chosen
 
 
@@ -276,19 +283,13 @@ def _split_arguments(arguments: list[str]) -> tuple[Peer | None, list[str]]:
     key, is_assignment, _ = arguments[0].partition("=")
     if is_assignment and "@" not in key:
         return None, arguments
-    try:
-        return parse_peer(arguments[0]), arguments[1:]
-    except ValueError as exc:
-        raise InputError(f"PEER: {exc}") from None
+    return _parsed("PEER", parse_peer, arguments[0]), arguments[1:]
 
 
 def _event_type(class_uid: str, event: str | None) -> int:
     if event is None:
         raise InputError("--event is required", "e.g. --event 1")
-    try:
-        return catalog.resolve_event(class_uid, event)
-    except ValueError as exc:
-        raise InputError(f"--event: {exc}") from None
+    return _parsed("--event", lambda text: catalog.resolve_event(class_uid, text), event)
 
 
 def _complete_class(incomplete: str) -> list[str]:
@@ -306,10 +307,7 @@ def _class_uid(sop_class: str | None, files: bool) -> str:
     """--class; without it Secondary Capture (the reference sample's), or storage commitment."""
     if sop_class is None:
         return catalog.STORAGE_COMMITMENT if files else catalog.SECONDARY_CAPTURE_IMAGE_STORAGE
-    try:
-        uid = catalog.resolve_class(sop_class)
-    except ValueError as exc:
-        raise InputError(f"--class: {exc}") from None
+    uid = _parsed("--class", catalog.resolve_class, sop_class)
     if files and uid != catalog.STORAGE_COMMITMENT:
         raise InputError(
             f"--commit/--fail build a storage commitment result, "
@@ -327,20 +325,14 @@ def _instance_uid(class_uid: str, instance: str | None) -> str:
             "the Affected SOP Instance UID; only classes with a well-known instance "
             "(storage-commitment, printer, inventory-creation) have a default",
         )
-    try:
-        return catalog.check_uid(chosen, "--instance")
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    return _parsed("--instance", catalog.check_uid, chosen)
 
 
 def _context_uid(class_uid: str, context_class: str | None) -> str | None:
     """The abstract syntax to send on when not the class: UPS Event, Print Management meta."""
     if context_class is None:
         return catalog.default_context(class_uid)
-    try:
-        uid = catalog.resolve_class(context_class)
-    except ValueError as exc:
-        raise InputError(f"--context-class: {exc}") from None
+    uid = _parsed("--context-class", catalog.resolve_class, context_class)
     return None if uid == class_uid else uid
 
 
@@ -620,24 +612,7 @@ def _allowed_aets(values: list[str]) -> tuple[str, ...]:
             titles += [line.split("#")[0].strip() for line in lines]
         else:
             titles.append(value)
-    try:
-        return tuple(check_ae_title(t, "--allow-calling-aet") for t in titles if t)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-
-
-def _rejection(value: str | None) -> tuple[int, int, int] | None:
-    try:
-        return catalog.resolve_rejection(value) if value else None
-    except ValueError as exc:
-        raise InputError(f"--reject: {exc}") from None
-
-
-def _accepted_classes(values: list[str]) -> tuple[str, ...]:
-    try:
-        return tuple(catalog.resolve_class(value) for value in values)
-    except ValueError as exc:
-        raise InputError(f"--accept-class: {exc}") from None
+    return tuple(_parsed("--allow-calling-aet", check_ae_title, t) for t in titles if t)
 
 
 @app.command(epilog=EXIT_CODES_EPILOG)
@@ -866,10 +841,12 @@ def listen(
             bind=bind,
             require_called_aet=require_called_aet,
             allowed_calling_aets=_allowed_aets(allow_calling_aet or []),
-            accept_classes=_accepted_classes(accept_class or []),
+            accept_classes=tuple(
+                _parsed("--accept-class", catalog.resolve_class, c) for c in accept_class or []
+            ),
             own_transfer_syntax_order=bool(transfer_syntax),
             max_associations=max_associations,
-            reject=_rejection(reject),
+            reject=_parsed("--reject", catalog.resolve_rejection, reject) if reject else None,
         )
         settings = _settings(
             aet,
