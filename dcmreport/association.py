@@ -825,11 +825,12 @@ class Listener:
         """Stop gracefully: refuse new associations, let peers finish, then abort the rest.
 
         Reports already received are answered first; associations still open
-        after ``grace`` seconds are aborted.
+        after ``grace`` seconds are aborted. Safe to call again (e.g. with
+        ``grace=0`` when a second Ctrl-C interrupts the first stop).
         """
-        if self._server is None:
-            return
-        self._server.shutdown()  # stops accepting; open associations carry on
+        if self._server is not None:
+            self._server.shutdown()  # stops accepting; open associations carry on
+            self._server = None
         self.wait(lambda: not self._ae.active_associations, grace)
         self.wait(lambda: self.in_flight() == 0, grace)
         for assoc in self._ae.active_associations:
@@ -839,4 +840,3 @@ class Listener:
                 assoc.requestor.port,
             )
             assoc.abort()
-        self._server = None

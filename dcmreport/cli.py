@@ -886,7 +886,11 @@ def _serve(
             timeout,
         )
     finally:  # after a signal, peers that keep sending get less time before the abort
-        listener.stop(grace=2.0 if stop.requested.is_set() else 5.0)
+        try:
+            listener.stop(grace=2.0 if stop.requested.is_set() else 5.0)
+        except KeyboardInterrupt:  # a second signal: abort what is open, exit 130
+            listener.stop(grace=0)
+            raise
     wanted = count or 1
     if timeout is not None and not stop.requested.is_set() and listener.answered < wanted:
         raise ListenTimeoutError(

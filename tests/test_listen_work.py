@@ -367,3 +367,28 @@ def test_listener_shows_validation_findings(listen: Any) -> None:
     assert listener.finish(sig=None) == 0
     [record] = listener.json_lines()
     assert record["findings"] == [finding]
+
+
+def test_second_signal_aborts_open_associations_and_exits_130(listen: Any) -> None:
+    listener = listen()
+    holder = subprocess.Popen(  # an idle association that would keep the listener waiting
+        [
+            sys.executable,
+            "-c",
+            f"""
+import time
+from pynetdicom import AE
+ae = AE(); ae.add_requested_context("1.2.840.10008.1.1")
+a = ae.associate("127.0.0.1", {listener.port}); print(a.is_established, flush=True)
+time.sleep(20); print(a.is_aborted, flush=True)""",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
+    listener.proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    listener.proc.send_signal(signal.SIGINT)
+    assert listener.finish(sig=None, timeout=15) == 130
+    assert "interrupted" in "".join(listener.stderr)
+    holder.kill()
