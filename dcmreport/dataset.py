@@ -396,17 +396,6 @@ def load_data(source: str, stdin: bytes | str | None = None, option: str = "--da
     return from_bytes(_read_bytes(source, where), where)
 
 
-def build(
-    data: str | None, assignments: Iterable[str], stdin: bytes | str | None = None
-) -> Dataset | None:
-    """The dataset from ``--data`` and ``KEY=VALUE`` arguments, or None if neither was given."""
-    assignments = list(assignments)
-    if data is None and not assignments:
-        return None
-    ds = load_data(data, stdin) if data is not None else Dataset()
-    return apply_assignments(ds, assignments)
-
-
 def to_json_model(ds: Dataset | None) -> dict[str, Any] | None:
     """The DICOM JSON model (PS3.18 F.2) of ``ds``, None for no dataset."""
     if ds is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -127,8 +127,3 @@ class EchoResponse:
     association: AssociationInfo
     status: ResponseStatus
     round_trip_ms: float
-
-
-def json_ready(value: Any) -> Any:
-    """Hook for json.dumps: UIDs and other str subclasses as plain strings."""
-    return str(value)
