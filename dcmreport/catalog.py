@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dcmreport.status import parse_code
+
 UID_PATTERN = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
 VERIFICATION = "1.2.840.10008.1.1"
@@ -479,20 +481,8 @@ def resolve_failure_reason(text: str) -> int:
     Codes the standard does not define are accepted (a test may want one);
     validation warns about them.
     """
-    key = text.strip().lower()
     by_name = {name: code for code, (name, _) in FAILURE_REASONS.items()}
-    if key in by_name:
-        return by_name[key]
-    try:
-        code = int(key, 16) if key.startswith("0x") else int(key, 10)
-    except ValueError:
-        names = ", ".join(by_name)
-        raise ValueError(
-            f"unknown failure reason {text!r}: give 0x0112, 274 or one of {names}"
-        ) from None
-    if not 0 <= code <= 0xFFFF:
-        raise ValueError(f"failure reason {text!r} is out of range 0-0xFFFF")
-    return code
+    return parse_code(text, by_name, "failure reason")
 
 
 # Transfer syntaxes pynetdicom encodes and decodes without a codec; the names are -x values.

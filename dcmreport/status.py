@@ -83,21 +83,26 @@ def category(code: int) -> str:
     return FAILURE
 
 
-def parse_status(text: str) -> int:
-    """Parse ``success``, ``processing-failure``, ``0x0110`` or ``272`` into a code.
+def parse_code(text: str, names: dict[str, int], what: str) -> int:
+    """A 16-bit code given by name, as hex (``0x0110``) or as decimal (``272``).
 
-    Raises ValueError with the accepted forms when ``text`` is none of them.
+    Raises ValueError naming ``what`` and the accepted forms otherwise.
     """
     key = text.strip().lower().replace("_", "-").replace(" ", "-")
-    if key in _BY_NAME:
-        return _BY_NAME[key]
+    if key in names:
+        return names[key]
     try:
-        code = int(key, 16) if key.startswith("0x") else int(key)
+        code = int(key, 16) if key.startswith("0x") else int(key, 10)
     except ValueError:
-        names = ", ".join(sorted(_BY_NAME))
+        listed = ", ".join(sorted(names))
         raise ValueError(
-            f"unknown status {text!r}: use a code (0x0110, 272) or one of {names}"
+            f"unknown {what} {text!r}: give a code (0x0110, 272) or one of {listed}"
         ) from None
     if not 0 <= code <= 0xFFFF:
-        raise ValueError(f"status {text!r} is out of range 0x0000-0xFFFF")
+        raise ValueError(f"{what} {text!r} is out of range 0x0000-0xFFFF")
     return code
+
+
+def parse_status(text: str) -> int:
+    """Parse ``success``, ``processing-failure``, ``0x0110`` or ``272`` into a code."""
+    return parse_code(text, _BY_NAME, "status")
