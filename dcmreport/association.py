@@ -43,7 +43,7 @@ from pynetdicom.presentation import PresentationContext
 from pynetdicom.service_class import ServiceClass
 from pynetdicom.sop_class import uid_to_service_class
 
-from dcmreport import __version__, validate
+from dcmreport import __version__, catalog, validate
 from dcmreport.catalog import EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, VERIFICATION
 from dcmreport.errors import AssociationError, InputError
 from dcmreport.peer import Peer
@@ -78,22 +78,6 @@ _COMMAND_NAMES = {
     0x8130: "N-ACTION-RSP",
     0x0140: "N-CREATE-RQ",
     0x8140: "N-CREATE-RSP",
-}
-# (result, source, reason) of A-ASSOCIATE-RJ, PS3.8 9.3.4
-_REJECT_REASONS = {
-    (1, 1): "no reason given",
-    (1, 2): "application context name not supported",
-    (1, 3): "calling AE title not recognized",
-    (1, 7): "called AE title not recognized",
-    (2, 1): "no reason given",
-    (2, 2): "protocol version not supported",
-    (3, 1): "temporary congestion",
-    (3, 2): "local limit exceeded",
-}
-_REJECT_SOURCES = {
-    1: "service user",
-    2: "service provider (ACSE)",
-    3: "service provider (presentation)",
 }
 
 
@@ -337,10 +321,10 @@ def _why_not_established(
             int(rj.diagnostic or 0),
         )
         kind = "permanently" if result == 1 else "transiently"
-        text = _REJECT_REASONS.get((source, reason), f"reason {reason}")
+        text = catalog.REJECT_REASONS.get((source, reason), f"reason {reason}")
         return AssociationError(
             f"{peer} rejected the association {kind}: {text} "
-            f"(result {result}, source {source} {_REJECT_SOURCES.get(source, '')}, "
+            f"(result {result}, source {source} {catalog.REJECT_SOURCES.get(source, '')}, "
             f"reason {reason})",
             "check the AE titles: the peer must know the calling AE title (-aet) and answer "
             "to the called one"

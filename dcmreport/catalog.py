@@ -514,6 +514,23 @@ def transfer_syntax_name(uid: str) -> str:
     return _TS_NAMES.get(uid, uid)
 
 
+# What (source, reason) of an A-ASSOCIATE-RJ means, PS3.8 9.3.4.
+REJECT_REASONS = {
+    (1, 1): "no reason given",
+    (1, 2): "application context name not supported",
+    (1, 3): "calling AE title not recognized",
+    (1, 7): "called AE title not recognized",
+    (2, 1): "no reason given",
+    (2, 2): "protocol version not supported",
+    (3, 1): "temporary congestion",
+    (3, 2): "local limit exceeded",
+}
+REJECT_SOURCES = {
+    1: "service user",
+    2: "service provider (ACSE)",
+    3: "service provider (presentation)",
+}
+
 # A-ASSOCIATE-RJ (result, source, reason), PS3.8 9.3.4: names for listen --reject.
 REJECTIONS: dict[str, tuple[int, int, int]] = {
     "no-reason": (1, 1, 1),
@@ -530,17 +547,9 @@ def resolve_rejection(text: str) -> tuple[int, int, int]:
     if key in REJECTIONS:
         return REJECTIONS[key]
     parts = key.split("/")
-    valid = {
-        (1, 1): (1, 2, 3, 7),
-        (2, 1): (1, 2, 3, 7),
-        (1, 2): (1, 2),
-        (2, 2): (1, 2),
-        (1, 3): (1, 2),
-        (2, 3): (1, 2),
-    }
     if len(parts) == 3 and all(p.isdigit() for p in parts):
         result, source, reason = (int(p) for p in parts)
-        if reason in valid.get((result, source), ()):
+        if result in (1, 2) and (source, reason) in REJECT_REASONS:
             return result, source, reason
     names = ", ".join(REJECTIONS)
     raise ValueError(
