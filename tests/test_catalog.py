@@ -298,3 +298,24 @@ def test_context_class_overrides(listen: Any) -> None:
     assert record["sop_instance_uid"] == "1.2.840.10008.5.1.1.17"  # the default --instance
     context = next(c for c in record["association"]["contexts"] if c["id"] == record["context_id"])
     assert context["abstract_syntax"] == "1.2.840.10008.5.1.1.18"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("calling-aet", (1, 1, 3)),
+        ("limit", (2, 3, 2)),
+        ("1/1/7", (1, 1, 7)),
+        ("2/2/2", (2, 2, 2)),
+        ("1/3/7", None),
+        ("3/1/1", None),
+        ("1/1", None),
+        ("nope", None),
+    ],
+)
+def test_resolve_rejection(text: str, expected: tuple[int, int, int] | None) -> None:
+    if expected is None:
+        with pytest.raises(ValueError, match="RESULT/SOURCE/REASON"):
+            catalog.resolve_rejection(text)
+    else:
+        assert catalog.resolve_rejection(text) == expected
