@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -121,10 +122,15 @@ def _setup_logging(verbose: bool, debug: bool, quiet: bool) -> None:
         if quiet
         else logging.WARNING
     )
-    pynetdicom = logging.getLogger("pynetdicom")
-    pynetdicom.handlers[:] = [handler] if debug else [logging.NullHandler()]
-    pynetdicom.propagate = False
-    pynetdicom.setLevel(logging.DEBUG if debug else logging.CRITICAL)
+    # The libraries' own logs and warnings quote data set values ("Invalid value for
+    # VR DA: '...'"): patient data, so only with -d.
+    for library in ("pynetdicom", "pydicom"):
+        log = logging.getLogger(library)
+        log.handlers[:] = [handler] if debug else [logging.NullHandler()]
+        log.propagate = False
+        log.setLevel(logging.DEBUG if debug else logging.CRITICAL)
+    if not debug:
+        warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
 
 
 def _error(message: str, hint: str | None = None) -> None:

@@ -36,6 +36,7 @@ from typing import Any
 from pydicom import Dataset, dcmread
 from pydicom.datadict import dictionary_VR, keyword_dict, tag_for_keyword
 from pydicom.dataelem import DataElement
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
 from pydicom.valuerep import VR, validate_value
@@ -397,7 +398,29 @@ def load_data(source: str, stdin: bytes | str | None = None, option: str = "--da
 
 
 def to_json_model(ds: Dataset | None) -> dict[str, Any] | None:
-    """The DICOM JSON model (PS3.18 F.2) of ``ds``, None for no dataset."""
+    """The DICOM JSON model (PS3.18 F.2) of ``ds``, None for no dataset.
+
+    A received value that is not valid for its VR (DS ``"abc"``) has no JSON
+    form; it is kept as the string the peer sent rather than lost or fatal.
+    """
     if ds is None:
         return None
-    return ds.to_json_dict(bulk_data_threshold=2**31)
+    try:
+        return ds.to_json_dict(bulk_data_threshold=2**31)
+    except (ValueError, TypeError, OverflowError):
+        return _tolerant_json_model(ds)
+
+
+def _tolerant_json_model(ds: Dataset) -> dict[str, Any]:
+    model: dict[str, Any] = {}
+    for elem in ds:
+        key = f"{elem.tag:08X}"
+        if elem.VR == "SQ":
+            model[key] = {"vr": "SQ", "Value": [_tolerant_json_model(i) for i in elem.value]}
+            continue
+        try:
+            model[key] = elem.to_json_dict(None, 2**31)
+        except (ValueError, TypeError, OverflowError):
+            values = elem.value if isinstance(elem.value, list | MultiValue) else [elem.value]
+            model[key] = {"vr": elem.VR, "Value": [str(v) for v in values]}
+    return model

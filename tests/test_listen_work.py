@@ -392,3 +392,26 @@ time.sleep(20); print(a.is_aborted, flush=True)""",
     assert listener.finish(sig=None, timeout=15) == 130
     assert "interrupted" in "".join(listener.stderr)
     holder.kill()
+
+
+def test_invalid_values_from_a_peer_are_kept_shown_and_not_logged(
+    listen: Any, tmp_path: Path
+) -> None:
+    """A peer may send values invalid for their VR: the report is answered, kept as sent,
+    flagged in its findings; pydicom's warnings quoting them appear only with -d."""
+    for flags, leaks in (((), False), (("-d",), True)):
+        listener = listen("--count", "1", *flags)
+        sender = subprocess.run(
+            [sys.executable, str(PEERS / "raw_sender.py"), str(listener.port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert sender.stdout.strip() == "0", sender.stderr
+        assert listener.finish(sig=None) == 0
+        [record] = listener.json_lines()
+        assert record["status"] == 0
+        assert record["dataset"]["00201041"] == {"vr": "DS", "Value": ["SECRETDS"]}
+        assert record["dataset"]["00081155"] == {"vr": "UI", "Value": ["1.2.SECRET"]}
+        assert any("SliceLocation" in finding for finding in record["findings"])
+        assert ("SECRET" in "".join(listener.stderr)) is leaks
