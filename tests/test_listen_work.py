@@ -400,7 +400,9 @@ def test_invalid_values_from_a_peer_are_kept_shown_and_not_logged(
     """A peer may send values invalid for their VR: the report is answered, kept as sent,
     flagged in its findings; pydicom's warnings quoting them appear only with -d."""
     for flags, leaks in (((), False), (("-d",), True)):
-        listener = listen("--count", "1", *flags)
+        kept = tmp_path / str(leaks)
+        kept.mkdir()
+        listener = listen("--count", "1", "--output-dir", str(kept), *flags)
         sender = subprocess.run(
             [sys.executable, str(PEERS / "raw_sender.py"), str(listener.port)],
             capture_output=True,
@@ -415,3 +417,4 @@ def test_invalid_values_from_a_peer_are_kept_shown_and_not_logged(
         assert record["dataset"]["00081155"] == {"vr": "UI", "Value": ["1.2.SECRET"]}
         assert any("SliceLocation" in finding for finding in record["findings"])
         assert ("SECRET" in "".join(listener.stderr)) is leaks
+        assert b"SECRETDS" in next(kept.glob("*.dcm")).read_bytes()  # kept as sent
