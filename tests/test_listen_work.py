@@ -46,11 +46,11 @@ def assert_every_success_on_disk(acknowledged: list[dict[str, Any]], directory: 
 
 
 def test_flood_from_concurrent_senders_is_kept_exactly_once(listen: Any, tmp_path: Path) -> None:
-    senders, each = 4, 50
+    senders, each = 4, 100
     listener = listen("--output-dir", str(tmp_path), "--count", str(senders * each))
     start = time.perf_counter()
     floods = [
-        flood(listener.port, each, "--prefix", f"1.2.826.0.1.3680043.9.9999.{s}")
+        flood(listener.port, each, "--prefix", f"1.2.826.0.1.3680043.9.9999.{s}", "--nodelay")
         for s in range(1, senders + 1)
     ]
     for sender in floods:
@@ -72,7 +72,7 @@ def test_flood_from_concurrent_senders_is_kept_exactly_once(listen: Any, tmp_pat
 def test_sigterm_in_the_middle_of_a_flood(listen: Any, tmp_path: Path) -> None:
     listener = listen("--output-dir", str(tmp_path))
     floods = [
-        flood(listener.port, 400, "--prefix", f"1.2.826.0.1.3680043.9.9998.{s}")
+        flood(listener.port, 1000, "--prefix", f"1.2.826.0.1.3680043.9.9998.{s}", "--nodelay")
         for s in range(1, 5)
     ]
     deadline = time.monotonic() + 60
@@ -85,7 +85,7 @@ def test_sigterm_in_the_middle_of_a_flood(listen: Any, tmp_path: Path) -> None:
     for sender in floods:
         sender.finish(sig=None, timeout=60)
     acknowledged = [r for s in floods for r in responses(s)]
-    assert 60 <= len(acknowledged) < 1600, "the stop came in the middle"
+    assert 60 <= len(acknowledged) < 4000, "the stop came in the middle"
     assert_every_success_on_disk(acknowledged, tmp_path)
     print(
         f"\nSIGTERM: {len(acknowledged)} reports acknowledged, "
