@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -24,6 +25,13 @@ def test_readme_demo_shows_both_sides() -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     run = subprocess.run(["bash", "-c", demo], capture_output=True, text=True, timeout=120, env=env)
     assert run.returncode == 0, run.stderr
-    received, response = run.stdout.splitlines()
-    assert '"dataset": {"00100010"' in received and '"status": 0' in received
-    assert '"event_reply": {"00100010"' in response
+    received, response = (json.loads(line) for line in run.stdout.splitlines())
+    patient = {
+        "00100010": {"vr": "PN", "Value": [{"Alphabetic": "TEST"}]},
+        "00100020": {"vr": "LO", "Value": ["ID"]},
+        "00100040": {"vr": "CS", "Value": ["M"]},
+    }
+    assert (received["calling_aet"], received["called_aet"]) == ("ClientTest", "ServerTest")
+    assert (received["sop_instance_uid"], received["event_type_id"]) == ("1.1.1.1.9999.2", 1)
+    assert received["dataset"] == patient
+    assert (response["status"], response["event_reply"]) == (0, patient)
