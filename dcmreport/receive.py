@@ -76,13 +76,14 @@ class ReportHandler:
     def __call__(self, report: ReceivedReport) -> Answer:
         if self._reaction.delay:
             time.sleep(self._reaction.delay)
+        files: tuple[str, ...] = ()
         if self._abort_now():
             answer = Answer(ResponseStatus(PROCESSING_FAILURE), abort=True)
         elif report.problem:
             answer = Answer(ResponseStatus(PROCESSING_FAILURE, report.problem))
         else:
-            answer = self._keep_and_decide(report)
-        self._show(ReportRecord(report, answer))
+            answer, files = self._keep_and_decide(report)
+        self._show(ReportRecord(report, answer, files))
         return answer
 
     def _abort_now(self) -> bool:
@@ -99,18 +100,22 @@ class ReportHandler:
         reply = report.dataset if reaction.reply == "echo" else reaction.reply_dataset
         return _answer(reaction.status, reaction.error_comment, reply)
 
-    def _keep_and_decide(self, report: ReceivedReport) -> Answer:
+    def _keep_and_decide(self, report: ReceivedReport) -> tuple[Answer, tuple[str, ...]]:
+        """The answer, and the files the report was kept in (none without a store)."""
         if self._store is None:
-            return self._static_answer(report)
+            return self._static_answer(report), ()
         store = self._store
         try:
             stem = store.stem(report)
+            files = store.files(stem, report)
             dataset_path = store.write_dataset(stem, report)
             planned = None if self._reaction.exec_decides else self._static_answer(report)
-            record_path = store.write_record(stem, record_json(ReportRecord(report, planned)))
+            record = record_json(ReportRecord(report, planned, files))
+            record_path = store.write_record(stem, record)
             decided = self._run_program(report, record_path, dataset_path, planned)
             if decided is not None:
-                store.write_record(stem, record_json(ReportRecord(report, decided)), replace=True)
+                record = record_json(ReportRecord(report, decided, files))
+                store.write_record(stem, record, replace=True)
             answer = decided or planned or self._static_answer(report)
         except OSError as exc:
             LOG.error(
@@ -119,8 +124,8 @@ class ReportHandler:
                 store.directory,
                 exc.strerror or type(exc).__name__,
             )
-            return Answer(ResponseStatus(PROCESSING_FAILURE, "the receiver could not keep it"))
-        return answer
+            return Answer(ResponseStatus(PROCESSING_FAILURE, "the receiver could not keep it")), ()
+        return answer, files
 
     def _run_program(
         self, report: ReceivedReport, record: Path, dataset: Path | None, planned: Answer | None

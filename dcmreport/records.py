@@ -89,6 +89,7 @@ class ReportRecord:
 
     report: ReceivedReport
     answer: Answer | None
+    files: tuple[str, ...] = ()  # where --output-dir keeps it
 
 
 @dataclass(frozen=True)

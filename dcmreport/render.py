@@ -121,6 +121,7 @@ def record_json(record: ReportRecord) -> dict[str, Any]:
         "problem": report.problem,
         "findings": list(report.findings),
         **_answer_json(answer),
+        "files": list(record.files),
         "association": association_json(report.association),
     }
 
@@ -240,6 +241,8 @@ def record_text(record: ReportRecord) -> Panel:
         rows.append(("Problem", Text(report.problem, style="red")))
     if report.findings:
         rows.append(("Findings", Text("\n".join(report.findings), style="yellow")))
+    if record.files:
+        rows.append(("Kept", "\n".join(record.files)))
     parts: list[Any] = [_fields(rows), dataset_tree("Event Information", report.dataset)]
     if answer is not None and answer.event_reply is not None:
         parts.append(dataset_tree("Event Reply sent", answer.event_reply))

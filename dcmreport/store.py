@@ -52,6 +52,11 @@ class ReportStore:
         stamp = report.received_at.strftime("%Y%m%dT%H%M%S%f")
         return f"{stamp}-{number:06d}-e{event}-{safe_uid}"
 
+    def files(self, stem: str, report: ReceivedReport) -> tuple[str, ...]:
+        """The files a report is kept in: its Part 10 file (if it has a data set), its record."""
+        names = ([f"{stem}.dcm"] if report.dataset is not None else []) + [f"{stem}.json"]
+        return tuple(str(self.directory / name) for name in names)
+
     def write_dataset(self, stem: str, report: ReceivedReport) -> Path | None:
         """The Event Information as a Part 10 file, or None if the report carried none."""
         if report.dataset is None:

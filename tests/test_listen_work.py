@@ -42,6 +42,8 @@ def assert_every_success_on_disk(acknowledged: list[dict[str, Any]], directory: 
             assert kept_instances.count(response["instance"]) == 1, response
     for path in directory.glob("*.json"):
         assert path.with_suffix(".dcm").exists(), path
+        files = [Path(f).name for f in json.loads(path.read_text())["files"]]
+        assert files == [path.with_suffix(".dcm").name, path.name]  # a record names its files
     assert not list(directory.glob(".*.tmp")), "temporary files left behind"
 
 
