@@ -12,6 +12,7 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
+from pydicom.multival import MultiValue
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -184,9 +185,23 @@ def _element_label(elem: DataElement) -> Text:
         (tag, "cyan"), " ", (elem.VR, "magenta"), " ", (elem.keyword or elem.name, "bold")
     )
     if elem.VR != "SQ":
-        value = "" if elem.value is None or elem.value == "" else elem.repval
+        value = "" if elem.value is None or elem.value == "" else _value_text(elem)
         label.append(f"  {value}" if value else "  (empty)", style="default" if value else "dim")
     return label
+
+
+def _value_text(elem: DataElement) -> str:
+    """pydicom's short form, but a UID stays a UID, named when pydicom knows it."""
+    if elem.VR != "UI":
+        return str(elem.repval)
+    uids = elem.value if isinstance(elem.value, list | MultiValue) else [elem.value]
+    named = (
+        f"{uid} ({catalog.describe_class(str(uid))})"
+        if catalog.describe_class(str(uid))
+        else str(uid)
+        for uid in uids
+    )
+    return "\\".join(named)
 
 
 def _add_dataset(tree: Tree, ds: Dataset) -> None:
