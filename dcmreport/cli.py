@@ -359,9 +359,8 @@ def _commitment_event(
     new = " (generated)" if built.transaction_uid_generated else ""
     renderer.note(
         f"dcmreport: storage commitment: {len(built.committed)} committed, "
-        f"{len(built.failed)} failed; Transaction UID{new}:"
+        f"{len(built.failed)} failed; Transaction UID{new}: {built.transaction_uid}"
     )
-    renderer.note(built.transaction_uid)  # a line of its own: no wrapping inside the UID
     return built.dataset, built.event_type_id
 
 

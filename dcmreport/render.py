@@ -320,10 +320,10 @@ class Renderer:
         if self.quiet:
             return
         with self._lock:
-            self.err.print(Text(message, style="dim"))
+            self.err.print(Text(message, style="dim"), soft_wrap=True)
 
     def warn(self, message: str) -> None:
         if self.quiet:
             return
         with self._lock:
-            self.err.print(Text(f"warning: {message}", style="yellow"))
+            self.err.print(Text(f"warning: {message}", style="yellow"), soft_wrap=True)
