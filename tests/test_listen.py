@@ -9,12 +9,15 @@ pynetdicom upgrades.
 
 from __future__ import annotations
 
+import json
 import socket
-import time
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import PEERS
 from pydicom import Dataset
 from pynetdicom import AE, build_role, evt
 
@@ -137,29 +140,15 @@ def test_nagle_is_off_on_accepted_sockets(listener: Any) -> None:
 def test_undecodable_event_information_is_answered_0110(listener: Any) -> None:
     """A peer may send anything: the listener answers Processing failure and keeps going."""
     server, records = listener
-    assoc = associate(server.port, [("1.2.840.10008.1.20.1", ["1.2.840.10008.1.2.1"])])
-    from io import BytesIO
-
-    from pynetdicom.dimse_primitives import N_EVENT_REPORT
-
-    req = N_EVENT_REPORT()
-    req.MessageID = 5
-    req.AffectedSOPClassUID = "1.2.840.10008.1.20.1"
-    req.AffectedSOPInstanceUID = "1.2.3"
-    req.EventTypeID = 1
     # Explicit VR LE: a Referenced SOP Sequence whose item is cut short
-    req.EventInformation = BytesIO(
-        b"\x08\x00\x99\x11SQ\x00\x00\xff\xff\xff\xff\xfe\xff\x00\xe0\x10\x00\x00\x00abc"
+    truncated = b"\x08\x00\x99\x11SQ\x00\x00\xff\xff\xff\xff\xfe\xff\x00\xe0\x10\x00\x00\x00abc"
+    sender = subprocess.run(
+        [sys.executable, str(PEERS / "raw_sender.py"), str(server.port), truncated.hex()],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    cx = assoc.accepted_contexts[0]
-    assoc._reactor_checkpoint.clear()  # as pynetdicom's send_*() do: keep the reactor off
-    while not assoc._is_paused:  # the response queue while we wait on it
-        time.sleep(0.001)
-    assoc.dimse.send_msg(req, cx.context_id)
-    _, rsp = assoc.dimse.get_msg(block=True)
-    assoc._reactor_checkpoint.set()
-    assoc.release()
-    assert rsp.Status == 0x0110
+    assert sender.stdout.strip() == str(0x0110), sender.stderr
     [record] = records
     assert record.report.problem and "cannot decode" in record.report.problem
     assert "abc" not in record.report.problem  # no data in messages
@@ -184,10 +173,6 @@ def test_response_without_event_type_id_is_tolerated() -> None:
 
 def test_accepted_roles_are_in_both_sides_json(listener: Any) -> None:
     """send-report and listen both say which roles the requestor ended up with."""
-    import json
-    import subprocess
-    import sys
-
     server, records = listener
     run = subprocess.run(
         [

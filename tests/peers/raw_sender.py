@@ -1,9 +1,9 @@
-"""Send one storage commitment report whose data set holds values invalid for their VRs.
+"""Send one storage commitment report whose data set pydicom would not write.
 
-    python raw_sender.py PORT
+    python raw_sender.py PORT [HEX]
 
-The bytes are written by hand (Explicit VR Little Endian), since pydicom would
-not write them; prints the response status.
+The Event Information is HEX (Explicit VR Little Endian bytes), by default
+elements whose values are invalid for their VRs; prints the response status.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def element(tag: int, vr: bytes, value: bytes) -> bytes:
     return struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr + struct.pack("<H", len(value)) + value
 
 
-def main(port: int) -> int:
+def main(port: int, event_information: bytes) -> int:
     ae = AE()
     ae.add_requested_context("1.2.840.10008.1.20.1", EXPLICIT)
     assoc = ae.associate("127.0.0.1", port)
@@ -32,9 +32,7 @@ def main(port: int) -> int:
     req.AffectedSOPClassUID = "1.2.840.10008.1.20.1"
     req.AffectedSOPInstanceUID = "1.2.840.10008.1.20.1.1"
     req.EventTypeID = 1
-    req.EventInformation = BytesIO(
-        element(0x00081155, b"UI", b"1.2.SECRET") + element(0x00201041, b"DS", b"SECRETDS")
-    )
+    req.EventInformation = BytesIO(event_information)
     assoc._reactor_checkpoint.clear()  # keep the reactor off the response queue, as send_*() do
     while not assoc._is_paused:
         pass
@@ -47,4 +45,5 @@ def main(port: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1])))
+    invalid = element(0x00081155, b"UI", b"1.2.SECRET") + element(0x00201041, b"DS", b"SECRETDS")
+    sys.exit(main(int(sys.argv[1]), bytes.fromhex(sys.argv[2]) if sys.argv[2:] else invalid))
