@@ -30,30 +30,59 @@ from dcmreport.errors import (
     ListenTimeoutError,
 )
 from dcmreport.options import (
+    AbortAfter,
+    AcceptClass,
     AcseTimeout,
+    AllowCallingAET,
+    AnswerStatus,
+    Bind,
     CalledAET,
     CallingAET,
+    Commit,
     ConnectTimeout,
+    ContextClass,
+    Count,
+    Data,
     Debug,
+    Delay,
     DimseTimeout,
+    ErrorComment,
+    EventType,
+    ExecCommand,
+    ExecDecides,
+    ExecTimeout,
+    Fail,
     Format,
     ImplementationUID,
     ImplementationVersion,
+    Instance,
     ListenAET,
+    ListenTimeout,
+    MaxAssociations,
     MaxPdu,
+    MessageId,
     NetworkTimeout,
+    OutputDir,
     OutputFormat,
     PeerArg,
+    Port,
     Quiet,
+    Reject,
+    Reply,
+    ReportArguments,
+    RequireCalledAET,
     Role,
+    RoleOpt,
+    SopClassOpt,
+    Strict,
+    TransactionUid,
     TransferSyntaxes,
     Verbose,
     default_peer,
     parse_peer,
-    wrap,
 )
-from dcmreport.peer import DEFAULT_PEER, Peer, check_ae_title
-from dcmreport.status import category, parse_status
+from dcmreport.peer import Peer, check_ae_title
+from dcmreport.status import category
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -62,10 +91,6 @@ if TYPE_CHECKING:
     from dcmreport.records import ReportRequest
     from dcmreport.render import Renderer
 
-PANEL_ANSWER = "Answer"
-PANEL_FAULTS = "Fault injection"
-PANEL_ACCESS = "Access control"
-PANEL_EVENT_INFO = "Event Information"
 
 EXIT_CODES_EPILOG = "Exit codes: " + " · ".join(
     f"{code.value} {text}" for code, text in EXIT_CODE_HELP.items()
@@ -298,17 +323,6 @@ def _event_type(class_uid: str, event: str | None) -> int:
     return _parsed("--event", lambda text: catalog.resolve_event(class_uid, text), event)
 
 
-def _complete_class(incomplete: str) -> list[str]:
-    return [name for name in catalog.class_names() if name.startswith(incomplete)]
-
-
-def _complete_event(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Event names of the --class given so far (storage commitment with --commit/--fail)."""
-    files = ctx.params.get("commit") or ctx.params.get("fail")
-    chosen = ctx.params.get("sop_class") or ("storage-commitment" if files else "")
-    return [name for name in catalog.event_names(chosen) if name.startswith(incomplete)]
-
-
 def _class_uid(sop_class: str | None, files: bool) -> str:
     """--class; without it Secondary Capture (the reference sample's), or storage commitment."""
     if sop_class is None:
@@ -380,126 +394,18 @@ def _check(request: ReportRequest, strict: bool, renderer: Renderer) -> None:
 
 @app.command("send-report", epilog=EXIT_CODES_EPILOG)
 def send_report(
-    arguments: Annotated[
-        list[str] | None,
-        typer.Argument(
-            metavar="[[AET@]HOST[:PORT]] [KEY=VALUE]...",
-            show_default=False,
-            help="The peer to call (default: $DCMREPORT_PEER, else "
-            f"{DEFAULT_PEER}), then Event Information elements applied on top "
-            "of --data and --commit/--fail: PatientID=123, (0010,0010)=DOE^JOHN, "
-            "(0009,1001,LO)=private, Seq[0].Keyword=value, Keyword=@FILE.",
-        ),
-    ] = None,
-    event: Annotated[
-        str | None,
-        typer.Option(
-            "--event",
-            "-e",
-            show_default=False,
-            autocompletion=_complete_event,
-            help="Event Type ID, a number or an event name of the class (--event failures). "
-            "With --commit/--fail: chosen from the outcome.",
-        ),
-    ] = None,
-    instance: Annotated[
-        str | None,
-        typer.Option(
-            "--instance",
-            "-i",
-            show_default=False,
-            help="Affected SOP Instance UID. Default: the class's well-known instance "
-            "(storage-commitment, printer, inventory-creation).",
-        ),
-    ] = None,
-    sop_class: Annotated[
-        str | None,
-        typer.Option(
-            "--class",
-            "-c",
-            show_default=False,
-            autocompletion=_complete_class,
-            help="Affected SOP Class: a UID, a pydicom keyword or a name "
-            "(storage-commitment, mpps-notification, ups-push, ...). Default: Secondary "
-            "Capture Image Storage, as the reference sample; storage-commitment with --commit.",
-        ),
-    ] = None,
-    context_class: Annotated[
-        str | None,
-        typer.Option(
-            "--context-class",
-            show_default=False,
-            help="Abstract syntax to send the report on, when not its class. Default: "
-            "UPS Event for ups-push, Basic Grayscale Print Management Meta for printer "
-            "and print-job.",
-        ),
-    ] = None,
-    message_id: Annotated[
-        int, typer.Option("--message-id", min=1, max=65535, help="Message ID of the request.")
-    ] = 1,
-    data: Annotated[
-        str | None,
-        typer.Option(
-            "--data",
-            metavar="FILE|-",
-            show_default=False,
-            rich_help_panel=PANEL_EVENT_INFO,
-            help='Event Information: DICOM JSON model, {"Keyword": value} JSON or a DICOM '
-            "Part 10 file; - reads stdin.",
-        ),
-    ] = None,
-    commit: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--commit",
-            metavar="FILE|DIR",
-            show_default=False,
-            rich_help_panel=PANEL_EVENT_INFO,
-            help="Storage commitment: a DICOM file (or every file under DIR) committed; "
-            "its SOP Class/Instance UIDs go into Referenced SOP Sequence. Repeatable.",
-        ),
-    ] = None,
-    fail: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--fail",
-            metavar="FILE[:REASON]",
-            show_default=False,
-            rich_help_panel=PANEL_EVENT_INFO,
-            help="Storage commitment: a DICOM file (or DIR) that failed, into Failed SOP "
-            "Sequence with a Failure Reason: 0x0112, 274 or a name (default 0x0110 "
-            "processing-failure). Repeatable.",
-        ),
-    ] = None,
-    transaction_uid: Annotated[
-        str | None,
-        typer.Option(
-            "--transaction-uid",
-            show_default=False,
-            rich_help_panel=PANEL_EVENT_INFO,
-            help="Transaction UID of the storage commitment request answered. Default: "
-            "TransactionUID of --data, else a new one.",
-        ),
-    ] = None,
-    strict: Annotated[
-        bool,
-        typer.Option(
-            "--strict",
-            rich_help_panel=PANEL_EVENT_INFO,
-            help="Exit 2 without sending when the Event Information departs from what the "
-            "standard says for the class and event (otherwise: warnings).",
-        ),
-    ] = False,
-    role: Annotated[
-        Role,
-        typer.Option(
-            "--role",
-            case_sensitive=False,
-            help="SCP/SCU role selection proposed for the report's context. The sender "
-            "of a report is the SCP of its SOP class; strict receivers "
-            "(dcm4che) need scp.",
-        ),
-    ] = Role.SCP,
+    arguments: ReportArguments = None,
+    event: EventType = None,
+    instance: Instance = None,
+    sop_class: SopClassOpt = None,
+    context_class: ContextClass = None,
+    message_id: MessageId = 1,
+    data: Data = None,
+    commit: Commit = None,
+    fail: Fail = None,
+    transaction_uid: TransactionUid = None,
+    strict: Strict = False,
+    role: RoleOpt = Role.SCP,
     calling_aet: CallingAET = "DCMREPORT",
     called_aet: CalledAET = None,
     max_pdu: MaxPdu = 16382,
@@ -622,171 +528,25 @@ def _allowed_aets(values: list[str]) -> tuple[str, ...]:
 
 @app.command(epilog=EXIT_CODES_EPILOG)
 def listen(
-    port: Annotated[
-        int,
-        typer.Option(
-            "--port", "-p", min=0, max=65535, help="TCP port to listen on (0: any free port)."
-        ),
-    ] = 11112,
-    bind: Annotated[str, typer.Option("--bind", "-b", help="Address to listen on.")] = "0.0.0.0",
+    port: Port = 11112,
+    bind: Bind = "0.0.0.0",
     aet: ListenAET = "DCMREPORT",
-    status: Annotated[
-        int,
-        typer.Option(
-            "--status",
-            parser=wrap(parse_status),
-            metavar="NAME|CODE",
-            rich_help_panel=PANEL_ANSWER,
-            help="Status to answer with: success, processing-failure, 0x0110, 272, ...",
-        ),
-    ] = 0,
-    error_comment: Annotated[
-        str | None,
-        typer.Option(
-            "--error-comment",
-            rich_help_panel=PANEL_ANSWER,
-            show_default=False,
-            help="Error Comment (0000,0902) sent with the status (64 characters).",
-        ),
-    ] = None,
-    reply: Annotated[
-        str,
-        typer.Option(
-            "--reply",
-            metavar="none|echo|FILE",
-            rich_help_panel=PANEL_ANSWER,
-            help="Event Reply to send with Success: none, echo (the received Event "
-            "Information, as the LEADTOOLS reference server does) or a JSON file.",
-        ),
-    ] = "none",
-    output_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--output-dir",
-            "-o",
-            rich_help_panel=PANEL_ANSWER,
-            show_default=False,
-            file_okay=False,
-            help="Keep each report there (Part 10 file of its Event Information and a "
-            "JSON record), written before the answer; if that fails, the answer "
-            "is 0x0110.",
-        ),
-    ] = None,
-    exec_command: Annotated[
-        str | None,
-        typer.Option(
-            "--exec",
-            metavar="COMMAND",
-            rich_help_panel=PANEL_ANSWER,
-            show_default=False,
-            help="Run COMMAND (no shell) for each report before answering, with "
-            "DCMREPORT_RECORD, DCMREPORT_DATASET, DCMREPORT_SOP_INSTANCE_UID, ... "
-            "in its environment.",
-        ),
-    ] = None,
-    exec_decides: Annotated[
-        bool,
-        typer.Option(
-            "--exec-decides",
-            rich_help_panel=PANEL_ANSWER,
-            help="The --exec program's outcome is the answer: exit 0 is Success (stdout: "
-            "Event Reply JSON); otherwise stdout's first word is the status.",
-        ),
-    ] = False,
-    exec_timeout: Annotated[
-        float,
-        typer.Option(
-            "--exec-timeout",
-            min=0,
-            rich_help_panel=PANEL_ANSWER,
-            help="Kill the --exec program after S seconds (answer 0x0110).",
-        ),
-    ] = 30.0,
-    delay: Annotated[
-        float,
-        typer.Option(
-            "--delay",
-            min=0,
-            rich_help_panel=PANEL_FAULTS,
-            help="Wait S seconds before answering each report.",
-        ),
-    ] = 0.0,
-    abort_after: Annotated[
-        int | None,
-        typer.Option(
-            "--abort-after",
-            min=0,
-            rich_help_panel=PANEL_FAULTS,
-            show_default=False,
-            help="Answer N reports, then abort the association instead of answering.",
-        ),
-    ] = None,
-    reject: Annotated[
-        str | None,
-        typer.Option(
-            "--reject",
-            metavar="REASON",
-            rich_help_panel=PANEL_FAULTS,
-            show_default=False,
-            help="Reject every association: no-reason, calling-aet, called-aet, "
-            "congestion, limit, or RESULT/SOURCE/REASON.",
-        ),
-    ] = None,
-    require_called_aet: Annotated[
-        bool,
-        typer.Option(
-            "--require-called-aet",
-            rich_help_panel=PANEL_ACCESS,
-            help="Reject associations that call another AE title (1/1/7).",
-        ),
-    ] = False,
-    allow_calling_aet: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-calling-aet",
-            metavar="AET|@FILE",
-            rich_help_panel=PANEL_ACCESS,
-            show_default=False,
-            help="Accept only these calling AE titles (repeatable; @FILE: one per "
-            "line); others are rejected (1/1/3).",
-        ),
-    ] = None,
-    accept_class: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--accept-class",
-            rich_help_panel=PANEL_ACCESS,
-            show_default=False,
-            autocompletion=catalog.class_names,
-            help="Accept only these abstract syntaxes, and Verification (repeatable; UIDs "
-            "or names).",
-        ),
-    ] = None,
-    max_associations: Annotated[
-        int,
-        typer.Option(
-            "--max-associations",
-            min=1,
-            rich_help_panel=PANEL_ACCESS,
-            help="Concurrent associations; beyond, reject with local limit exceeded (2/3/2).",
-        ),
-    ] = 10,
-    count: Annotated[
-        int | None,
-        typer.Option(
-            "--count", "-n", min=1, show_default=False, help="Exit after N reports were answered."
-        ),
-    ] = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout",
-            min=0,
-            show_default=False,
-            help="Give up after S seconds: exit 5 if --count reports (or, without "
-            "--count, any report) have not been answered by then.",
-        ),
-    ] = None,
+    status: AnswerStatus = 0,
+    error_comment: ErrorComment = None,
+    reply: Reply = "none",
+    output_dir: OutputDir = None,
+    exec_command: ExecCommand = None,
+    exec_decides: ExecDecides = False,
+    exec_timeout: ExecTimeout = 30.0,
+    delay: Delay = 0.0,
+    abort_after: AbortAfter = None,
+    reject: Reject = None,
+    require_called_aet: RequireCalledAET = False,
+    allow_calling_aet: AllowCallingAET = None,
+    accept_class: AcceptClass = None,
+    max_associations: MaxAssociations = 10,
+    count: Count = None,
+    timeout: ListenTimeout = None,
     max_pdu: MaxPdu = 16382,
     implementation_class_uid: ImplementationUID = None,
     implementation_version: ImplementationVersion = None,

@@ -1,7 +1,8 @@
-"""Command-line options declared once and shared by the commands.
+"""Every command-line option, declared once; the commands in cli.py list the ones they take.
 
-Each alias is an ``Annotated`` type carrying its ``typer.Option``; a command
-lists the ones it takes. Parsers here validate (AE titles, UIDs, transfer
+Each alias is an ``Annotated`` type carrying its ``typer.Option`` (help text,
+panel, parser, completion), so a command's signature reads as a list of
+options and the association options stay identical across commands. Parsers here validate (AE titles, UIDs, transfer
 syntaxes) so that a bad value is a usage error (exit 2) naming the option.
 Nothing here imports pynetdicom or pydicom: ``--help`` stays fast.
 """
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import os
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from dcmreport import catalog
 from dcmreport.peer import DEFAULT_PEER, Peer, check_ae_title
+from dcmreport.status import parse_status
 
 PANEL_ASSOC = "Association"
 PANEL_OUTPUT = "Output"
@@ -220,3 +223,365 @@ class Role(str, Enum):
     SCU = "scu"
     BOTH = "both"
     NONE = "none"
+
+
+# --- send-report and listen ----------------------------------------------------------
+
+PANEL_ANSWER = "Answer"
+PANEL_FAULTS = "Fault injection"
+PANEL_ACCESS = "Access control"
+PANEL_EVENT_INFO = "Event Information"
+
+
+def _complete_class(incomplete: str) -> list[str]:
+    return [name for name in catalog.class_names() if name.startswith(incomplete)]
+
+
+def _complete_event(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Event names of the --class given so far (storage commitment with --commit/--fail)."""
+    files = ctx.params.get("commit") or ctx.params.get("fail")
+    chosen = ctx.params.get("sop_class") or ("storage-commitment" if files else "")
+    return [name for name in catalog.event_names(chosen) if name.startswith(incomplete)]
+
+
+ReportArguments = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="[[AET@]HOST[:PORT]] [KEY=VALUE]...",
+        show_default=False,
+        help="The peer to call (default: $DCMREPORT_PEER, else "
+        f"{DEFAULT_PEER}), then Event Information elements applied on top "
+        "of --data and --commit/--fail: PatientID=123, (0010,0010)=DOE^JOHN, "
+        "(0009,1001,LO)=private, Seq[0].Keyword=value, Keyword=@FILE.",
+    ),
+]
+
+
+EventType = Annotated[
+    str | None,
+    typer.Option(
+        "--event",
+        "-e",
+        show_default=False,
+        autocompletion=_complete_event,
+        help="Event Type ID, a number or an event name of the class (--event failures). "
+        "With --commit/--fail: chosen from the outcome.",
+    ),
+]
+
+
+Instance = Annotated[
+    str | None,
+    typer.Option(
+        "--instance",
+        "-i",
+        show_default=False,
+        help="Affected SOP Instance UID. Default: the class's well-known instance "
+        "(storage-commitment, printer, inventory-creation).",
+    ),
+]
+
+
+SopClassOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--class",
+        "-c",
+        show_default=False,
+        autocompletion=_complete_class,
+        help="Affected SOP Class: a UID, a pydicom keyword or a name "
+        "(storage-commitment, mpps-notification, ups-push, ...). Default: Secondary "
+        "Capture Image Storage, as the reference sample; storage-commitment with --commit.",
+    ),
+]
+
+
+ContextClass = Annotated[
+    str | None,
+    typer.Option(
+        "--context-class",
+        show_default=False,
+        help="Abstract syntax to send the report on, when not its class. Default: "
+        "UPS Event for ups-push, Basic Grayscale Print Management Meta for printer "
+        "and print-job.",
+    ),
+]
+
+
+MessageId = Annotated[
+    int, typer.Option("--message-id", min=1, max=65535, help="Message ID of the request.")
+]
+
+
+Data = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        metavar="FILE|-",
+        show_default=False,
+        rich_help_panel=PANEL_EVENT_INFO,
+        help='Event Information: DICOM JSON model, {"Keyword": value} JSON or a DICOM '
+        "Part 10 file; - reads stdin.",
+    ),
+]
+
+
+Commit = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--commit",
+        metavar="FILE|DIR",
+        show_default=False,
+        rich_help_panel=PANEL_EVENT_INFO,
+        help="Storage commitment: a DICOM file (or every file under DIR) committed; "
+        "its SOP Class/Instance UIDs go into Referenced SOP Sequence. Repeatable.",
+    ),
+]
+
+
+Fail = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail",
+        metavar="FILE[:REASON]",
+        show_default=False,
+        rich_help_panel=PANEL_EVENT_INFO,
+        help="Storage commitment: a DICOM file (or DIR) that failed, into Failed SOP "
+        "Sequence with a Failure Reason: 0x0112, 274 or a name (default 0x0110 "
+        "processing-failure). Repeatable.",
+    ),
+]
+
+
+TransactionUid = Annotated[
+    str | None,
+    typer.Option(
+        "--transaction-uid",
+        show_default=False,
+        rich_help_panel=PANEL_EVENT_INFO,
+        help="Transaction UID of the storage commitment request answered. Default: "
+        "TransactionUID of --data, else a new one.",
+    ),
+]
+
+
+Strict = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        rich_help_panel=PANEL_EVENT_INFO,
+        help="Exit 2 without sending when the Event Information departs from what the "
+        "standard says for the class and event (otherwise: warnings).",
+    ),
+]
+
+
+RoleOpt = Annotated[
+    Role,
+    typer.Option(
+        "--role",
+        case_sensitive=False,
+        help="SCP/SCU role selection proposed for the report's context. The sender "
+        "of a report is the SCP of its SOP class; strict receivers "
+        "(dcm4che) need scp.",
+    ),
+]
+
+
+Port = Annotated[
+    int,
+    typer.Option(
+        "--port", "-p", min=0, max=65535, help="TCP port to listen on (0: any free port)."
+    ),
+]
+
+
+AnswerStatus = Annotated[
+    int,
+    typer.Option(
+        "--status",
+        parser=wrap(parse_status),
+        metavar="NAME|CODE",
+        rich_help_panel=PANEL_ANSWER,
+        help="Status to answer with: success, processing-failure, 0x0110, 272, ...",
+    ),
+]
+
+
+ErrorComment = Annotated[
+    str | None,
+    typer.Option(
+        "--error-comment",
+        rich_help_panel=PANEL_ANSWER,
+        show_default=False,
+        help="Error Comment (0000,0902) sent with the status (64 characters).",
+    ),
+]
+
+
+Reply = Annotated[
+    str,
+    typer.Option(
+        "--reply",
+        metavar="none|echo|FILE",
+        rich_help_panel=PANEL_ANSWER,
+        help="Event Reply to send with Success: none, echo (the received Event "
+        "Information, as the LEADTOOLS reference server does) or a JSON file.",
+    ),
+]
+
+
+OutputDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--output-dir",
+        "-o",
+        rich_help_panel=PANEL_ANSWER,
+        show_default=False,
+        file_okay=False,
+        help="Keep each report there (Part 10 file of its Event Information and a "
+        "JSON record), written before the answer; if that fails, the answer "
+        "is 0x0110.",
+    ),
+]
+
+
+ExecCommand = Annotated[
+    str | None,
+    typer.Option(
+        "--exec",
+        metavar="COMMAND",
+        rich_help_panel=PANEL_ANSWER,
+        show_default=False,
+        help="Run COMMAND (no shell) for each report before answering, with "
+        "DCMREPORT_RECORD, DCMREPORT_DATASET, DCMREPORT_SOP_INSTANCE_UID, ... "
+        "in its environment.",
+    ),
+]
+
+
+ExecDecides = Annotated[
+    bool,
+    typer.Option(
+        "--exec-decides",
+        rich_help_panel=PANEL_ANSWER,
+        help="The --exec program's outcome is the answer: exit 0 is Success (stdout: "
+        "Event Reply JSON); otherwise stdout's first word is the status.",
+    ),
+]
+
+
+ExecTimeout = Annotated[
+    float,
+    typer.Option(
+        "--exec-timeout",
+        min=0,
+        rich_help_panel=PANEL_ANSWER,
+        help="Kill the --exec program after S seconds (answer 0x0110).",
+    ),
+]
+
+
+Delay = Annotated[
+    float,
+    typer.Option(
+        "--delay",
+        min=0,
+        rich_help_panel=PANEL_FAULTS,
+        help="Wait S seconds before answering each report.",
+    ),
+]
+
+
+AbortAfter = Annotated[
+    int | None,
+    typer.Option(
+        "--abort-after",
+        min=0,
+        rich_help_panel=PANEL_FAULTS,
+        show_default=False,
+        help="Answer N reports, then abort the association instead of answering.",
+    ),
+]
+
+
+Reject = Annotated[
+    str | None,
+    typer.Option(
+        "--reject",
+        metavar="REASON",
+        rich_help_panel=PANEL_FAULTS,
+        show_default=False,
+        help="Reject every association: no-reason, calling-aet, called-aet, "
+        "congestion, limit, or RESULT/SOURCE/REASON.",
+    ),
+]
+
+
+RequireCalledAET = Annotated[
+    bool,
+    typer.Option(
+        "--require-called-aet",
+        rich_help_panel=PANEL_ACCESS,
+        help="Reject associations that call another AE title (1/1/7).",
+    ),
+]
+
+
+AllowCallingAET = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-calling-aet",
+        metavar="AET|@FILE",
+        rich_help_panel=PANEL_ACCESS,
+        show_default=False,
+        help="Accept only these calling AE titles (repeatable; @FILE: one per "
+        "line); others are rejected (1/1/3).",
+    ),
+]
+
+
+AcceptClass = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--accept-class",
+        rich_help_panel=PANEL_ACCESS,
+        show_default=False,
+        autocompletion=catalog.class_names,
+        help="Accept only these abstract syntaxes, and Verification (repeatable; UIDs or names).",
+    ),
+]
+
+
+MaxAssociations = Annotated[
+    int,
+    typer.Option(
+        "--max-associations",
+        min=1,
+        rich_help_panel=PANEL_ACCESS,
+        help="Concurrent associations; beyond, reject with local limit exceeded (2/3/2).",
+    ),
+]
+
+
+Count = Annotated[
+    int | None,
+    typer.Option(
+        "--count", "-n", min=1, show_default=False, help="Exit after N reports were answered."
+    ),
+]
+
+
+ListenTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        min=0,
+        show_default=False,
+        help="Give up after S seconds: exit 5 if --count reports (or, without "
+        "--count, any report) have not been answered by then.",
+    ),
+]
+
+
+Bind = Annotated[str, typer.Option("--bind", "-b", help="Address to listen on.")]
