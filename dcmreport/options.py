@@ -1,9 +1,10 @@
-"""Every command-line option, declared once; the commands in cli.py list the ones they take.
+"""Every command-line option, declared once; each command in cli.py lists its own.
 
 Each alias is an ``Annotated`` type carrying its ``typer.Option`` (help text,
 panel, parser, completion), so a command's signature reads as a list of
-options and the association options stay identical across commands. Parsers here validate (AE titles, UIDs, transfer
-syntaxes) so that a bad value is a usage error (exit 2) naming the option.
+options and the association options stay identical across commands. Parsers
+here validate (AE titles, UIDs, transfer syntaxes) so that a bad value is a
+usage error (exit 2) naming the option.
 Nothing here imports pynetdicom or pydicom: ``--help`` stays fast.
 """
 
