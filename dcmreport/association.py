@@ -57,7 +57,7 @@ from dcmreport.records import (
     ReportResponse,
     ResponseStatus,
 )
-from dcmreport.status import SUCCESS, WARNING, category
+from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, category
 
 LOG = logging.getLogger("dcmreport")
 
@@ -155,6 +155,14 @@ def _proposed_roles(assoc: Association) -> dict[str, tuple[bool, bool]]:
     }
 
 
+def _requestor_roles(assoc: Association, accepted: PresentationContext | None) -> tuple[bool, bool]:
+    """(SCU, SCP) of the requestor on an accepted context; pynetdicom gives our own side's."""
+    if accepted is None:
+        return True, False  # the default roles
+    ours = (bool(accepted.as_scu), bool(accepted.as_scp))
+    return ours if assoc.is_requestor else (ours[1], ours[0])
+
+
 def association_info(assoc: Association) -> AssociationInfo:
     """Describe an association from either side, for -v output and the listener's records."""
     rq = assoc.requestor
@@ -165,6 +173,7 @@ def association_info(assoc: Association) -> AssociationInfo:
     contexts = []
     for cx in proposed:
         ok = accepted.get(cx.context_id)
+        requestor_is_scu, requestor_is_scp = _requestor_roles(assoc, ok)
         contexts.append(
             ContextInfo(
                 id=int(cx.context_id or 0),
@@ -172,16 +181,8 @@ def association_info(assoc: Association) -> AssociationInfo:
                 proposed_transfer_syntaxes=tuple(str(ts) for ts in cx.transfer_syntax),
                 transfer_syntax=str(ok.transfer_syntax[0]) if ok else None,
                 proposed_roles=roles.get(str(cx.abstract_syntax)),
-                requestor_is_scu=bool(ok.as_scu)
-                if ok and assoc.is_requestor
-                else bool(ok.as_scp)
-                if ok
-                else True,
-                requestor_is_scp=bool(ok.as_scp)
-                if ok and assoc.is_requestor
-                else bool(ok.as_scu)
-                if ok
-                else False,
+                requestor_is_scu=requestor_is_scu,
+                requestor_is_scp=requestor_is_scp,
             )
         )
     acceptor = assoc.acceptor
@@ -407,12 +408,8 @@ def _context_for(assoc: Association, abstract_syntax: str) -> PresentationContex
     rejected = next(
         (cx for cx in assoc.rejected_contexts if cx.abstract_syntax == abstract_syntax), None
     )
-    reason = {
-        1: "user rejection",
-        2: "no reason",
-        3: "abstract syntax not supported",
-        4: "transfer syntaxes not supported",
-    }.get(rejected.result or -1 if rejected else -1, "unknown")
+    result = rejected.result if rejected and rejected.result is not None else -1
+    reason = catalog.CONTEXT_RESULTS.get(result, "unknown")
     raise AssociationError(
         f"the peer did not accept a presentation context for {UID(abstract_syntax).name} "
         f"[{abstract_syntax}]: {reason}",
@@ -461,10 +458,8 @@ class _LastResponse:
         self.command = event.message.command_set
 
 
-def _check_response(command: Dataset | None, request: ReportRequest) -> str | None:
+def _check_response(command: Dataset, request: ReportRequest) -> str | None:
     """Why the response is not an N-EVENT-REPORT-RSP to ``request``, or None if it is."""
-    if command is None:
-        return "no response"
     field_ = int(command.CommandField)
     if field_ != N_EVENT_REPORT_RSP:
         name = _COMMAND_NAMES.get(field_, f"command 0x{field_:04X}")
@@ -514,9 +509,9 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
                 "the peer did not accept the SCP role for %s; sending the report anyway",
                 UID(context_uid).name,
             )
+        big_endian = context.transfer_syntax[0] == EXPLICIT_VR_BE
         start = time.perf_counter()
         try:
-            big_endian = context.transfer_syntax[0] == EXPLICIT_VR_BE
             status, reply = assoc.send_n_event_report(
                 _word_order(request.dataset, big_endian),
                 request.event_type_id,
@@ -611,9 +606,9 @@ def _supported_contexts(
     was proposed; by default the list is put in the requestor's order (the
     reference server takes the first proposed), with ``-x`` in ours.
     """
+    accepted = (*options.accept_classes, VERIFICATION)  # C-ECHO is always answered
     contexts = []
     for cx in proposed:
-        accepted = (*options.accept_classes, VERIFICATION)  # C-ECHO is always answered
         if options.accept_classes and cx.abstract_syntax not in accepted:
             continue  # rejected: abstract syntax not supported
         if options.own_transfer_syntax_order:
@@ -755,7 +750,9 @@ class Listener:
                 type(exc).__name__,
             )
             LOG.debug("details", exc_info=True)  # -d only: the message may quote the data set
-            answer = Answer(ResponseStatus(0x0110, "the receiver could not process the report"))
+            answer = Answer(
+                ResponseStatus(PROCESSING_FAILURE, "the receiver could not process the report")
+            )
         if answer.abort:
             LOG.info(
                 "aborting the association instead of answering message ID %s", report.message_id

@@ -514,6 +514,14 @@ def transfer_syntax_name(uid: str) -> str:
     return _TS_NAMES.get(uid, uid)
 
 
+# The result of a presentation context an acceptor did not accept, PS3.8 9.3.3.2.
+CONTEXT_RESULTS = {
+    1: "user rejection",
+    2: "no reason",
+    3: "abstract syntax not supported",
+    4: "transfer syntaxes not supported",
+}
+
 # What (source, reason) of an A-ASSOCIATE-RJ means, PS3.8 9.3.4.
 REJECT_REASONS = {
     (1, 1): "no reason given",

@@ -24,9 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dcmreport.records import ReceivedReport
-from dcmreport.status import FAILURE, category, parse_status
-
-PROCESSING_FAILURE = 0x0110
+from dcmreport.status import FAILURE, PROCESSING_FAILURE, category, parse_status
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,10 @@ from dcmreport.dataset import from_json_text
 from dcmreport.errors import InputError
 from dcmreport.records import Answer, ReceivedReport, ReportRecord, ResponseStatus
 from dcmreport.render import record_json
-from dcmreport.status import SUCCESS, WARNING, category
+from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, category
 from dcmreport.store import ReportStore
 
 LOG = logging.getLogger("dcmreport")
-PROCESSING_FAILURE = 0x0110
 
 
 @dataclass(frozen=True)

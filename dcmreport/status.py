@@ -17,6 +17,8 @@ FAILURE = "Failure"
 CANCEL = "Cancel"
 PENDING = "Pending"
 
+PROCESSING_FAILURE = 0x0110  # what a receiver answers when it cannot handle a request
+
 # code -> (CLI name, standard meaning)
 STATUSES: dict[int, tuple[str, str]] = {
     0x0000: ("success", "Success"),
