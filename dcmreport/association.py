@@ -43,7 +43,7 @@ from pynetdicom.presentation import PresentationContext
 from pynetdicom.service_class import ServiceClass
 from pynetdicom.sop_class import uid_to_service_class
 
-from dcmreport import __version__, catalog, validate
+from dcmreport import __version__, catalog
 from dcmreport.catalog import EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, VERIFICATION
 from dcmreport.errors import AssociationError, InputError
 from dcmreport.peer import Peer
@@ -651,7 +651,7 @@ def _received_report(event: evt.Event) -> ReceivedReport:
         event_type_id=event_type_id,
         dataset=dataset,
         problem=problem,
-        findings=validate.finding_texts(sop_class_uid, event_type_id, dataset),
+        context_class_uid=str(event.context.abstract_syntax),
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydicom import Dataset
 
-from dcmreport import hooks
+from dcmreport import hooks, validate
 from dcmreport.dataset import from_json_text
 from dcmreport.errors import InputError
 from dcmreport.records import Answer, ReceivedReport, ReportRecord, ResponseStatus
@@ -82,7 +82,8 @@ class ReportHandler:
             answer = Answer(ResponseStatus(PROCESSING_FAILURE, report.problem))
         else:
             answer, files = self._keep_and_decide(report)
-        self._show(ReportRecord(report, answer, files))
+        found = tuple(validate.findings(report.sop_class_uid, report.event_type_id, report.dataset))
+        self._show(ReportRecord(report, answer, files, found))
         return answer
 
     def _abort_now(self) -> bool:

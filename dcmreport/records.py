@@ -80,16 +80,48 @@ class ReceivedReport:
     dataset: Dataset | None
     received_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     problem: str | None = None  # e.g. the Event Information could not be decoded
-    findings: tuple[str, ...] = ()  # where the Event Information departs from the standard
+    context_class_uid: str = ""  # the abstract syntax of the context it came on
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One departure from the standard; ``str()`` is the line shown to the user.
+
+    ``kind`` names the rule: missing, empty, other-event, undefined-value,
+    invalid-value, unexpected, unknown-event, and the rules about the command
+    itself that decide ``listen``'s answer by default (see ``dcmreport.validate``).
+    """
+
+    kind: str
+    path: str  # the attribute, e.g. FailedSOPSequence[0].FailureReason; '' for the whole report
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Whether an answer reached the network: written to the peer's socket, or why not."""
+
+    sent: bool
+    reason: str | None = None  # why it was not sent (the peer aborted, the connection closed ...)
 
 
 @dataclass(frozen=True)
 class ReportRecord:
-    """A received report and the answer sent for it (None while it is being decided)."""
+    """A received report, its findings, the answer decided and whether that answer went out.
+
+    ``answer`` is None while it is being decided and ``delivery`` None until
+    the association layer has tried to send it: the record kept on disk before
+    the answer has both None, the completed one has both.
+    """
 
     report: ReceivedReport
     answer: Answer | None
     files: tuple[str, ...] = ()  # where --output-dir keeps it
+    findings: tuple[Finding, ...] = ()
+    delivery: Delivery | None = None
 
 
 @dataclass(frozen=True)

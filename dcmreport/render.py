@@ -120,7 +120,7 @@ def record_json(record: ReportRecord) -> dict[str, Any]:
         "transfer_syntax": report.transfer_syntax,
         "dataset": to_json_model(report.dataset),
         "problem": report.problem,
-        "findings": list(report.findings),
+        "findings": [str(f) for f in record.findings],
         **_answer_json(answer),
         "files": list(record.files),
         "association": association_json(report.association),
@@ -254,8 +254,8 @@ def record_text(record: ReportRecord) -> Panel:
     ]
     if report.problem:
         rows.append(("Problem", Text(report.problem, style="red")))
-    if report.findings:
-        rows.append(("Findings", Text("\n".join(report.findings), style="yellow")))
+    if record.findings:
+        rows.append(("Findings", Text("\n".join(map(str, record.findings)), style="yellow")))
     if record.files:
         rows.append(("Kept", "\n".join(record.files)))
     parts: list[Any] = [_fields(rows), dataset_tree("Event Information", report.dataset)]

@@ -11,28 +11,15 @@ shows them for every report it receives. Pure functions, no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from pydicom import Dataset
 from pydicom.dataelem import DataElement
 
 from dcmreport import catalog
 from dcmreport.dataset import value_problem
+from dcmreport.records import Finding
 
 _NOT_CHECKED_VRS = {"SQ", "OB", "OD", "OF", "OL", "OV", "OW", "UN"}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One departure from the standard; ``str()`` is the line shown to the user."""
-
-    # missing, empty, other-event, undefined-value, invalid-value, unexpected, unknown-event
-    kind: str
-    path: str  # the attribute, e.g. FailedSOPSequence[0].FailureReason; '' for the whole report
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def findings(
