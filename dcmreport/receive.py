@@ -1,21 +1,35 @@
-"""What ``listen`` does with each report: decide the answer, keep it, show it.
+"""What ``listen`` does with each report: decide the answer, keep it, then record what happened.
 
-The association layer calls :class:`ReportHandler` once per report, in that
-association's thread, and sends whatever answer it returns. The order is the
-guarantee: the report is written to ``--output-dir`` (and the ``--exec``
-program has run) before the answer exists, so Success is never sent for a
-report that is not on disk; if keeping it fails, the answer is 0x0110.
+The association layer calls :meth:`ReportHandler.decide` once per report, in
+that association's thread, sends the answer it returns, then calls
+:meth:`ReportHandler.finish` with whether the answer was written. Data flows
+one way: received → decided → answered → recorded → shown.
+
+The order is the guarantee. With ``--output-dir``, the Part 10 file and a
+pending record (``answer_sent: null``) are on disk, and the ``--exec``
+program has run, before the answer exists: Success is never sent for a
+report that is not kept; if keeping it fails, the answer is 0x0110. The
+record is then completed by a second fsynced write that atomically replaces
+it, so each report stays one self-contained JSON file that a hook or a
+person can read, and a crash between the two leaves the honest
+``answer_sent: null`` rather than a torn line in a shared journal.
+
+By default the answer is the one the standard gives (``validate.standard_status``:
+0x0113 for an undefined event type, 0x0112 for another instance than the
+class's well-known one ...); ``--answer-findings no`` answers ``--status``
+to everything, a permissive sink.
 """
 
 from __future__ import annotations
 
 import logging
 import shlex
+import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydicom import Dataset
@@ -23,7 +37,7 @@ from pydicom import Dataset
 from dcmreport import hooks, validate
 from dcmreport.dataset import from_json_text
 from dcmreport.errors import InputError
-from dcmreport.records import Answer, ReceivedReport, ReportRecord, ResponseStatus
+from dcmreport.records import Answer, Finding, ReceivedReport, ReportRecord, ResponseStatus
 from dcmreport.render import record_json
 from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, category
 from dcmreport.store import ReportStore
@@ -45,46 +59,65 @@ class Reaction:
     exec_command: str | None = None
     exec_decides: bool = False
     exec_timeout: float = 30.0
+    answer_findings: bool = True  # answer what the standard says about the findings
 
 
 def exec_argv(command: str) -> list[str]:
-    """Split ``--exec`` once, like a shell would, so it never goes through a shell."""
+    """Split ``--exec`` once, like a shell would, so it never goes through a shell.
+
+    The program is looked up now: a missing one is a usage error at start,
+    not a 0x0110 for every report.
+    """
     try:
         argv = shlex.split(command)
     except ValueError as exc:
         raise InputError(f"--exec: {exc}") from None
     if not argv:
         raise InputError("--exec: empty command")
+    if shutil.which(argv[0]) is None:
+        raise InputError(
+            f"--exec: {argv[0]}: no such executable program",
+            "give a path to an executable file, or a program on PATH",
+        )
     return argv
 
 
 class ReportHandler:
-    """Decide, keep, then show one report; see the module docstring for the order."""
+    """Decide, keep, then record and show each report; see the module docstring for the order."""
 
     def __init__(self, reaction: Reaction, show: Callable[[ReportRecord], None]) -> None:
         self._reaction = reaction
         self._show = show
         self._argv = exec_argv(reaction.exec_command) if reaction.exec_command else None
-        directory = reaction.output_dir
-        if directory is None and self._argv:  # the program still gets files to read
-            directory = Path(tempfile.mkdtemp(prefix="dcmreport-"))
-        self._store = ReportStore(directory) if directory else None
+        self._store = ReportStore.open(reaction.output_dir) if reaction.output_dir else None
         self._answered = 0
         self._lock = threading.Lock()
 
-    def __call__(self, report: ReceivedReport) -> Answer:
+    def decide(self, report: ReceivedReport) -> ReportRecord:
+        """The record with its answer; its files (and the pending record) are on disk already."""
         if self._reaction.delay:
             time.sleep(self._reaction.delay)
-        files: tuple[str, ...] = ()
+        findings = tuple(validate.report_findings(report))
         if self._abort_now():
-            answer = Answer(ResponseStatus(PROCESSING_FAILURE), abort=True)
-        elif report.problem:
-            answer = Answer(ResponseStatus(PROCESSING_FAILURE, report.problem))
-        else:
-            answer, files = self._keep_and_decide(report)
-        found = tuple(validate.findings(report.sop_class_uid, report.event_type_id, report.dataset))
-        self._show(ReportRecord(report, answer, files, found))
-        return answer
+            return ReportRecord(
+                report, Answer(ResponseStatus(PROCESSING_FAILURE), abort=True), (), findings
+            )
+        if report.problem:
+            failed = Answer(ResponseStatus(PROCESSING_FAILURE, report.problem))
+            return ReportRecord(report, failed, (), findings)
+        planned = None if self._reaction.exec_decides else self._planned(report, findings)
+        record = ReportRecord(report, planned, (), findings)
+        if self._store is not None:
+            return self._keep(self._store, record)
+        if self._argv is not None:
+            return self._hook_in_temporary_directory(record)
+        return record
+
+    def finish(self, record: ReportRecord) -> None:
+        """Complete the kept record with what happened, then show it."""
+        if self._store is not None and record.files:
+            self._store.complete(Path(record.files[-1]), record_json(record))
+        self._show(record)
 
     def _abort_now(self) -> bool:
         """``--abort-after N``: the first N reports are answered, later ones aborted."""
@@ -95,28 +128,21 @@ class ReportHandler:
             self._answered += 1
             return False
 
-    def _static_answer(self, report: ReceivedReport) -> Answer:
+    def _planned(self, report: ReceivedReport, findings: tuple[Finding, ...]) -> Answer:
+        """The standard's answer to the findings (unless --answer-findings no), else --status."""
         reaction = self._reaction
+        standard = validate.standard_status(list(findings)) if reaction.answer_findings else None
+        if standard is not None:
+            return Answer(standard)
         reply = report.dataset if reaction.reply == "echo" else reaction.reply_dataset
         return _answer(reaction.status, reaction.error_comment, reply)
 
-    def _keep_and_decide(self, report: ReceivedReport) -> tuple[Answer, tuple[str, ...]]:
-        """The answer, and the files the report was kept in (none without a store)."""
-        if self._store is None:
-            return self._static_answer(report), ()
-        store = self._store
+    def _keep(self, store: ReportStore, record: ReportRecord) -> ReportRecord:
+        """Write the data set and the pending record, run the hook; 0x0110 if that fails."""
+        report = record.report
         try:
-            stem = store.stem(report)
-            files = store.files(stem, report)
-            dataset_path = store.write_dataset(stem, report)
-            planned = None if self._reaction.exec_decides else self._static_answer(report)
-            record = record_json(ReportRecord(report, planned, files))
-            record_path = store.write_record(stem, record)
-            decided = self._run_program(report, record_path, dataset_path, planned)
-            if decided is not None:
-                record = record_json(ReportRecord(report, decided, files))
-                store.write_record(stem, record, replace=True)
-            answer = decided or planned or self._static_answer(report)
+            kept = store.keep(record, record_json)
+            decided = self._run_program(kept, store.paths(kept))
         except OSError as exc:
             LOG.error(
                 "cannot keep the report (message ID %s) in %s: %s; answering 0x0110",
@@ -124,16 +150,25 @@ class ReportHandler:
                 store.directory,
                 exc.strerror or type(exc).__name__,
             )
-            return Answer(ResponseStatus(PROCESSING_FAILURE, "the receiver could not keep it")), ()
-        return answer, files
+            failed = Answer(ResponseStatus(PROCESSING_FAILURE, "the receiver could not keep it"))
+            return replace(record, answer=failed)
+        return replace(kept, answer=decided or kept.answer)
 
-    def _run_program(
-        self, report: ReceivedReport, record: Path, dataset: Path | None, planned: Answer | None
-    ) -> Answer | None:
+    def _hook_in_temporary_directory(self, record: ReportRecord) -> ReportRecord:
+        """``--exec`` without ``--output-dir``: the program's files are removed once it has run."""
+        with tempfile.TemporaryDirectory(prefix="dcmreport-") as directory:
+            decided = self._keep(ReportStore.open(Path(directory)), record)
+        return replace(decided, files=())
+
+    def _run_program(self, record: ReportRecord, paths: tuple[Path, Path | None]) -> Answer | None:
         """Run ``--exec``; with ``--exec-decides`` its outcome is the answer (else None)."""
         if self._argv is None:
             return None
-        env = hooks.environment(report, record, dataset, planned.status.code if planned else None)
+        report, planned = record.report, record.answer
+        record_path, dataset = paths
+        env = hooks.environment(
+            report, record_path, dataset, planned.status.code if planned else None
+        )
         started = time.monotonic()
         result = hooks.run(self._argv, env, self._reaction.exec_timeout)
         if result.returncode is None:

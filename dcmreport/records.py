@@ -26,6 +26,7 @@ class ContextInfo:
     proposed_roles: tuple[bool, bool] | None  # (SCU, SCP) from a role selection item, if any
     requestor_is_scu: bool = True
     requestor_is_scp: bool = False
+    refusal: str | None = None  # why a refused context was refused (PS3.8 9.3.3.2)
 
     @property
     def accepted(self) -> bool:

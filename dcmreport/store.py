@@ -1,11 +1,13 @@
 """Keeping received reports on disk: ``listen --output-dir``.
 
 Each report becomes a DICOM Part 10 file of its Event Information (when it
-has one) and a JSON record (association, command fields, answer). Both are
-written atomically - a temporary file, fsync, then a hard link to the final
-name, which fails rather than replace an existing file - and the directory is
-fsynced, all before the answer goes out: a peer is never told Success for a
-report that is not on disk.
+has one) and a JSON record (association, command fields, answer, whether the
+answer went out). Both are written atomically - a temporary file, fsync, then
+a hard link to the final name, which fails rather than replace an existing
+file - and the directory is fsynced, all before the answer goes out: a peer is
+never told Success for a report that is not on disk. Once the answer has (or
+has not) gone out, the record is replaced by its completed form, again
+atomically and fsynced. A temporary file never outlives a failed write.
 
 File names are built only from values we made or validated: the local
 receive time, a per-listener sequence number, the event type number and the
@@ -18,7 +20,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import tempfile
 import threading
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +32,8 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
 from dcmreport.catalog import UID_PATTERN
-from dcmreport.records import ReceivedReport
+from dcmreport.errors import InputError
+from dcmreport.records import ReceivedReport, ReportRecord
 
 
 def _is_uid(value: str) -> bool:
@@ -41,6 +47,43 @@ class ReportStore:
         self.directory = directory
         self._sequence = itertools.count(1)
         self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, directory: Path) -> ReportStore:
+        """A store in an existing directory we can write to, or a usage error now, at start."""
+        if not directory.is_dir():
+            raise InputError(
+                f"--output-dir {directory}: no such directory",
+                f"create it first: mkdir -p {directory}",
+            )
+        try:
+            with tempfile.TemporaryFile(dir=directory):
+                pass
+        except OSError as exc:
+            raise InputError(
+                f"--output-dir {directory}: cannot write there: {exc.strerror or exc}"
+            ) from None
+        return cls(directory)
+
+    def keep(
+        self, record: ReportRecord, to_json: Callable[[ReportRecord], dict[str, Any]]
+    ) -> ReportRecord:
+        """Write the data set and the pending record; the record, naming its files."""
+        stem = self.stem(record.report)
+        kept = replace(record, files=self.files(stem, record.report))
+        self.write_dataset(stem, record.report)
+        self.write_record(stem, to_json(kept))
+        return kept
+
+    @staticmethod
+    def paths(record: ReportRecord) -> tuple[Path, Path | None]:
+        """(the JSON record, the Part 10 file or None) of a kept record."""
+        files = [Path(name) for name in record.files]
+        return files[-1], files[0] if len(files) > 1 else None
+
+    def complete(self, path: Path, record: dict[str, Any]) -> None:
+        """Replace a pending record with its completed form."""
+        self._atomic(path, _json_writer(record), replace=True)
 
     def stem(self, report: ReceivedReport) -> str:
         """``20261128T051200123456-000042-e1-<instance UID or 'invalid-uid'>``."""
@@ -66,31 +109,35 @@ class ReportStore:
         self._atomic(path, lambda f: part10.save_as(f, enforce_file_format=True))
         return path
 
-    def write_record(self, stem: str, record: dict[str, Any], replace: bool = False) -> Path:
-        """The JSON record of the report and its answer; ``replace`` updates our own record."""
+    def write_record(self, stem: str, record: dict[str, Any]) -> Path:
+        """The JSON record of the report and its answer (pending until :meth:`complete`)."""
         path = self.directory / f"{stem}.json"
-        text = json.dumps(record, indent=1, default=str).encode()
-        self._atomic(path, lambda f: f.write(text), replace)
+        self._atomic(path, _json_writer(record))
         return path
 
     def _atomic(self, path: Path, write: Any, replace: bool = False) -> None:
         temporary = path.with_name(f".{path.name}.tmp")
-        with open(temporary, "xb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
         try:
+            with open(temporary, "xb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
             if replace:
                 os.replace(temporary, path)
             else:
                 os.link(temporary, path)  # unlike rename, never replaces an existing file
-        finally:
+        finally:  # whatever failed (pydicom raises more than OSError), no temporary file stays
             temporary.unlink(missing_ok=True)
         directory = os.open(self.directory, os.O_RDONLY)
         try:
             os.fsync(directory)
         finally:
             os.close(directory)
+
+
+def _json_writer(record: dict[str, Any]) -> Callable[[Any], object]:
+    text = json.dumps(record, indent=1, default=str).encode()
+    return lambda f: f.write(text)
 
 
 def _part10(report: ReceivedReport, event_information: Dataset) -> Dataset:

@@ -148,7 +148,7 @@ def test_undecodable_event_information_is_answered_0110(listener: Any) -> None:
         text=True,
         timeout=60,
     )
-    assert sender.stdout.strip() == str(0x0110), sender.stderr
+    assert json.loads(sender.stdout)["status"] == 0x0110, sender.stderr
     [record] = records
     assert record.report.problem and "cannot decode" in record.report.problem
     assert "abc" not in record.report.problem  # no data in messages
@@ -156,7 +156,7 @@ def test_undecodable_event_information_is_answered_0110(listener: Any) -> None:
 
 def test_response_without_event_type_id_is_tolerated() -> None:
     """Event Type ID is conditional in the response (PS3.7 10.1.1; fo-dicom #323 crashed on it)."""
-    from dcmreport.association import _report_response
+    from dcmreport.association.requestor import _report_response
     from dcmreport.records import AssociationInfo, ReportRequest
 
     command = Dataset()

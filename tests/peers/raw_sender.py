@@ -1,13 +1,19 @@
-"""Send one storage commitment report whose data set pydicom would not write.
+"""Send one N-EVENT-REPORT-RQ exactly as given, bypassing pynetdicom's checks.
 
-    python raw_sender.py PORT [HEX]
+    python raw_sender.py PORT [HEX] [--class UID] [--context UID] [--instance UID]
+                         [--event N] [--abort]
 
 The Event Information is HEX (Explicit VR Little Endian bytes), by default
-elements whose values are invalid for their VRs; prints the response status.
+elements whose values are invalid for their VRs. Prints the response as JSON
+(``{"status": ..., "event_type_id": ...}``), or, with ``--abort``, aborts the
+association right after sending, before the response can arrive (a sender
+whose DIMSE timeout passed, or that was interrupted).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import struct
 import sys
 from io import BytesIO
@@ -16,6 +22,7 @@ from pynetdicom import AE
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
 
 EXPLICIT = "1.2.840.10008.1.2.1"
+STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
 
 
 def element(tag: int, vr: bytes, value: bytes) -> bytes:
@@ -23,27 +30,50 @@ def element(tag: int, vr: bytes, value: bytes) -> bytes:
     return struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr + struct.pack("<H", len(value)) + value
 
 
-def main(port: int, event_information: bytes) -> int:
+def main(args: argparse.Namespace) -> int:
     ae = AE()
-    ae.add_requested_context("1.2.840.10008.1.20.1", EXPLICIT)
-    assoc = ae.associate("127.0.0.1", port)
+    ae.add_requested_context(args.context or args.sop_class, EXPLICIT)
+    assoc = ae.associate("127.0.0.1", args.port)
+    if not assoc.is_established:
+        print(json.dumps({"error": "no association"}))
+        return 1
     req = N_EVENT_REPORT()
     req.MessageID = 1
-    req.AffectedSOPClassUID = "1.2.840.10008.1.20.1"
-    req.AffectedSOPInstanceUID = "1.2.840.10008.1.20.1.1"
-    req.EventTypeID = 1
-    req.EventInformation = BytesIO(event_information)
+    req.AffectedSOPClassUID = args.sop_class
+    req.AffectedSOPInstanceUID = args.instance
+    req.EventTypeID = args.event
+    req.EventInformation = BytesIO(args.hex)
     assoc._reactor_checkpoint.clear()  # keep the reactor off the response queue, as send_*() do
     while not assoc._is_paused:
         pass
     assoc.dimse.send_msg(req, assoc.accepted_contexts[0].context_id)
+    if args.abort:
+        assoc.abort()
+        print(json.dumps({"aborted": True}))
+        return 0
     _, rsp = assoc.dimse.get_msg(block=True)
     assoc._reactor_checkpoint.set()
     assoc.release()
-    print(rsp.Status if rsp is not None else "none")
+    answer = {"status": None if rsp is None else rsp.Status}
+    if rsp is not None:
+        answer["event_type_id"] = rsp.EventTypeID
+        answer["error_comment"] = rsp.ErrorComment
+    print(json.dumps(answer))
     return 0
 
 
-if __name__ == "__main__":
+def arguments() -> argparse.Namespace:
     invalid = element(0x00081155, b"UI", b"1.2.SECRET") + element(0x00201041, b"DS", b"SECRETDS")
-    sys.exit(main(int(sys.argv[1]), bytes.fromhex(sys.argv[2]) if sys.argv[2:] else invalid))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("port", type=int)
+    parser.add_argument("hex", nargs="?", type=bytes.fromhex, default=invalid)
+    parser.add_argument("--class", dest="sop_class", default=STORAGE_COMMITMENT)
+    parser.add_argument("--context", default=None, help="abstract syntax (default: the class)")
+    parser.add_argument("--instance", default="1.2.840.10008.1.20.1.1")
+    parser.add_argument("--event", type=int, default=1)
+    parser.add_argument("--abort", action="store_true")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    sys.exit(main(arguments()))

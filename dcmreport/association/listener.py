@@ -1,0 +1,393 @@
+"""The listening side: accept associations, answer C-ECHO, serve N-EVENT-REPORT of any class.
+
+Each report flows one way, in its association's thread: received (decoded,
+never trusted) → decided by the handler (which keeps it first when asked) →
+answered → the handler learns whether the answer was written before the
+association ended → recorded and shown. ``--count`` counts answers that went
+out, not answers that were merely decided.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, cast
+
+from pydicom import Dataset
+from pynetdicom import build_context, evt
+from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.dsutils import decode, encode
+from pynetdicom.pdu_primitives import A_ASSOCIATE
+from pynetdicom.presentation import PresentationContext
+
+from dcmreport import catalog
+from dcmreport.association import internals
+from dcmreport.association.common import (
+    Settings,
+    association_info,
+    log_negotiation,
+    make_ae,
+    word_order,
+)
+from dcmreport.catalog import EXPLICIT_VR_BE, IMPLICIT_VR_LE, VERIFICATION
+from dcmreport.errors import InputError
+from dcmreport.records import (
+    Answer,
+    Delivery,
+    ReceivedReport,
+    ReportRecord,
+    ResponseStatus,
+)
+from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, category
+
+LOG = logging.getLogger("dcmreport")
+
+
+class ReportHandler(Protocol):
+    """What the listener needs from whoever decides, keeps and shows reports."""
+
+    def decide(self, report: ReceivedReport) -> ReportRecord:
+        """The record with its answer decided (and kept on disk first, when asked)."""
+
+    def finish(self, record: ReportRecord) -> None:
+        """The record with its delivery known: complete what was kept, show it."""
+
+
+@dataclass(frozen=True)
+class ListenOptions:
+    """How the listener accepts associations, and whom it refuses."""
+
+    port: int = 11112
+    bind: str = "0.0.0.0"
+    require_called_aet: bool = False  # else 1/1/7 called AE title not recognized
+    allowed_calling_aets: tuple[str, ...] = ()  # if any: others get 1/1/3
+    accept_classes: tuple[str, ...] = ()  # if any: other abstract syntaxes are not accepted
+    own_transfer_syntax_order: bool = False  # prefer ours over the requestor's order
+    max_associations: int = 10  # beyond: 2/3/2 local limit exceeded
+    reject: tuple[int, int, int] | None = None  # reject every association with this
+
+
+def _supported_contexts(
+    proposed: list[PresentationContext],
+    transfer_syntaxes: tuple[str, ...],
+    options: ListenOptions,
+) -> list[PresentationContext]:
+    """An acceptor context for every proposed abstract syntax we accept, answering role selection.
+
+    pynetdicom accepts the first transfer syntax of the acceptor's list that
+    was proposed; by default the list is put in the requestor's order (the
+    reference server takes the first proposed), with ``-x`` in ours.
+    """
+    accepted = (*options.accept_classes, VERIFICATION)  # C-ECHO is always answered
+    contexts = []
+    for cx in proposed:
+        if options.accept_classes and cx.abstract_syntax not in accepted:
+            continue  # rejected: abstract syntax not supported
+        if options.own_transfer_syntax_order:
+            ours = [ts for ts in transfer_syntaxes if ts in cx.transfer_syntax]
+        else:
+            ours = [ts for ts in cx.transfer_syntax if ts in transfer_syntaxes]
+        try:
+            supported = build_context(str(cx.abstract_syntax), ours or [IMPLICIT_VR_LE])
+        except ValueError:
+            continue  # not a valid UID: the context is rejected
+        supported.scu_role = True
+        supported.scp_role = True
+        if not ours:
+            supported.transfer_syntax = []  # rejected: transfer syntaxes not supported
+        contexts.append(supported)
+    return contexts
+
+
+def _event_information(req: N_EVENT_REPORT, context: PresentationContext) -> Dataset | None:
+    """The decoded data set, or None without one; raises whatever a malformed one raises."""
+    raw = req.EventInformation
+    if raw is None or not raw.getvalue():
+        return None
+    ts = context.transfer_syntax[0]
+    ds = decode(raw, ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
+    for _ in ds.iterall():
+        pass  # pydicom decodes lazily: find a malformed data set now, not while showing it
+    return word_order(ds, ts == EXPLICIT_VR_BE)
+
+
+def _received_report(
+    assoc: Association, req: N_EVENT_REPORT, context: PresentationContext
+) -> ReceivedReport:
+    """What the peer sent; a data set that does not decode becomes a ``problem``, not an error."""
+    dataset, problem = None, None
+    try:
+        dataset = _event_information(req, context)
+    except Exception as exc:  # a peer may send anything; answer rather than abort
+        problem = f"cannot decode the Event Information: {type(exc).__name__}"
+    return ReceivedReport(
+        association=association_info(assoc),
+        context_id=int(context.context_id or 0),
+        transfer_syntax=str(context.transfer_syntax[0]),
+        message_id=int(req.MessageID or 0),
+        sop_class_uid=str(req.AffectedSOPClassUID or ""),
+        sop_instance_uid=str(req.AffectedSOPInstanceUID or ""),
+        event_type_id=int(req.EventTypeID) if req.EventTypeID is not None else None,
+        dataset=dataset,
+        problem=problem,
+        context_class_uid=str(context.abstract_syntax),
+    )
+
+
+def _status_dataset(status: ResponseStatus) -> Dataset:
+    ds = Dataset()
+    ds.Status = status.code
+    if status.error_comment:
+        ds.ErrorComment = status.error_comment[:64]  # LO: 64 characters at most
+    if status.error_id is not None:
+        ds.ErrorID = status.error_id
+    return ds
+
+
+def _response(req: N_EVENT_REPORT, context: PresentationContext, answer: Answer) -> N_EVENT_REPORT:
+    """The N-EVENT-REPORT-RSP: Event Type ID and Event Reply only with Success or Warning.
+
+    PS3.7 10.1.1.1: the Event Reply travels only in a success response, and
+    the Event Type ID "shall be included if the Event Reply is included".
+    """
+    status = answer.status
+    succeeded = category(status.code) in (SUCCESS, WARNING)
+    reply = None
+    if succeeded and answer.event_reply is not None:
+        ts = context.transfer_syntax[0]
+        ds = cast(Dataset, word_order(answer.event_reply, ts == EXPLICIT_VR_BE))
+        reply = encode(ds, ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
+        if reply is None:
+            LOG.error("cannot encode the Event Reply; answering 0x0110 instead")
+            status = ResponseStatus(PROCESSING_FAILURE, "the Event Reply could not be encoded")
+            succeeded = False
+    return internals.report_response(req, _status_dataset(status), reply, succeeded)
+
+
+def _describe_rejection(assoc: Association) -> str:
+    rj = cast(A_ASSOCIATE, assoc.acceptor.primitive)
+    result, source, reason = (
+        int(rj.result or 0),
+        int(rj.result_source or 0),
+        int(rj.diagnostic or 0),
+    )
+    text = catalog.REJECT_REASONS.get((source, reason), f"reason {reason}")
+    return f"{text} (result {result}, source {source}, reason {reason})"
+
+
+class Listener:
+    """An N-EVENT-REPORT SCP of every SOP class, also answering C-ECHO.
+
+    The handler decides each report's answer (keeping it on disk first when
+    asked), the listener sends it and learns whether it was written, then the
+    handler records and shows what happened. Several associations run at once,
+    each in its own thread.
+    """
+
+    def __init__(self, settings: Settings, options: ListenOptions, handler: ReportHandler) -> None:
+        self._settings = settings
+        self._options = options
+        self._handler = handler
+        self._answered = 0
+        self._in_flight = 0  # reports received and not yet answered
+        self._counts: dict[int, list[int]] = {}  # id(association) -> [received, answered]
+        self._lock = threading.Condition()
+        self._ae = make_ae(settings)
+        self._ae.require_called_aet = options.require_called_aet
+        self._ae.require_calling_aet = list(options.allowed_calling_aets)
+        self._ae.maximum_associations = options.max_associations
+        self._ae.add_supported_context(VERIFICATION, list(settings.transfer_syntaxes))
+        self._server: Any = None
+
+    @property
+    def answered(self) -> int:
+        """Answers written to a peer's socket."""
+        with self._lock:
+            return self._answered
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        """Bind and start serving in background threads."""
+        handlers: list[Any] = [
+            (evt.EVT_CONN_OPEN, lambda e: internals.no_delay(e.assoc)),
+            (evt.EVT_REQUESTED, self._on_requested),
+            (evt.EVT_ACCEPTED, lambda e: log_negotiation(association_info(e.assoc))),
+            (evt.EVT_REJECTED, lambda e: self._log_rejected(e.assoc, "")),
+            (evt.EVT_CONN_CLOSE, self._on_closed),
+        ]
+        try:
+            self._server = self._ae.start_server(
+                (self._options.bind, self._options.port),
+                block=False,
+                evt_handlers=handlers,
+                ae_title=self._settings.ae_title,
+            )
+        except OSError as exc:
+            raise InputError(
+                f"cannot listen on {self._options.bind}:{self._options.port}: {exc.strerror or exc}"
+            ) from None
+
+    def _on_requested(self, event: evt.Event) -> None:
+        """EVT_REQUESTED: refuse (``--reject``), or decide what to accept and how to serve it."""
+        assoc = event.assoc
+        if self._options.reject:
+            internals.reject(assoc, *self._options.reject)
+            self._log_rejected(assoc, " (--reject)")
+            return
+        proposed = cast(A_ASSOCIATE, assoc.requestor.primitive).presentation_context_definition_list
+        assoc.acceptor.supported_contexts = _supported_contexts(
+            list(proposed), self._settings.transfer_syntaxes, self._options
+        )
+        tracker = internals.DeliveryTracker(assoc)
+        internals.serve_requests(assoc, lambda a, req, cx: self._serve(a, tracker, req, cx))
+
+    def _log_rejected(self, assoc: Association, why: str) -> None:
+        """One line per refused association, without -v: who, and the reason."""
+        rq = assoc.requestor
+        calling = str(rq.primitive.calling_ae_title if rq.primitive else rq.ae_title).strip()
+        LOG.warning(
+            "rejected the association from %s (%s:%s): %s%s",
+            calling or "?",
+            rq.address,
+            rq.port,
+            _describe_rejection(assoc),
+            why,
+        )
+
+    def _serve(
+        self,
+        assoc: Association,
+        tracker: internals.DeliveryTracker,
+        req: N_EVENT_REPORT,
+        context: PresentationContext,
+    ) -> None:
+        """One report: received → decided → answered → delivery known → recorded and shown."""
+        with self._lock:
+            self._in_flight += 1
+            counts = self._counts.setdefault(id(assoc), [0, 0])
+            counts[0] += 1
+        try:
+            record = self._decide(_received_report(assoc, req, context))
+            delivery = self._answer(assoc, tracker, req, context, record.answer)
+            record = replace(record, delivery=delivery)
+            with self._lock:
+                self._answered += delivery.sent
+                counts[1] += delivery.sent
+            if not delivery.sent:
+                LOG.warning(
+                    "the answer to message ID %s was not sent: %s",
+                    record.report.message_id,
+                    delivery.reason,
+                )
+            self._finish(record)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._lock.notify_all()
+
+    def _decide(self, report: ReceivedReport) -> ReportRecord:
+        try:
+            return self._handler.decide(report)
+        except Exception as exc:  # never tell a peer Success for a report we could not keep
+            LOG.error(
+                "cannot handle the report (message ID %s): %s",
+                report.message_id,
+                type(exc).__name__,
+            )
+            LOG.debug("details", exc_info=True)  # -d only: the message may quote the data set
+            failed = ResponseStatus(PROCESSING_FAILURE, "the receiver could not process the report")
+            return ReportRecord(report, Answer(failed))
+
+    def _answer(
+        self,
+        assoc: Association,
+        tracker: internals.DeliveryTracker,
+        req: N_EVENT_REPORT,
+        context: PresentationContext,
+        answer: Answer | None,
+    ) -> Delivery:
+        if answer is None or answer.abort:
+            LOG.info("aborting the association instead of answering message ID %s", req.MessageID)
+            assoc.abort()
+            return Delivery(False, "the listener aborted the association instead (--abort-after)")
+        return internals.send_response(
+            assoc, tracker, _response(req, context, answer), int(context.context_id or 0)
+        )
+
+    def _finish(self, record: ReportRecord) -> None:
+        try:
+            self._handler.finish(record)
+        except Exception as exc:  # the answer is out; say that its record is incomplete
+            LOG.error(
+                "cannot record the report (message ID %s): %s",
+                record.report.message_id,
+                type(exc).__name__,
+            )
+            LOG.debug("details", exc_info=True)
+
+    def _on_closed(self, event: evt.Event) -> None:
+        """-v: a summary per association."""
+        assoc = event.assoc
+        with self._lock:
+            received, answered = self._counts.pop(id(assoc), (0, 0))
+        how = (
+            "aborted"
+            if assoc.is_aborted
+            else "rejected"
+            if assoc.is_rejected
+            else "released"
+            if assoc.is_released
+            else "closed"
+        )
+        LOG.info(
+            "association from %s (%s:%s) %s: %d report(s) received, %d unanswered",
+            str(assoc.requestor.ae_title).strip() or "?",
+            assoc.requestor.address,
+            assoc.requestor.port,
+            how,
+            received,
+            received - answered,
+        )
+
+    def in_flight(self) -> int:
+        """Reports received and not answered yet, over all associations."""
+        with self._lock:
+            return self._in_flight
+
+    def wait(self, until: Callable[[], bool], timeout: float | None) -> bool:
+        """Wait until ``until()`` is true (checked at least every 50 ms) or ``timeout`` passes."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not until():
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            with self._lock:
+                self._lock.wait(0.05 if remaining is None else min(0.05, remaining))
+        return True
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop gracefully: refuse new associations, let peers finish, then abort the rest.
+
+        Reports already received are answered first; associations still open
+        after ``grace`` seconds are aborted. Safe to call again (e.g. with
+        ``grace=0`` when a second Ctrl-C interrupts the first stop).
+        """
+        if self._server is not None:
+            self._server.shutdown()  # stops accepting; open associations carry on
+            self._server = None
+        self.wait(lambda: not self._ae.active_associations, grace)
+        self.wait(lambda: self.in_flight() == 0, grace)
+        for assoc in self._ae.active_associations:
+            LOG.warning(
+                "aborting the association with %s:%s still open at shutdown",
+                assoc.requestor.address,
+                assoc.requestor.port,
+            )
+            assoc.abort()

@@ -1,0 +1,337 @@
+"""The requesting side: open an association, send C-ECHO or one N-EVENT-REPORT, check the answer.
+
+Every way an association can fail becomes an :class:`AssociationError` that
+says what happened and, where we can tell, what to do: an unresolvable host,
+a refused connection, a rejection with its reason, a timeout, a peer that
+aborts or answers with the wrong message.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+from pydicom import Dataset
+from pydicom.uid import UID
+from pynetdicom import build_role, evt
+from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_ASSOCIATE
+from pynetdicom.presentation import PresentationContext
+
+from dcmreport import catalog
+from dcmreport.association import internals
+from dcmreport.association.common import (
+    COMMAND_NAMES,
+    Settings,
+    association_info,
+    log_negotiation,
+    make_ae,
+    word_order,
+)
+from dcmreport.catalog import EXPLICIT_VR_BE, VERIFICATION
+from dcmreport.errors import AssociationError, InputError
+from dcmreport.peer import Peer
+from dcmreport.records import (
+    AssociationInfo,
+    EchoResponse,
+    ReportRequest,
+    ReportResponse,
+    ResponseStatus,
+)
+from dcmreport.status import SUCCESS, WARNING, category
+
+LOG = logging.getLogger("dcmreport")
+
+N_EVENT_REPORT_RSP = 0x8100
+
+
+def _why_not_established(
+    assoc: Association, peer: Peer, diagnostics: internals.Diagnostics, settings: Settings
+) -> AssociationError:
+    if not diagnostics.connected:
+        reasons = diagnostics.connect_errors()
+        return AssociationError(
+            f"cannot connect to {peer.host}:{peer.port}: {reasons[-1] if reasons else 'failed'}",
+            "is a DICOM listener running there? (dcmreport listen starts one)",
+        )
+    if assoc.is_rejected:
+        rj = cast(A_ASSOCIATE, assoc.acceptor.primitive)
+        result, source, reason = (
+            int(rj.result or 0),
+            int(rj.result_source or 0),
+            int(rj.diagnostic or 0),
+        )
+        kind = "permanently" if result == 1 else "transiently"
+        text = catalog.REJECT_REASONS.get((source, reason), f"reason {reason}")
+        return AssociationError(
+            f"{peer} rejected the association {kind}: {text} "
+            f"(result {result}, source {source} {catalog.REJECT_SOURCES.get(source, '')}, "
+            f"reason {reason})",
+            "check the AE titles: the peer must know the calling AE title (-aet) and answer "
+            "to the called one"
+            if (source, reason) in ((1, 3), (1, 7))
+            else None,
+        )
+    if diagnostics.said(internals.ACSE_TIMEOUT):
+        return AssociationError(
+            f"no answer to the association request from {peer} within "
+            f"{settings.acse_timeout:g} s (--acse-timeout)"
+        )
+    if diagnostics.said(internals.NO_CONTEXTS):
+        return AssociationError(
+            f"{peer} accepted none of the proposed presentation contexts",
+            "run with -v to see them; try other transfer syntaxes (-x) or --role",
+        )
+    return AssociationError(f"{peer} aborted the association during negotiation")
+
+
+def _check_resolves(peer: Peer) -> None:
+    """A host name that does not resolve is an answer (exit 3), not pynetdicom's traceback."""
+    try:
+        socket.getaddrinfo(peer.host, peer.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) else "not a valid host name"
+        raise AssociationError(
+            f"cannot resolve host '{peer.host}': {reason}",
+            f"'{peer.host}' looks like an AE title: give the peer as AE@HOST:PORT, "
+            f"e.g. {peer.host}@192.0.2.10:104"
+            if _looks_like_ae_title(peer.host)
+            else "check the host name, or give an IP address",
+        ) from None
+
+
+def _looks_like_ae_title(host: str) -> bool:
+    """Upper case, no dot: what an AE title looks like and a host name rarely does."""
+    return "." not in host and host.upper() == host and any(c.isalpha() for c in host)
+
+
+@dataclass
+class _Open:
+    """An established association and what pynetdicom logged about it."""
+
+    assoc: Association
+    diagnostics: internals.Diagnostics
+
+
+@contextmanager
+def _associate(
+    peer: Peer,
+    settings: Settings,
+    contexts: list[tuple[str, str]],
+    handlers: list[Any] | None = None,
+) -> Iterator[_Open]:
+    """Open an association proposing ``(abstract syntax, role)`` contexts; release it after.
+
+    Role is ``scp``, ``scu``, ``both`` or ``none`` (no role selection item).
+    Raises AssociationError with the reason when it is not established.
+    """
+    ae = make_ae(settings)
+    roles: list[Any] = []
+    for abstract_syntax, role in contexts:
+        ae.add_requested_context(abstract_syntax, list(settings.transfer_syntaxes))
+        if role != "none":
+            roles.append(
+                build_role(
+                    abstract_syntax,
+                    scu_role=role in ("scu", "both"),
+                    scp_role=role in ("scp", "both"),
+                )
+            )
+    _check_resolves(peer)
+    diagnostics = internals.Diagnostics()
+    with diagnostics.installed():
+        assoc = ae.associate(
+            peer.host,
+            peer.port,
+            ae_title=peer.ae_title,
+            max_pdu=settings.max_pdu,
+            ext_neg=roles or None,
+            evt_handlers=[(evt.EVT_CONN_OPEN, diagnostics.on_connect), *(handlers or [])],
+        )
+        if not assoc.is_established:
+            raise _why_not_established(assoc, peer, diagnostics, settings)
+        log_negotiation(association_info(assoc))
+        try:
+            yield _Open(assoc, diagnostics)
+        except BaseException:
+            if assoc.is_established:
+                assoc.abort()
+            raise
+        if assoc.is_established:
+            assoc.release()
+            LOG.info("Association released")
+
+
+def _context_for(assoc: Association, abstract_syntax: str) -> PresentationContext:
+    for cx in assoc.accepted_contexts:
+        if cx.abstract_syntax == abstract_syntax:
+            return cx
+    rejected = next(
+        (cx for cx in assoc.rejected_contexts if cx.abstract_syntax == abstract_syntax), None
+    )
+    result = rejected.result if rejected and rejected.result is not None else -1
+    reason = catalog.CONTEXT_RESULTS.get(result, "unknown")
+    raise AssociationError(
+        f"the peer did not accept a presentation context for {UID(abstract_syntax).name} "
+        f"[{abstract_syntax}]: {reason}",
+        "try other transfer syntaxes (-x) or, for a strict receiver, --role scp",
+    )
+
+
+def _response_status(status: Dataset) -> ResponseStatus:
+    return ResponseStatus(
+        code=int(status.Status),
+        error_comment=str(status.ErrorComment) if "ErrorComment" in status else None,
+        error_id=int(status.ErrorID) if "ErrorID" in status else None,
+    )
+
+
+def _lost_response(opened: _Open, peer: Peer, what: str, settings: Settings) -> AssociationError:
+    if not opened.diagnostics.said(internals.DIMSE_TIMEOUT):
+        return AssociationError(f"{peer} aborted the association instead of answering the {what}")
+    return AssociationError(
+        f"no {what} response from {peer} within {settings.dimse_timeout:g} s (--dimse-timeout); "
+        "aborted the association"
+    )
+
+
+def echo(peer: Peer, settings: Settings) -> EchoResponse:
+    """Send one C-ECHO and time its round trip."""
+    with _associate(peer, settings, [(VERIFICATION, "none")]) as opened:
+        assoc = opened.assoc
+        info = association_info(assoc)
+        _context_for(assoc, VERIFICATION)
+        start = time.perf_counter()
+        status = assoc.send_c_echo()
+        elapsed = (time.perf_counter() - start) * 1000
+        if "Status" not in status:
+            raise _lost_response(opened, peer, "C-ECHO", settings)
+        return EchoResponse(info, _response_status(status), elapsed)
+
+
+class _LastResponse:
+    """Keep the command set of the last DIMSE message received (pynetdicom hides it)."""
+
+    def __init__(self) -> None:
+        self.command: Dataset | None = None
+
+    def __call__(self, event: evt.Event) -> None:
+        self.command = event.message.command_set
+
+
+def _check_response(command: Dataset, request: ReportRequest) -> str | None:
+    """Why the response is not an N-EVENT-REPORT-RSP to ``request``, or None if it is."""
+    field_ = int(command.CommandField)
+    if field_ != N_EVENT_REPORT_RSP:
+        name = COMMAND_NAMES.get(field_, f"command 0x{field_:04X}")
+        return f"the peer answered with {name} instead of N-EVENT-REPORT-RSP"
+    responded_to = command.get("MessageIDBeingRespondedTo")
+    if responded_to != request.message_id:
+        return (
+            f"the response answers message ID {responded_to}, "
+            f"not the request's {request.message_id}"
+        )
+    return None
+
+
+def _response_warnings(command: Dataset, request: ReportRequest) -> tuple[str, ...]:
+    """Deviations a tolerant receiver accepts but a user should know about (PS3.7 10.1.1)."""
+    warnings = []
+    for keyword, sent in (
+        ("AffectedSOPClassUID", request.sop_class_uid),
+        ("AffectedSOPInstanceUID", request.sop_instance_uid),
+    ):
+        got = command.get(keyword)
+        if got is not None and str(got) != sent:
+            warnings.append(f"response {keyword} {got} differs from the request's {sent}")
+    got_event = command.get("EventTypeID")
+    if got_event is not None and int(got_event) != request.event_type_id:
+        warnings.append(
+            f"response Event Type ID {got_event} differs from the request's {request.event_type_id}"
+        )
+    return tuple(warnings)
+
+
+def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> ReportResponse:
+    """Send one N-EVENT-REPORT and return the peer's checked response.
+
+    Verification is proposed as context 1 and the report's abstract syntax as
+    context 3, as the LEADTOOLS reference does.
+    """
+    context_uid = request.context_class_uid or request.sop_class_uid
+    last = _LastResponse()
+    contexts = [(VERIFICATION, "none"), (context_uid, request.role)]
+    with _associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, last)]) as opened:
+        assoc = opened.assoc
+        info = association_info(assoc)
+        context = _context_for(assoc, context_uid)
+        if request.role in ("scp", "both") and not context.as_scp:
+            LOG.warning(
+                "the peer did not accept the SCP role for %s; sending the report anyway",
+                UID(context_uid).name,
+            )
+        big_endian = context.transfer_syntax[0] == EXPLICIT_VR_BE
+        start = time.perf_counter()
+        try:
+            status, reply = internals.send_report_request(
+                assoc,
+                word_order(request.dataset, big_endian),
+                request.event_type_id,
+                request.sop_class_uid,
+                request.sop_instance_uid,
+                msg_id=request.message_id,
+                meta_uid=request.context_class_uid,
+            )
+        except ValueError as exc:  # the dataset cannot be encoded in the transfer syntax
+            raise InputError(f"cannot encode the Event Information: {exc}") from None
+        elapsed = (time.perf_counter() - start) * 1000
+        reply = word_order(reply, big_endian)
+        command = last.command
+        problem = _check_response(command, request) if command is not None else None
+        if problem:
+            if assoc.is_established:
+                assoc.abort()
+            raise AssociationError(f"{peer}: {problem}; aborted the association")
+        if command is None or "Status" not in status:
+            raise _lost_response(opened, peer, "N-EVENT-REPORT", settings)
+        return _report_response(request, info, command, reply, elapsed)
+
+
+def _report_response(
+    request: ReportRequest,
+    info: AssociationInfo,
+    command: Dataset,
+    reply: Dataset | None,
+    elapsed: float,
+) -> ReportResponse:
+    """The response as the peer sent it: status from its command set, not pynetdicom's view.
+
+    pynetdicom turns an Event Reply it cannot decode into a local 0x0110 and
+    an absent one into an empty dataset; neither is what the peer said.
+    """
+    warnings = list(_response_warnings(command, request))
+    has_reply = int(command.get("CommandDataSetType", 0x0101)) != 0x0101
+    if has_reply and reply is None and category(int(command.Status)) in (SUCCESS, WARNING):
+        warnings.append("the peer's Event Reply could not be decoded (run with -d for details)")
+    event_type = command.get("EventTypeID")
+    return ReportResponse(
+        request=request,
+        association=info,
+        status=_response_status(command),
+        message_id_being_responded_to=int(command.MessageIDBeingRespondedTo),
+        sop_class_uid=str(command["AffectedSOPClassUID"].value)
+        if "AffectedSOPClassUID" in command
+        else None,
+        sop_instance_uid=str(command["AffectedSOPInstanceUID"].value)
+        if "AffectedSOPInstanceUID" in command
+        else None,
+        event_type_id=int(event_type) if event_type is not None else None,
+        event_reply=reply if has_reply else None,
+        round_trip_ms=elapsed,
+        warnings=tuple(warnings),
+    )
