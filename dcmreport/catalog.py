@@ -178,7 +178,7 @@ CATALOG: tuple[SopClass, ...] = (
             Event(3, "failure", "Failure", _PRINTER),
         ),
         instance="1.2.840.10008.5.1.1.17",
-        contexts=_PRINT_META,
+        contexts=_PRINT_META,  # H.3.2.2: a member of both meta classes
     ),
     SopClass(
         "1.2.840.10008.5.1.1.14",
@@ -190,6 +190,8 @@ CATALOG: tuple[SopClass, ...] = (
             Event(3, "done", "Done", _PRINT_JOB),
             Event(4, "failure", "Failure", _PRINT_JOB),
         ),
+        # H.3.3: an optional class used with the meta classes, negotiated by itself;
+        # reports are still sent on (and accepted from) the meta contexts by default.
         contexts=_PRINT_META,
     ),
     SopClass(

@@ -64,9 +64,9 @@ STANDARD_ANSWERS: dict[str, ResponseStatus] = {
 def report_findings(report: ReceivedReport) -> list[Finding]:
     """Everything about a received report the standard disagrees with.
 
-    The rules on the command (class, instance, event, context) first, then
-    the findings on its Event Information (:func:`findings`), which also
-    holds ``unknown-event``.
+    The rules on the command first (its class, the context it came on, its
+    UIDs, the well-known instance), then the findings on its Event
+    Information (:func:`findings`), which also hold ``unknown-event``.
     """
     return [
         *_not_a_report_class(report.sop_class_uid),
@@ -103,8 +103,10 @@ def _context_mismatch(report: ReceivedReport) -> list[Finding]:
     """The Affected SOP Class UID is neither the context's abstract syntax nor carried by it.
 
     The standard's exceptions are the catalog's ``contexts``: UPS Push on UPS
-    Event (PS3.4 CC.3.1), Printer and Print Job on the Print Management meta
-    classes (H.3). An unknown context ('') is no mismatch.
+    Event (PS3.4 CC.3.1), Printer on the Print Management meta classes
+    (H.3.2.2). Print Job is accepted there too, as ``send-report`` sends it,
+    although H.3.3 makes it an optional class negotiated by itself next to
+    them. An unknown context ('') is no mismatch.
     """
     context, class_uid = report.context_class_uid, report.sop_class_uid
     entry = catalog.by_uid(class_uid)
