@@ -243,6 +243,10 @@ def test_every_cataloged_event_has_a_clean_minimal_report(
     arguments = _minimal(event.attributes)
     arguments += [f"{group[0]}={_SAMPLE['AE']}" for group in event.one_of]
     assert validate.findings(entry.uid, event.id, ds_of(*arguments)) == []
+    # received as send-report sends it: on its default context, to its default instance
+    context = catalog.default_context(entry.uid) or entry.uid
+    report = received(entry.uid, entry.instance or INSTANCE, event.id, arguments, context)
+    assert validate.report_findings(report) == []
 
 
 # --- send-report: warnings on stderr, --strict refuses to send -----------------------------
