@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dcmreport.status import parse_code
+from dcmreport.status import close_names, did_you_mean, parse_code
 
 UID_PATTERN = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
@@ -178,7 +178,7 @@ CATALOG: tuple[SopClass, ...] = (
             Event(3, "failure", "Failure", _PRINTER),
         ),
         instance="1.2.840.10008.5.1.1.17",
-        contexts=_PRINT_META,
+        contexts=_PRINT_META,  # H.3.2.2: a member of both meta classes
     ),
     SopClass(
         "1.2.840.10008.5.1.1.14",
@@ -190,6 +190,8 @@ CATALOG: tuple[SopClass, ...] = (
             Event(3, "done", "Done", _PRINT_JOB),
             Event(4, "failure", "Failure", _PRINT_JOB),
         ),
+        # H.3.3: an optional class used with the meta classes, negotiated by itself;
+        # reports are still sent on (and accepted from) the meta contexts by default.
         contexts=_PRINT_META,
     ),
     SopClass(
@@ -398,7 +400,8 @@ def resolve_class(text: str) -> str:
     """Resolve a CLI name, a dotted UID or a pydicom SOP class keyword to a UID.
 
     ``storage-commitment``, ``1.2.840.10008.1.20.1`` and
-    ``StorageCommitmentPushModel`` all give ``1.2.840.10008.1.20.1``.
+    ``StorageCommitmentPushModel`` all give ``1.2.840.10008.1.20.1``. An
+    unknown name raises ValueError with the closest names and keywords.
     """
     key = text.strip()
     if key.lower() in _BY_NAME:
@@ -408,9 +411,15 @@ def resolve_class(text: str) -> str:
     from pydicom._uid_dict import UID_dictionary
     from pydicom.uid import UID
 
+    keywords = []
     for uid, (name, kind, _info, _retired, keyword) in UID_dictionary.items():
-        if key in (keyword, name) and "SOP Class" in kind:
-            return str(UID(uid))
+        if "SOP Class" in kind:
+            if key in (keyword, name):
+                return str(UID(uid))
+            keywords.append(keyword)
+    close = close_names(key, [*_BY_NAME, *keywords])
+    if close:
+        raise ValueError(f"unknown SOP class {text!r}{did_you_mean(close)}")
     names = ", ".join(class_names())
     raise ValueError(
         f"unknown SOP class {text!r}: give a UID, a pydicom keyword, or one of {names}"
@@ -425,12 +434,14 @@ def resolve_event(class_uid: str, text: str) -> int:
         if not 0 <= value <= 0xFFFF:
             raise ValueError(f"event type {text!r} is out of range 0-65535")
         return value
-    entry = by_uid(class_uid)
-    event = next((e for e in entry.events if e.name == key), None) if entry else None
+    events = entry.events if (entry := by_uid(class_uid)) else ()
+    event = next((e for e in events if e.name == key), None)
     if event is None:
-        known = ", ".join(f"{e.id}={e.name}" for e in entry.events) if entry else ""
-        known = known or "no event names known"
-        raise ValueError(f"unknown event {text!r} for this SOP class ({known}); give a number")
+        known = ", ".join(f"{e.id}={e.name}" for e in events) or "no event names known"
+        hint = did_you_mean(close_names(key, [e.name for e in events]))
+        raise ValueError(
+            f"unknown event {text!r} for this SOP class{hint} ({known}); give a number"
+        )
     return event.id
 
 

@@ -5,10 +5,15 @@ The N-EVENT-REPORT statuses are the general DIMSE-N ones of PS3.7 Annex C
 0000 Success; 0001, 0107, 0116 and Bxxx Warning; FE00 Cancel; FF00/FF01
 Pending; everything else Failure. Pure data, no pynetdicom import, so option
 parsing (``--status``) stays fast.
+
+Names are parsed here too, with a "did you mean" for a near miss: a mistyped
+``--status`` should cost one glance at the error, not a trip to the manual.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 SUCCESS = "Success"
@@ -51,6 +56,24 @@ STATUSES: dict[int, tuple[str, str]] = {
 
 _BY_NAME = {name: code for code, (name, _) in STATUSES.items()}
 
+# PS3.7 10.1.1.1.8: the only statuses an N-EVENT-REPORT-RSP may carry. No Warning,
+# Pending or Cancel among them, and no service class adds its own (see the module).
+REPORT_STATUSES: tuple[int, ...] = (
+    0x0000,
+    0x0110,
+    0x0112,
+    0x0113,
+    0x0114,
+    0x0115,
+    0x0117,
+    0x0118,
+    0x0119,
+    0x0210,
+    0x0211,
+    0x0212,
+    0x0213,
+)
+
 
 @dataclass(frozen=True)
 class Status:
@@ -85,10 +108,42 @@ def category(code: int) -> str:
     return FAILURE
 
 
+def check_report_status(code: int) -> None:
+    """Refuse a status PS3.7 does not allow in an N-EVENT-REPORT-RSP.
+
+    A peer may reject or misread a response with any other code (a Pending
+    FF00 would leave it waiting for a final one), so the listener answers
+    with one of these unless the user insists with ``--force-status``.
+    """
+    if code in REPORT_STATUSES:
+        return
+    valid = ", ".join(f"{STATUSES[c][0]} (0x{c:04X})" for c in REPORT_STATUSES)
+    raise ValueError(
+        f"{Status(code)} is not a status of an N-EVENT-REPORT-RSP (PS3.7 10.1.1.1.8): "
+        f"use one of {valid}, or --force-status to send it anyway"
+    )
+
+
+def close_names(text: str, names: Iterable[str]) -> list[str]:
+    """The names closest to ``text``, best first, ignoring case; [] when none is close."""
+    by_lower = {name.lower(): name for name in names}
+    matches = difflib.get_close_matches(text.strip().lower(), list(by_lower), n=3)
+    return [by_lower[match] for match in matches]
+
+
+def did_you_mean(names: list[str]) -> str:
+    """``; did you mean a, b or c?`` for suggestions from :func:`close_names`, '' for none."""
+    if not names:
+        return ""
+    listed = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    return f"; did you mean {listed}?"
+
+
 def parse_code(text: str, names: dict[str, int], what: str) -> int:
     """A 16-bit code given by name, as hex (``0x0110``) or as decimal (``272``).
 
-    Raises ValueError naming ``what`` and the accepted forms otherwise.
+    Raises ValueError naming ``what`` otherwise: the closest names when some
+    are close, else every name and the accepted forms.
     """
     key = text.strip().lower().replace("_", "-").replace(" ", "-")
     if key in names:
@@ -96,6 +151,9 @@ def parse_code(text: str, names: dict[str, int], what: str) -> int:
     try:
         code = int(key, 16) if key.startswith("0x") else int(key, 10)
     except ValueError:
+        close = close_names(key, names)
+        if close:
+            raise ValueError(f"unknown {what} {text!r}{did_you_mean(close)}") from None
         listed = ", ".join(sorted(names))
         raise ValueError(
             f"unknown {what} {text!r}: give a code (0x0110, 272) or one of {listed}"

@@ -1,25 +1,153 @@
-"""Findings: where a report's Event Information departs from the standard.
+"""Findings: where a report departs from the standard, and what the standard answers.
 
 The catalog says what each event of each SOP class must and may carry; this
 module compares a dataset with it and says, in one line per finding, what is
 missing, what belongs to another event of the class, which values are not
 among those the standard defines, and which values are invalid for their VR.
 ``send-report`` warns with these (``--strict`` refuses to send) and ``listen``
-shows them for every report it receives. Pure functions, no I/O.
+shows them for every report it receives.
+
+A received report is also checked as a command (:func:`report_findings`): its
+class, instance, event and the presentation context it came on. Those rules
+decide ``listen``'s default answer (:func:`standard_status`), so that a peer
+hears from dcmreport what a receiver following PS3.7 would tell it. Classes
+the catalog does not know (private, storage, unknown UIDs) are accepted: only
+the rules that need no catalog apply to them. Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from pydicom import Dataset
 from pydicom.dataelem import DataElement
 
 from dcmreport import catalog
 from dcmreport.dataset import value_problem
-from dcmreport.records import Finding
+from dcmreport.records import Finding, ReceivedReport, ResponseStatus
 
 _NOT_CHECKED_VRS = {"SQ", "OB", "OD", "OF", "OL", "OV", "OW", "UN"}
+
+# Classes that exist but have no N-EVENT-REPORT at all (PS3.4 A: Verification is C-ECHO only).
+NOT_REPORT_CLASSES = {catalog.VERIFICATION: "Verification SOP Class"}
+
+# The answer PS3.7 10.1.1.1.8 gives to each rule on the command, in priority order:
+# the operation itself, then the class, the instance and the event, the order in
+# which a receiver can tell them apart. Error Comments are fixed texts (LO, at most
+# 64 characters) and never quote the report: they reach the peer and its logs.
+#   not-a-report-class 0211 "the operation is not one of those agreed between the
+#       DIMSE Service Users": no SOP class that could be agreed has this operation.
+#   context-mismatch   0212 "one of the parameters supplied has not been agreed for
+#       use on the Association": the Affected SOP Class UID was not negotiated on the
+#       context. Not 0118 No such SOP Class ("the SOP Class was not recognized"): the
+#       class may well be known, and a known class is no better on a context that
+#       was agreed for another.
+#   invalid-uid        0117 "the SOP Instance UID specified implied a violation of the
+#       UID construction rules" (for a malformed Affected SOP Class UID as well).
+#   wrong-instance     0112 "the SOP Instance was not recognized": the class has one
+#       well-known instance and this is not it.
+#   unknown-event      0113 "the event type specified was not recognized".
+# Strictly, PS3.7 Annex C lists Error Comment among the optional fields of 0110
+# only (for 0112 it lists the Affected SOP Instance UID, for 0113 the Affected SOP
+# Class UID and Event Type ID). The comment is given all the same because it tells
+# the person reading the peer's log why; a sender that must please a validator
+# that strict can leave it out.
+STANDARD_ANSWERS: dict[str, ResponseStatus] = {
+    "not-a-report-class": ResponseStatus(0x0211, "the SOP Class has no N-EVENT-REPORT"),
+    "context-mismatch": ResponseStatus(0x0212, "SOP Class not agreed on this presentation context"),
+    "invalid-uid": ResponseStatus(0x0117, "Affected SOP Instance/Class UID violates UID rules"),
+    "wrong-instance": ResponseStatus(0x0112, "not the well-known SOP Instance of the class"),
+    "unknown-event": ResponseStatus(0x0113, "Event Type ID not defined for the SOP Class"),
+}
+
+
+def report_findings(report: ReceivedReport) -> list[Finding]:
+    """Everything about a received report the standard disagrees with.
+
+    The rules on the command first (its class, the context it came on, its
+    UIDs, the well-known instance), then the findings on its Event
+    Information (:func:`findings`), which also hold ``unknown-event``.
+    """
+    return [
+        *_not_a_report_class(report.sop_class_uid),
+        *_context_mismatch(report),
+        *_invalid_uids(report),
+        *_wrong_instance(report),
+        *findings(report.sop_class_uid, report.event_type_id, report.dataset),
+    ]
+
+
+def standard_status(found: Iterable[Finding]) -> ResponseStatus | None:
+    """The status PS3.7 answers for the first decisive finding, None when none decides.
+
+    Decisive are the rules of :data:`STANDARD_ANSWERS`, taken in its order.
+    Findings on the Event Information alone (missing, empty, other-event,
+    undefined or invalid values, unexpected) leave the answer alone: PS3.4
+    puts those requirements on the report's sender, and a failure would not
+    make it send a better one (no class obliges it to retry) but could make it
+    drop a result the receiver can still use, such as which instances a
+    storage commitment covers. They are shown to the user instead.
+    """
+    kinds = {finding.kind for finding in found}
+    return next((answer for kind, answer in STANDARD_ANSWERS.items() if kind in kinds), None)
+
+
+def _not_a_report_class(class_uid: str) -> list[Finding]:
+    title = NOT_REPORT_CLASSES.get(class_uid)
+    if title is None:
+        return []
+    return [Finding("not-a-report-class", "", f"the {title} ({class_uid}) has no N-EVENT-REPORT")]
+
+
+def _context_mismatch(report: ReceivedReport) -> list[Finding]:
+    """The Affected SOP Class UID is neither the context's abstract syntax nor carried by it.
+
+    The standard's exceptions are the catalog's ``contexts``: UPS Push on UPS
+    Event (PS3.4 CC.3.1), Printer on the Print Management meta classes
+    (H.3.2.2). Print Job is accepted there too, as ``send-report`` sends it,
+    although H.3.3 makes it an optional class negotiated by itself next to
+    them. An unknown context ('') is no mismatch.
+    """
+    context, class_uid = report.context_class_uid, report.sop_class_uid
+    entry = catalog.by_uid(class_uid)
+    allowed = (class_uid, *(entry.contexts if entry else ()))
+    if not context or context in allowed:
+        return []
+    return [
+        Finding(
+            "context-mismatch",
+            "AffectedSOPClassUID",
+            f"Affected SOP Class UID {class_uid!r} came on presentation context "
+            f"{report.context_id}, negotiated for {context!r}, which does not carry it",
+        )
+    ]
+
+
+def _invalid_uids(report: ReceivedReport) -> Iterator[Finding]:
+    """UIDs of the command that break PS3.5 9.1 (digits and dots, no leading zeros, <= 64)."""
+    for keyword, what, uid in (
+        ("AffectedSOPClassUID", "Affected SOP Class UID", report.sop_class_uid),
+        ("AffectedSOPInstanceUID", "Affected SOP Instance UID", report.sop_instance_uid),
+    ):
+        try:
+            catalog.check_uid(uid, what)
+        except ValueError as error:
+            yield Finding("invalid-uid", keyword, str(error))
+
+
+def _wrong_instance(report: ReceivedReport) -> list[Finding]:
+    """The class has one well-known SOP instance and the report names another."""
+    expected = catalog.default_instance(report.sop_class_uid)
+    if expected is None or report.sop_instance_uid == expected:
+        return []
+    return [
+        Finding(
+            "wrong-instance",
+            "AffectedSOPInstanceUID",
+            f"Affected SOP Instance UID {report.sop_instance_uid!r} is not the well-known "
+            f"instance of the {catalog.describe_class(report.sop_class_uid)}, {expected}",
+        )
+    ]
 
 
 def findings(
@@ -32,13 +160,6 @@ def findings(
     """
     ds = dataset if dataset is not None else Dataset()
     return [*_content(sop_class_uid, event_type_id, ds), *_invalid_values(ds, "")]
-
-
-def finding_texts(
-    sop_class_uid: str, event_type_id: int | None, dataset: Dataset | None
-) -> tuple[str, ...]:
-    """The findings as lines: what a received report's record keeps."""
-    return tuple(str(f) for f in findings(sop_class_uid, event_type_id, dataset))
 
 
 def _content(sop_class_uid: str, event_type_id: int | None, ds: Dataset) -> list[Finding]:

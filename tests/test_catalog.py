@@ -155,7 +155,13 @@ def test_resolve_class(text: str, uid: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("nonsense", "unknown SOP class 'nonsense'"), ("1.2.03", "is not a UID")],
+    [
+        ("nonsense", "unknown SOP class 'nonsense': give a UID"),
+        ("1.2.03", "is not a UID"),
+        ("storage-comit", "^unknown SOP class 'storage-comit'; did you mean storage-commitment,"),
+        ("MPPS-notify", "did you mean mpps-notification?"),
+        ("SecondaryCaptureImageStorag", "did you mean SecondaryCaptureImageStorage,"),
+    ],
 )
 def test_resolve_class_errors(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -181,6 +187,12 @@ def test_resolve_event(name: str, text: str, event_id: int) -> None:
     ("name", "text", "message"),
     [
         ("storage-commitment", "done", r"unknown event 'done' .*\(1=success, 2=failures\)"),
+        (
+            "storage-commitment",
+            "failure",
+            r"^unknown event 'failure' for this SOP class; did you mean failures\? \(1=success",
+        ),
+        ("ups-push", "asigned", "did you mean assigned?"),
         ("detached-study", "created", "no event names known"),
         ("printer", "70000", "out of range"),
     ],
