@@ -57,7 +57,7 @@ class ReportStore:
                 f"create it first: mkdir -p {directory}",
             )
         try:
-            with tempfile.TemporaryFile(dir=directory):
+            with tempfile.NamedTemporaryFile(dir=directory, prefix=".dcmreport-check-"):
                 pass
         except OSError as exc:
             raise InputError(

@@ -471,9 +471,7 @@ REFUSED = {
 }
 
 
-@pytest.mark.parametrize(
-    ("report", "expected", "code"), REFUSED.values(), ids=list(REFUSED.keys())
-)
+@pytest.mark.parametrize(("report", "expected", "code"), REFUSED.values(), ids=list(REFUSED.keys()))
 def test_report_the_standard_refuses(
     report: ReceivedReport, expected: list[tuple[str, str]], code: int
 ) -> None:

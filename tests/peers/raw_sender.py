@@ -1,13 +1,13 @@
 """Send one N-EVENT-REPORT-RQ exactly as given, bypassing pynetdicom's checks.
 
     python raw_sender.py PORT [HEX] [--class UID] [--context UID] [--instance UID]
-                         [--event N] [--abort]
+                         [--event N] [--abort SECONDS]
 
 The Event Information is HEX (Explicit VR Little Endian bytes), by default
 elements whose values are invalid for their VRs. Prints the response as JSON
 (``{"status": ..., "event_type_id": ...}``), or, with ``--abort``, aborts the
-association right after sending, before the response can arrive (a sender
-whose DIMSE timeout passed, or that was interrupted).
+association that many seconds after sending, without reading the response (a
+sender whose DIMSE timeout passed, or that was interrupted).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import argparse
 import json
 import struct
 import sys
+import time
 from io import BytesIO
 
 from pynetdicom import AE
@@ -47,7 +48,8 @@ def main(args: argparse.Namespace) -> int:
     while not assoc._is_paused:
         pass
     assoc.dimse.send_msg(req, assoc.accepted_contexts[0].context_id)
-    if args.abort:
+    if args.abort is not None:
+        time.sleep(args.abort)
         assoc.abort()
         print(json.dumps({"aborted": True}))
         return 0
@@ -71,7 +73,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--context", default=None, help="abstract syntax (default: the class)")
     parser.add_argument("--instance", default="1.2.840.10008.1.20.1.1")
     parser.add_argument("--event", type=int, default=1)
-    parser.add_argument("--abort", action="store_true")
+    parser.add_argument("--abort", type=float, default=None, metavar="SECONDS")
     return parser.parse_args()
 
 
