@@ -180,3 +180,32 @@ def test_importing_dcmreport_leaves_pynetdicom_routing_untouched() -> None:
     finally:
         server.shutdown()
         ours.stop(grace=1)
+
+
+VERIFICATION = "1.2.840.10008.1.1"
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        ((), 0x0000),
+        (("--event", "9"), 0x0113),  # no such event type for storage commitment
+        (("--instance", "1.2.3"), 0x0112),  # not the well-known instance
+        (("--instance", "1.2.abc"), 0x0117),  # not a UID
+        (("--context", PRIVATE_CLASS), 0x0212),  # the class is not the context's
+        (("--class", VERIFICATION, "--instance", "1.2.3"), 0x0211),  # no reports on Verification
+        (("--class", "1.2.840.10008.3.1.2.3.5", "--instance", "1.2.3", "--event", "9"), 0x0113),
+    ],
+)
+def test_default_answers_are_the_standards(listen: Any, args: tuple[str, ...], status: int) -> None:
+    """Each rule's status goes out, with Event Type ID only in a success response (PS3.7 10.1.1)."""
+    listener = listen("--count", "1")
+    answer = raw_send(listener.port, *args)
+    assert answer["status"] == status
+    assert (answer["event_type_id"] is not None) is (status == 0)
+    assert listener.finish(sig=None) == 0
+    [record] = listener.json_lines()
+    assert record["status"] == status
+    if status:
+        assert answer["error_comment"], "a refusal says why"
+        assert any(f["kind"] != "invalid-value" for f in record["findings"])

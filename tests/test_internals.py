@@ -1,0 +1,84 @@
+"""Every pynetdicom internal dcmreport relies on is still there, in the shape we use.
+
+dcmreport/association/internals.py lists them; pynetdicom is pinned to
+``>=3.0.4,<3.1``. When an upgrade moves one, this file fails first and names
+it, instead of the listener misbehaving at a customer site.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pynetdicom
+import pytest
+from pynetdicom.association import Association
+from pynetdicom.dimse import DIMSEServiceProvider
+from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.dul import DULServiceProvider
+from pynetdicom.transport import AssociationSocket
+
+from dcmreport.association import internals
+
+SOURCE = Path(pynetdicom.__file__).parent
+
+
+def parameters(function: object) -> list[str]:
+    return list(inspect.signature(function).parameters)  # type: ignore[arg-type]
+
+
+def test_request_routing_hook() -> None:
+    """Item 1: the reactor serves each request through ``self._serve_request(msg, context_id)``."""
+    assert parameters(Association._serve_request) == ["self", "msg", "context_id"]
+    reactor = inspect.getsource(Association._run_reactor)
+    assert "self._serve_request(msg" in reactor
+    serve = inspect.getsource(Association._serve_request)
+    assert "self._accepted_cx[context_id]" in serve and "self._is_paused = True" in serve
+
+
+def test_delivery_hooks() -> None:
+    """Item 2: P-DATA is queued through ``dul.send_pdu`` and written by ``AssociationSocket.send``,
+    which triggers EVT_DATA_SENT only after the whole PDU is out."""
+    assert parameters(DULServiceProvider.send_pdu) == ["self", "primitive"]
+    send = inspect.getsource(AssociationSocket.send)
+    assert send.index("self.socket.send(") < send.index("evt.EVT_DATA_SENT")
+
+
+def test_response_sending() -> None:
+    """Item 3: ``dimse.send_msg(primitive, context_id)`` and the N-EVENT-REPORT fields we set."""
+    assert parameters(DIMSEServiceProvider.send_msg) == ["self", "primitive", "context_id"]
+    rsp = N_EVENT_REPORT()
+    for field in ("MessageIDBeingRespondedTo", "Status", "ErrorComment", "ErrorID", "EventReply"):
+        assert hasattr(rsp, field), field
+
+
+def test_raw_socket_and_reject() -> None:
+    """Items 4 and 5: ``AssociationSocket.socket``, ``acse.send_reject`` and ``kill``."""
+    assert "self.socket" in inspect.getsource(AssociationSocket.__init__)
+    assert parameters(pynetdicom.acse.ACSE.send_reject) == [
+        "self",
+        "result",
+        "source",
+        "diagnostic",
+    ]
+    assert callable(Association.kill)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        internals.CONNECT_FAILED,
+        internals.ACSE_TIMEOUT,
+        internals.DIMSE_TIMEOUT,
+        internals.NO_CONTEXTS,
+    ],
+)
+def test_log_text_we_read(text: str) -> None:
+    """Item 6: pynetdicom still logs the text the requestor reads its diagnostics from."""
+    sources = "".join(path.read_text() for path in SOURCE.glob("*.py"))
+    assert text.strip(": ") in sources
+
+
+def test_event_reply_read_off_any_response() -> None:
+    """Item 7: ``send_n_event_report`` reads ``EventReply`` off whatever response arrives."""
+    assert "rsp.EventReply" in inspect.getsource(Association.send_n_event_report)
