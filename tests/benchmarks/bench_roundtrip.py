@@ -20,9 +20,19 @@ from pynetdicom import AE, evt
 
 from dcmreport.association import Listener, ListenOptions, Settings, send_report
 from dcmreport.peer import Peer
-from dcmreport.records import Answer, ReportRequest, ResponseStatus
+from dcmreport.records import Answer, ReceivedReport, ReportRecord, ReportRequest, ResponseStatus
 
 STGCMT = "1.2.840.10008.1.20.1"
+
+
+class _Answering:
+    """A handler that answers Success and keeps nothing: the association layer alone."""
+
+    def decide(self, report: ReceivedReport) -> ReportRecord:
+        return ReportRecord(report, Answer(ResponseStatus(0)))
+
+    def finish(self, record: ReportRecord) -> None:
+        pass
 
 
 def _nodelay(event: evt.Event) -> None:
@@ -64,7 +74,7 @@ def dcmreport_association_per_report(reports: int) -> float:
     listener = Listener(
         Settings(),
         ListenOptions(port=0, bind="127.0.0.1"),
-        lambda report: Answer(ResponseStatus(0)),
+        _Answering(),
     )
     listener.start()
     peer = Peer("ANY-SCP", "127.0.0.1", listener.port)
