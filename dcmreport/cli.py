@@ -202,14 +202,12 @@ def exit_code_for_status(code: int) -> ExitCode:
 
 
 def _renderer(fmt: OutputFormat, quiet: bool) -> Renderer:
-    from rich.console import Console
-
-    from dcmreport.render import Renderer
+    from dcmreport.render import make_renderer
 
     chosen = (
         fmt.value if fmt is not OutputFormat.AUTO else ("text" if sys.stdout.isatty() else "json")
     )
-    return Renderer(chosen, Console(), Console(stderr=True), quiet)
+    return make_renderer(chosen, quiet)
 
 
 def _settings(

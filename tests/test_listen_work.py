@@ -368,7 +368,9 @@ def test_listener_shows_validation_findings(listen: Any) -> None:
     assert finding in run.stderr
     assert listener.finish(sig=None) == 0
     [record] = listener.json_lines()
-    assert record["findings"] == [finding]
+    assert record["findings"] == [
+        {"kind": "missing", "path": "FailedSOPSequence", "message": finding}
+    ]
 
 
 def test_second_signal_aborts_open_associations_and_exits_130(listen: Any) -> None:
@@ -417,6 +419,6 @@ def test_invalid_values_from_a_peer_are_kept_shown_and_not_logged(
         assert record["status"] == 0
         assert record["dataset"]["00201041"] == {"vr": "DS", "Value": ["SECRETDS"]}
         assert record["dataset"]["00081155"] == {"vr": "UI", "Value": ["1.2.SECRET"]}
-        assert any("SliceLocation" in finding for finding in record["findings"])
+        assert any("SliceLocation" in finding["path"] for finding in record["findings"])
         assert ("SECRET" in "".join(listener.stderr)) is leaks
         assert b"SECRETDS" in next(kept.glob("*.dcm")).read_bytes()  # kept as sent

@@ -1,0 +1,153 @@
+"""The JSON form of every record: what ``--format json`` prints and ``--output-dir`` keeps.
+
+A module of its own, importing neither rich nor pynetdicom, so that the JSON
+path (a script parsing ``listen``'s output, the record written before each
+answer) never pays for the text renderer. Data sets are complete here, in the
+DICOM JSON model: JSON is for programs, which need every value; only the text
+view summarises.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dcmreport import catalog
+from dcmreport.dataset import to_json_model
+from dcmreport.records import (
+    Answer,
+    AssociationInfo,
+    Delivery,
+    EchoResponse,
+    Finding,
+    ReportRecord,
+    ReportResponse,
+    ResponseStatus,
+)
+from dcmreport.status import Status
+
+_STATUS_KEYS = (
+    "status",
+    "status_hex",
+    "status_meaning",
+    "status_category",
+    "error_comment",
+    "error_id",
+)
+
+
+def status_json(status: ResponseStatus) -> dict[str, Any]:
+    described = Status(status.code)
+    return {
+        "status": status.code,
+        "status_hex": f"0x{status.code:04X}",
+        "status_meaning": described.meaning,
+        "status_category": described.category,
+        "error_comment": status.error_comment,
+        "error_id": status.error_id,
+    }
+
+
+def _answer_json(answer: Answer | None) -> dict[str, Any]:
+    """The answer's keys; all null while it is being decided (a record an --exec program reads)."""
+    if answer is None or answer.abort:
+        return {
+            **dict.fromkeys(_STATUS_KEYS),
+            "event_reply": None,
+            "aborted": answer is not None,
+        }
+    return {
+        **status_json(answer.status),
+        "event_reply": to_json_model(answer.event_reply),
+        "aborted": False,
+    }
+
+
+def _delivery_json(delivery: Delivery | None) -> dict[str, Any]:
+    """Null while the answer has not been tried (the record kept on disk before it is sent)."""
+    return {
+        "answer_sent": None if delivery is None else delivery.sent,
+        "answer_not_sent_reason": None if delivery is None or delivery.sent else delivery.reason,
+    }
+
+
+def finding_json(finding: Finding) -> dict[str, str]:
+    """A finding as an object, so a script can select by ``kind`` without parsing prose."""
+    return {"kind": finding.kind, "path": finding.path, "message": finding.message}
+
+
+def association_json(info: AssociationInfo) -> dict[str, Any]:
+    return {
+        "calling_aet": info.calling_aet,
+        "called_aet": info.called_aet,
+        "peer_address": info.peer_address,
+        "max_pdu": info.max_pdu,
+        "implementation_class_uid": info.implementation_class_uid,
+        "implementation_version": info.implementation_version,
+        "contexts": [
+            {
+                "id": cx.id,
+                "abstract_syntax": cx.abstract_syntax,
+                "proposed_transfer_syntaxes": list(cx.proposed_transfer_syntaxes),
+                "transfer_syntax": cx.transfer_syntax,
+                "accepted": cx.accepted,
+                "proposed_roles": None
+                if cx.proposed_roles is None
+                else {"scu": cx.proposed_roles[0], "scp": cx.proposed_roles[1]},
+                "requestor_roles": {"scu": cx.requestor_is_scu, "scp": cx.requestor_is_scp}
+                if cx.accepted
+                else None,
+            }
+            for cx in info.contexts
+        ],
+    }
+
+
+def record_json(record: ReportRecord) -> dict[str, Any]:
+    """One received report and its answer: a line of ``listen --format json``."""
+    report = record.report
+    return {
+        "received_at": report.received_at.isoformat(),
+        "message_id": report.message_id,
+        "sop_class_uid": report.sop_class_uid,
+        "sop_class_name": catalog.describe_class(report.sop_class_uid),
+        "sop_instance_uid": report.sop_instance_uid,
+        "event_type_id": report.event_type_id,
+        "event_name": catalog.describe_event(report.sop_class_uid, report.event_type_id),
+        "calling_aet": report.association.calling_aet,
+        "called_aet": report.association.called_aet,
+        "peer_address": report.association.peer_address,
+        "context_id": report.context_id,
+        "transfer_syntax": report.transfer_syntax,
+        "dataset": to_json_model(report.dataset),
+        "problem": report.problem,
+        "findings": [finding_json(f) for f in record.findings],
+        **_answer_json(record.answer),
+        **_delivery_json(record.delivery),
+        "files": list(record.files),
+        "association": association_json(report.association),
+    }
+
+
+def response_json(rsp: ReportResponse) -> dict[str, Any]:
+    """The result of ``send-report --format json``."""
+    return {
+        **status_json(rsp.status),
+        "message_id": rsp.request.message_id,
+        "message_id_being_responded_to": rsp.message_id_being_responded_to,
+        "sop_class_uid": rsp.sop_class_uid,
+        "sop_instance_uid": rsp.sop_instance_uid,
+        "event_type_id": rsp.event_type_id,
+        "event_name": catalog.describe_event(rsp.request.sop_class_uid, rsp.event_type_id),
+        "event_reply": to_json_model(rsp.event_reply),
+        "round_trip_ms": round(rsp.round_trip_ms, 3),
+        "warnings": list(rsp.warnings),
+        "association": association_json(rsp.association),
+    }
+
+
+def echo_json(rsp: EchoResponse) -> dict[str, Any]:
+    return {
+        **status_json(rsp.status),
+        "round_trip_ms": round(rsp.round_trip_ms, 3),
+        "association": association_json(rsp.association),
+    }

@@ -1,0 +1,301 @@
+"""The rich text view: what a person reads on a terminal.
+
+Imported only when text output is chosen (see :mod:`dcmreport.render`), since
+rich is the slowest import on the JSON path. A report can be huge (a storage
+commitment of 100,000 instances, a 10 MB OB value): a terminal can show none of
+that usefully, and building it whole costs seconds and memory. So the view is a
+summary unless ``full``: a long sequence shows its first and last items and how
+many it left out, a long multi-valued element its first values and its count.
+A long single value (bytes or text) is always summarised to its start and its
+size, ``full`` or not; the JSON form has every value whole.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence, Sized
+from typing import TYPE_CHECKING, Any
+
+from pydicom.multival import MultiValue
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from dcmreport import catalog
+from dcmreport.records import (
+    Answer,
+    Delivery,
+    EchoResponse,
+    Finding,
+    ReportRecord,
+    ReportResponse,
+    ResponseStatus,
+)
+from dcmreport.status import FAILURE, SUCCESS, WARNING, Status
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
+    from pydicom.dataelem import DataElement
+
+_STYLE = {SUCCESS: "bold green", WARNING: "bold yellow", FAILURE: "bold red"}
+
+# A summary keeps the first HEAD and last TAIL of anything longer than MAX.
+MAX_ITEMS, HEAD_ITEMS, TAIL_ITEMS = 6, 3, 2  # sequence items
+MAX_VALUES, HEAD_VALUES = 16, 8  # values of a multi-valued element
+MAX_FINDINGS, HEAD_FINDINGS = 20, 10  # a bad item in 100,000 is 100,000 findings
+MAX_CHARS = 64  # a longer text value shows its first MAX_CHARS characters
+HEAD_BYTES = 16  # a longer binary value shows its first HEAD_BYTES bytes, in hex
+
+
+# --- values -------------------------------------------------------------------------------
+
+
+def _bytes_text(value: bytes | bytearray) -> str:
+    if len(value) <= HEAD_BYTES:
+        return repr(bytes(value))
+    return f"{value[:HEAD_BYTES].hex(' ')} … ({len(value):,} bytes)"
+
+
+def _scalar_text(value: object) -> str:
+    """pydicom's quoted form (control characters escaped), cut after MAX_CHARS characters."""
+    if isinstance(value, bytes | bytearray):
+        return _bytes_text(value)
+    text = str(value)  # the same object for a str: no copy of a long value
+    if len(text) > MAX_CHARS:
+        return f"{text[:MAX_CHARS]!r} … ({len(text):,} characters)"
+    return repr(value)
+
+
+def _uid_text(value: object) -> str:
+    """A UID stays unquoted, named when the catalog knows it; anything odd is quoted."""
+    uid = str(value)
+    if len(uid) > MAX_CHARS or not uid.isprintable():
+        return _scalar_text(value)
+    name = catalog.describe_class(uid)
+    return f"{uid} ({name})" if name else uid
+
+
+def _value_text(elem: DataElement, full: bool) -> str:
+    """The element's value on one line; '' for an empty one."""
+    value = elem.value
+    if value is None or (isinstance(value, Sized) and len(value) == 0):
+        return ""
+    one = _uid_text if elem.VR == "UI" else _scalar_text
+    if not isinstance(value, list | MultiValue):
+        return one(value)
+    shown = value if full or len(value) <= MAX_VALUES else value[:HEAD_VALUES]
+    joined = ("\\" if elem.VR == "UI" else ", ").join(one(v) for v in shown)
+    if elem.VR != "UI":
+        joined = f"[{joined}]"
+    return joined if len(shown) == len(value) else f"{joined} … ({len(value):,} values)"
+
+
+def _element_label(elem: DataElement, full: bool) -> Text:
+    tag = f"({elem.tag.group:04X},{elem.tag.element:04X})"
+    label = Text.assemble(
+        (tag, "cyan"), " ", (elem.VR, "magenta"), " ", (elem.keyword or elem.name, "bold")
+    )
+    if elem.VR == "SQ":
+        count = len(elem.value)
+        label.append(f"  {count:,} item{'' if count == 1 else 's'}", style="dim")
+        return label
+    value = _value_text(elem, full)
+    label.append(f"  {value}" if value else "  (empty)", style="default" if value else "dim")
+    return label
+
+
+# --- data sets ----------------------------------------------------------------------------
+
+
+def shown_indexes(count: int, full: bool) -> tuple[range, range]:
+    """Which items of ``count`` a view shows: (the first ones, the last ones)."""
+    if full or count <= MAX_ITEMS:
+        return range(count), range(count, count)
+    return range(HEAD_ITEMS), range(count - TAIL_ITEMS, count)
+
+
+def _add_items(branch: Tree, items: Sequence[Dataset], full: bool) -> None:
+    head, tail = shown_indexes(len(items), full)
+    for index in head:
+        _add_dataset(branch.add(Text(f"Item {index}", style="dim")), items[index], full)
+    if not tail:
+        return
+    left_out = len(items) - len(head) - len(tail)
+    branch.add(
+        Text(f"… {left_out:,} more items of {len(items):,} (--full shows all) …", style="dim")
+    )
+    for index in tail:
+        _add_dataset(branch.add(Text(f"Item {index}", style="dim")), items[index], full)
+
+
+def _add_dataset(tree: Tree, ds: Dataset, full: bool) -> None:
+    for elem in ds:
+        branch = tree.add(_element_label(elem, full))
+        if elem.VR == "SQ":
+            _add_items(branch, elem.value, full)
+
+
+def dataset_tree(title: str, ds: Dataset | None, full: bool = False) -> Tree:
+    """``ds`` as a tree, summarised unless ``full`` (see the module docstring)."""
+    tree = Tree(Text(title, style="bold"))
+    if ds is None:
+        tree.add(Text("(none)", style="dim"))
+    elif len(ds) == 0:
+        tree.add(Text("(empty data set)", style="dim"))
+    else:
+        _add_dataset(tree, ds, full)
+    return tree
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+def status_text(status: ResponseStatus) -> Text:
+    described = Status(status.code)
+    text = Text(str(described), style=_STYLE.get(described.category, "bold"))
+    if status.error_comment:
+        text.append(f"  Error Comment: {status.error_comment}", style="default")
+    if status.error_id is not None:
+        text.append(f"  Error ID: {status.error_id}", style="default")
+    return text
+
+
+def _class_text(uid: str | None) -> Text:
+    if uid is None:
+        return Text("(absent)", style="dim")
+    name = catalog.describe_class(uid)
+    return Text.assemble((name + " ", "bold") if name else "", (f"[{uid}]", "cyan"))
+
+
+def _event_text(class_uid: str | None, event_id: int | None) -> Text:
+    if event_id is None:
+        return Text("(absent)", style="dim")
+    name = catalog.describe_event(class_uid, event_id) if class_uid else ""
+    return Text.assemble((str(event_id), "bold"), f" {name}" if name else "")
+
+
+def _fields(rows: list[tuple[str, Text | str]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="dim")
+    table.add_column()
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _answered_text(answer: Answer | None, delivery: Delivery | None) -> Text:
+    """The answer decided and, when it never reached the peer, why: the peer was not told."""
+    if answer is None:
+        return Text("(not yet)", style="dim")
+    if answer.abort:
+        text = Text("aborted the association instead (--abort-after)", style="bold red")
+    else:
+        text = status_text(answer.status)
+    if delivery is not None and not delivery.sent:
+        reason = f": {delivery.reason}" if delivery.reason else ""
+        text.append(f"  (not sent{reason})", style="red")
+    return text
+
+
+def _findings_text(findings: tuple[Finding, ...], full: bool) -> Text:
+    shown = findings if full or len(findings) <= MAX_FINDINGS else findings[:HEAD_FINDINGS]
+    text = Text("\n").join(
+        Text.assemble((f"{f.kind}: ", "bold yellow"), (f.message, "yellow")) for f in shown
+    )
+    if len(shown) < len(findings):
+        text.append(f"\n… {len(findings) - len(shown):,} more findings", style="dim")
+    return text
+
+
+def record_text(record: ReportRecord, full: bool = False) -> Panel:
+    """One received report: who sent it, what it says, what was answered and whether it went out."""
+    report, answer = record.report, record.answer
+    info = report.association
+    rows: list[tuple[str, Text | str]] = [
+        ("From", f"{info.calling_aet} -> {info.called_aet}  ({info.peer_address})"),
+        ("Message ID", str(report.message_id)),
+        ("SOP Class", _class_text(report.sop_class_uid)),
+        ("SOP Instance", report.sop_instance_uid),
+        ("Event Type", _event_text(report.sop_class_uid, report.event_type_id)),
+        ("Context", f"{report.context_id}, {catalog.transfer_syntax_name(report.transfer_syntax)}"),
+        ("Answered", _answered_text(answer, record.delivery)),
+    ]
+    if report.problem:
+        rows.append(("Problem", Text(report.problem, style="red")))
+    if record.findings:
+        rows.append(("Findings", _findings_text(record.findings, full)))
+    if record.files:
+        rows.append(("Kept", "\n".join(record.files)))
+    parts: list[RenderableType] = [
+        _fields(rows),
+        dataset_tree("Event Information", report.dataset, full),
+    ]
+    if answer is not None and answer.event_reply is not None:
+        parts.append(dataset_tree("Event Reply sent", answer.event_reply, full))
+    stamp = report.received_at.strftime("%H:%M:%S")
+    return Panel(Group(*parts), title=f"N-EVENT-REPORT {stamp}", title_align="left")
+
+
+def response_text(rsp: ReportResponse, full: bool = False) -> Group:
+    rows: list[tuple[str, Text | str]] = [
+        ("Status", status_text(rsp.status)),
+        ("Responding to", f"message ID {rsp.message_id_being_responded_to}"),
+        ("SOP Class", _class_text(rsp.sop_class_uid)),
+        ("SOP Instance", rsp.sop_instance_uid or Text("(absent)", style="dim")),
+        ("Event Type", _event_text(rsp.request.sop_class_uid, rsp.event_type_id)),
+        ("Round trip", f"{rsp.round_trip_ms:.1f} ms"),
+    ]
+    return Group(_fields(rows), dataset_tree("Event Reply", rsp.event_reply, full))
+
+
+def echo_text(rsp: EchoResponse) -> Text:
+    return Text.assemble(
+        "C-ECHO ",
+        status_text(rsp.status),
+        f"  {rsp.round_trip_ms:.1f} ms  ({rsp.association.called_aet}"
+        f"@{rsp.association.peer_address})",
+    )
+
+
+# --- the renderer -------------------------------------------------------------------------
+
+
+class TextRenderer:
+    """Rich text on ``out``, styled lines on ``err``; see :class:`dcmreport.render.Renderer`."""
+
+    def __init__(self, out: Console, err: Console, quiet: bool = False, full: bool = False) -> None:
+        self._out = out
+        self._err = err
+        self._quiet = quiet
+        self._full = full
+        self._lock = threading.Lock()
+
+    def _write(self, console: Console, renderable: RenderableType, **options: Any) -> None:
+        """Render outside the lock, then one write and one flush under it."""
+        with console.capture() as captured:
+            console.print(renderable, **options)
+        text = captured.get()
+        with self._lock:
+            console.file.write(text)
+            console.file.flush()
+
+    def echo(self, rsp: EchoResponse) -> None:
+        self._write(self._out, echo_text(rsp))
+
+    def report_response(self, rsp: ReportResponse) -> None:
+        for warning in rsp.warnings:
+            self.warn(warning)
+        self._write(self._out, response_text(rsp, self._full))
+
+    def report_received(self, record: ReportRecord) -> None:
+        self._write(self._out, record_text(record, self._full))
+
+    def note(self, message: str) -> None:
+        if not self._quiet:
+            self._write(self._err, Text(message, style="dim"), soft_wrap=True)
+
+    def warn(self, message: str) -> None:
+        if not self._quiet:
+            self._write(self._err, Text(f"warning: {message}", style="yellow"), soft_wrap=True)
