@@ -38,7 +38,7 @@ from dcmreport import hooks, validate
 from dcmreport.dataset import from_json_text
 from dcmreport.errors import InputError
 from dcmreport.records import Answer, Finding, ReceivedReport, ReportRecord, ResponseStatus
-from dcmreport.render import record_json
+from dcmreport.records_json import record_json
 from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, category
 from dcmreport.store import ReportStore
 

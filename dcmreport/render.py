@@ -19,8 +19,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from dcmreport.records_json import echo_json, response_json
-from dcmreport.records_json import record_json as record_json  # receive.py's import, for now
+from dcmreport.records_json import echo_json, record_json, response_json
 
 if TYPE_CHECKING:
     from dcmreport.records import EchoResponse, ReportRecord, ReportResponse
