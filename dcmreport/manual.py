@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import difflib
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import typer
 from typer._click import Context as ClickContext
 from typer._click import Parameter
-from typer._click.exceptions import NoArgsIsHelpError
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from dcmreport.errors import COMMAND_EXIT_CODES, EXIT_CODE_HELP, ExitCode
@@ -77,6 +77,20 @@ class _Argument(TyperArgument):
         return self.metavar or super()._usage_display_name()
 
 
+def _parse(
+    parse: Callable[[ClickContext, list[str]], list[str]], ctx: ClickContext, args: list[str]
+) -> list[str]:
+    """Parse, naming the command in every usage error (so the hint names its --help).
+
+    Typer's parser raises "requires an argument" without the context.
+    """
+    try:
+        return parse(ctx, args)
+    except UsageError as exc:
+        exc.ctx = exc.ctx or ctx
+        raise
+
+
 def _as_manual(params: list[Parameter]) -> list[Parameter]:
     """Typer's own parameter objects, shown as a manual shows them (see the module docstring)."""
     for param in params:
@@ -96,6 +110,9 @@ class Command(TyperCommand):
 
     def get_params(self, ctx: ClickContext) -> list[Parameter]:
         return _as_manual(super().get_params(ctx))
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        return _parse(super().parse_args, ctx, args)
 
 
 class UnknownCommand(typer.TyperException):
@@ -123,6 +140,9 @@ class Group(TyperGroup):
 
     def get_params(self, ctx: ClickContext) -> list[Parameter]:
         return _as_manual(super().get_params(ctx))
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        return _parse(super().parse_args, ctx, args)
 
     def resolve_command(
         self, ctx: ClickContext, args: list[str]
@@ -164,4 +184,4 @@ def usage_error(exc: typer.TyperException) -> None:
     hint = getattr(exc, "hint", None)
     if hint is None and isinstance(ctx, ClickContext):
         hint = f"see '{ctx.command_path} --help'"
-    error(message[:1].lower() + message[1:], hint)
+    error(message[:1].lower() + message[1:].removesuffix("."), hint)
