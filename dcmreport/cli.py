@@ -161,8 +161,8 @@ def echo(
 ) -> None:
     """Verify a peer with C-ECHO: show its status and the round-trip time.
 
-    It negotiates as send-report does, with the same options, so a working
-    echo says a report would get an association too.
+    It takes the association options of send-report, so it checks the
+    address, AE titles and timeouts a report would use.
 
     [b]Example[/b]:
 
