@@ -4,7 +4,8 @@ Every exit code dcmreport can return is a member of :class:`ExitCode`; every
 expected failure is a :class:`DcmreportError` subclass that names its code. The
 CLI turns these into a one-line message and the exit status at a single
 boundary (``dcmreport.cli.run``), so no other module decides how the process
-ends. This module imports nothing heavy: ``--help`` lists the codes from here.
+ends. This module imports nothing heavy: ``--help`` lists the codes from here,
+each command only those it can return (:data:`COMMAND_EXIT_CODES`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,28 @@ EXIT_CODE_HELP = {
     ExitCode.FAILURE_STATUS: "the peer answered with a Failure status",
     ExitCode.LISTEN_TIMEOUT: "listen --timeout passed before --count reports",
     ExitCode.INTERRUPTED: "interrupted",
+}
+
+_CALLER_EXIT_CODES = (
+    ExitCode.OK,
+    ExitCode.ERROR,
+    ExitCode.USAGE,
+    ExitCode.NO_ASSOCIATION,
+    ExitCode.FAILURE_STATUS,
+    ExitCode.INTERRUPTED,
+)
+COMMAND_EXIT_CODES: dict[str, tuple[ExitCode, ...]] = {
+    "echo": _CALLER_EXIT_CODES,
+    "send-report": _CALLER_EXIT_CODES,
+    # A listener opens no association (a port in use is a usage error) and answers
+    # with whatever status it was told to: it never exits 3 or 4.
+    "listen": (
+        ExitCode.OK,
+        ExitCode.ERROR,
+        ExitCode.USAGE,
+        ExitCode.LISTEN_TIMEOUT,
+        ExitCode.INTERRUPTED,
+    ),
 }
 
 

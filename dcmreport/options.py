@@ -1,19 +1,23 @@
-"""Every command-line option, declared once; each command in cli.py lists its own.
+"""Every command-line option, declared once: how the user writes it and what help says.
 
-Each alias is an ``Annotated`` type carrying its ``typer.Option`` (help text,
-panel, parser, completion), so a command's signature reads as a list of
-options and the association options stay identical across commands. Parsers
-here validate (AE titles, UIDs, transfer syntaxes) so that a bad value is a
-usage error (exit 2) naming the option.
+Each alias is an ``Annotated`` type carrying its ``typer.Option`` (names, help
+text, metavar, panel, parser, completion). The option bundles of
+:mod:`dcmreport.config` use these aliases as field types and hold the defaults,
+so a default is written once, next to the field that carries it. Every value
+option names its metavar for what it is (``SECONDS``, ``UID``, ``AET``): Typer
+would otherwise show a Python type. Parsers here validate (AE titles, UIDs,
+transfer syntaxes, statuses) so that a bad value is a usage error (exit 2)
+naming the option.
 Nothing here imports pynetdicom or pydicom: ``--help`` stays fast.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,25 +29,39 @@ PANEL_ASSOC = "Association"
 PANEL_OUTPUT = "Output"
 
 
-def wrap(parse: object) -> object:
+def wrap(parse: Callable[[str], object]) -> Callable[[str], object]:
     """Turn a ValueError of a parser into typer.BadParameter (a usage error, exit 2)."""
 
     def parser(value: str) -> object:
         if not isinstance(value, str):  # a default given in its parsed form
             return value
         try:
-            return parse(value)  # type: ignore[operator]
+            return parse(value)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
 
     return parser
 
 
+def checked(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """A parser that validates with ``parse`` but keeps the text as typed.
+
+    For options whose default should show by name in help (``[default: success]``)
+    and whose value is converted when the configuration object is built.
+    """
+
+    def check(value: str) -> str:
+        parse(value)
+        return value
+
+    return wrap(check)
+
+
 def parse_peer(value: str | Peer) -> Peer:
     return value if isinstance(value, Peer) else Peer.parse(value)
 
 
-def _uid(what: str) -> object:
+def _uid(what: str) -> Callable[[str], object]:
     return wrap(lambda value: catalog.check_uid(value, what))
 
 
@@ -63,9 +81,10 @@ PeerArg = Annotated[
     Peer | None,
     typer.Argument(
         parser=wrap(parse_peer),
-        metavar="[AET@]HOST[:PORT]",
+        metavar="[AE@HOST:PORT]",
         show_default=False,
-        help=f"The peer to call. Default: $DCMREPORT_PEER, else {DEFAULT_PEER}.",
+        help="The peer to call; AE@ and :PORT may be left out. "
+        f"Default: $DCMREPORT_PEER, else {DEFAULT_PEER}.",
     ),
 ]
 CallingAET = Annotated[
@@ -73,6 +92,7 @@ CallingAET = Annotated[
     typer.Option(
         "--calling-aet",
         "-aet",
+        metavar="AET",
         parser=wrap(check_ae_title),
         rich_help_panel=PANEL_ASSOC,
         help="Our AE title.",
@@ -80,23 +100,25 @@ CallingAET = Annotated[
 ]
 ListenAET = Annotated[
     str,
-    typer.Option("--aet", "-aet", parser=wrap(check_ae_title), help="Our AE title."),
+    typer.Option("--aet", "-aet", metavar="AET", parser=wrap(check_ae_title), help="Our AE title."),
 ]
 CalledAET = Annotated[
     str | None,
     typer.Option(
         "--called-aet",
         "-aec",
+        metavar="AET",
         parser=wrap(lambda v: check_ae_title(v, "called AE title")),
         rich_help_panel=PANEL_ASSOC,
         show_default=False,
-        help="The peer's AE title; overrides the one in PEER.",
+        help="The peer's AE title; overrides the AE@ of the peer argument.",
     ),
 ]
 MaxPdu = Annotated[
     int,
     typer.Option(
         "--max-pdu",
+        metavar="BYTES",
         min=0,
         rich_help_panel=PANEL_ASSOC,
         help="Maximum PDU length we receive, in bytes (0: unlimited).",
@@ -106,6 +128,7 @@ ImplementationUID = Annotated[
     str | None,
     typer.Option(
         "--implementation-class-uid",
+        metavar="UID",
         parser=_uid("implementation class UID"),
         rich_help_panel=PANEL_ASSOC,
         show_default=False,
@@ -116,28 +139,43 @@ ImplementationVersion = Annotated[
     str | None,
     typer.Option(
         "--implementation-version",
+        metavar="NAME",
         parser=wrap(_implementation_version),
         rich_help_panel=PANEL_ASSOC,
         show_default=False,
         help="Implementation Version Name to announce (1-16 characters).",
     ),
 ]
-TransferSyntaxes = Annotated[
-    list[str] | None,
-    typer.Option(
+PROPOSED_TRANSFER_SYNTAXES = ("explicit", "implicit")
+ACCEPTED_TRANSFER_SYNTAXES = tuple(catalog.TRANSFER_SYNTAXES)
+
+
+def _transfer_syntaxes(default: str) -> Any:
+    return typer.Option(
         "--transfer-syntax",
         "-x",
+        metavar="SYNTAX",
         parser=wrap(catalog.resolve_transfer_syntax),
         rich_help_panel=PANEL_ASSOC,
         show_default=False,
-        help="Transfer syntax, repeatable, in order of preference: implicit, explicit, "
-        "deflated, big, or a UID.",
-    ),
+        help="Transfer syntax, repeatable, in order of preference: "
+        f"{', '.join(ACCEPTED_TRANSFER_SYNTAXES)}, or a UID. {default}",
+    )
+
+
+ProposedTransferSyntaxes = Annotated[
+    list[str] | None,
+    _transfer_syntaxes(f"Default: {', '.join(PROPOSED_TRANSFER_SYNTAXES)}."),
+]
+AcceptedTransferSyntaxes = Annotated[
+    list[str] | None,
+    _transfer_syntaxes("Default: all of them, in the order the requestor proposes."),
 ]
 ConnectTimeout = Annotated[
     float,
     typer.Option(
         "--connect-timeout",
+        metavar="SECONDS",
         min=0,
         rich_help_panel=PANEL_ASSOC,
         help="Seconds to wait for the TCP connection.",
@@ -147,6 +185,7 @@ AcseTimeout = Annotated[
     float,
     typer.Option(
         "--acse-timeout",
+        metavar="SECONDS",
         min=0,
         rich_help_panel=PANEL_ASSOC,
         help="Seconds to wait for association messages.",
@@ -156,6 +195,7 @@ DimseTimeout = Annotated[
     float,
     typer.Option(
         "--dimse-timeout",
+        metavar="SECONDS",
         min=0,
         rich_help_panel=PANEL_ASSOC,
         help="Seconds to wait for a DIMSE response.",
@@ -165,6 +205,7 @@ NetworkTimeout = Annotated[
     float,
     typer.Option(
         "--network-timeout",
+        metavar="SECONDS",
         min=0,
         rich_help_panel=PANEL_ASSOC,
         help="Seconds an association may stay silent before it is aborted.",
@@ -217,6 +258,16 @@ Format = Annotated[
 ]
 
 
+Full = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        rich_help_panel=PANEL_OUTPUT,
+        help="Show every item of long sequences, not only the first ones.",
+    ),
+]
+
+
 class Role(str, Enum):
     """SCP/SCU role selection to propose for a report's presentation context."""
 
@@ -248,7 +299,7 @@ def _complete_event(ctx: typer.Context, incomplete: str) -> list[str]:
 ReportArguments = Annotated[
     list[str] | None,
     typer.Argument(
-        metavar="[[AET@]HOST[:PORT]] [KEY=VALUE]...",
+        metavar="[AE@HOST:PORT] [KEY=VALUE]...",
         show_default=False,
         help="The peer to call (default: $DCMREPORT_PEER, else "
         f"{DEFAULT_PEER}), then Event Information elements applied on top "
@@ -263,6 +314,7 @@ EventType = Annotated[
     typer.Option(
         "--event",
         "-e",
+        metavar="EVENT",
         show_default=False,
         autocompletion=_complete_event,
         help="Event Type ID, a number or an event name of the class (--event failures). "
@@ -276,6 +328,7 @@ Instance = Annotated[
     typer.Option(
         "--instance",
         "-i",
+        metavar="UID",
         show_default=False,
         help="Affected SOP Instance UID. Default: the class's well-known instance "
         "(storage-commitment, printer, inventory-creation).",
@@ -288,6 +341,7 @@ SopClassOpt = Annotated[
     typer.Option(
         "--class",
         "-c",
+        metavar="CLASS",
         show_default=False,
         autocompletion=_complete_class,
         help="Affected SOP Class: a UID, a pydicom keyword or a name "
@@ -301,6 +355,7 @@ ContextClass = Annotated[
     str | None,
     typer.Option(
         "--context-class",
+        metavar="CLASS",
         show_default=False,
         help="Abstract syntax to send the report on, when not its class. Default: "
         "UPS Event for ups-push, Basic Grayscale Print Management Meta for printer "
@@ -310,7 +365,10 @@ ContextClass = Annotated[
 
 
 MessageId = Annotated[
-    int, typer.Option("--message-id", min=1, max=65535, help="Message ID of the request.")
+    int,
+    typer.Option(
+        "--message-id", metavar="ID", min=1, max=65535, help="Message ID of the request, 1-65535."
+    ),
 ]
 
 
@@ -358,6 +416,7 @@ TransactionUid = Annotated[
     str | None,
     typer.Option(
         "--transaction-uid",
+        metavar="UID",
         show_default=False,
         rich_help_panel=PANEL_EVENT_INFO,
         help="Transaction UID of the storage commitment request answered. Default: "
@@ -392,19 +451,55 @@ RoleOpt = Annotated[
 Port = Annotated[
     int,
     typer.Option(
-        "--port", "-p", min=0, max=65535, help="TCP port to listen on (0: any free port)."
+        "--port",
+        "-p",
+        metavar="PORT",
+        min=0,
+        max=65535,
+        help="TCP port to listen on, 0-65535 (0: any free port).",
     ),
 ]
 
 
 AnswerStatus = Annotated[
-    int,
+    str,
     typer.Option(
         "--status",
-        parser=wrap(parse_status),
-        metavar="NAME|CODE",
+        parser=checked(parse_status),
+        metavar="STATUS",
         rich_help_panel=PANEL_ANSWER,
-        help="Status to answer with: success, processing-failure, 0x0110, 272, ...",
+        help="Status to answer with, by name or code: success, processing-failure, "
+        "0x0110, 272, ...",
+    ),
+]
+
+
+ForceStatus = Annotated[
+    bool,
+    typer.Option(
+        "--force-status",
+        rich_help_panel=PANEL_ANSWER,
+        help="Allow a --status code that is not valid in an N-EVENT-REPORT-RSP "
+        "(to test how a sender copes).",
+    ),
+]
+
+
+class AnswerFindingsChoice(str, Enum):
+    """Whether a report's findings (see send-report --strict) decide the answer."""
+
+    YES = "yes"
+    NO = "no"
+
+
+AnswerFindings = Annotated[
+    AnswerFindingsChoice,
+    typer.Option(
+        "--answer-findings",
+        case_sensitive=False,
+        rich_help_panel=PANEL_ANSWER,
+        help="yes: answer a report that departs from the standard as the standard "
+        "says; no: always answer --status, a permissive sink.",
     ),
 ]
 
@@ -413,6 +508,7 @@ ErrorComment = Annotated[
     str | None,
     typer.Option(
         "--error-comment",
+        metavar="TEXT",
         rich_help_panel=PANEL_ANSWER,
         show_default=False,
         help="Error Comment (0000,0902) sent with the status (64 characters).",
@@ -437,6 +533,7 @@ OutputDir = Annotated[
     typer.Option(
         "--output-dir",
         "-o",
+        metavar="DIR",
         rich_help_panel=PANEL_ANSWER,
         show_default=False,
         file_okay=False,
@@ -476,9 +573,10 @@ ExecTimeout = Annotated[
     float,
     typer.Option(
         "--exec-timeout",
+        metavar="SECONDS",
         min=0,
         rich_help_panel=PANEL_ANSWER,
-        help="Kill the --exec program after S seconds (answer 0x0110).",
+        help="Kill the --exec program after that long (answer 0x0110).",
     ),
 ]
 
@@ -487,9 +585,10 @@ Delay = Annotated[
     float,
     typer.Option(
         "--delay",
+        metavar="SECONDS",
         min=0,
         rich_help_panel=PANEL_FAULTS,
-        help="Wait S seconds before answering each report.",
+        help="Wait that long before answering each report.",
     ),
 ]
 
@@ -498,6 +597,7 @@ AbortAfter = Annotated[
     int | None,
     typer.Option(
         "--abort-after",
+        metavar="N",
         min=0,
         rich_help_panel=PANEL_FAULTS,
         show_default=False,
@@ -546,6 +646,7 @@ AcceptClass = Annotated[
     list[str] | None,
     typer.Option(
         "--accept-class",
+        metavar="CLASS",
         rich_help_panel=PANEL_ACCESS,
         show_default=False,
         autocompletion=catalog.class_names,
@@ -558,6 +659,7 @@ MaxAssociations = Annotated[
     int,
     typer.Option(
         "--max-associations",
+        metavar="N",
         min=1,
         rich_help_panel=PANEL_ACCESS,
         help="Concurrent associations; beyond, reject with local limit exceeded (2/3/2).",
@@ -568,7 +670,12 @@ MaxAssociations = Annotated[
 Count = Annotated[
     int | None,
     typer.Option(
-        "--count", "-n", min=1, show_default=False, help="Exit after N reports were answered."
+        "--count",
+        "-n",
+        metavar="N",
+        min=1,
+        show_default=False,
+        help="Exit after N reports were answered.",
     ),
 ]
 
@@ -577,12 +684,13 @@ ListenTimeout = Annotated[
     float | None,
     typer.Option(
         "--timeout",
+        metavar="SECONDS",
         min=0,
         show_default=False,
-        help="Give up after S seconds: exit 5 if --count reports (or, without "
+        help="Give up after that long: exit 5 if --count reports (or, without "
         "--count, any report) have not been answered by then.",
     ),
 ]
 
 
-Bind = Annotated[str, typer.Option("--bind", "-b", help="Address to listen on.")]
+Bind = Annotated[str, typer.Option("--bind", "-b", metavar="ADDRESS", help="Address to listen on.")]

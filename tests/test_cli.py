@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import typer
 from conftest import dcmreport, unused_port
+from typer.testing import CliRunner
+
+from dcmreport.bundles import expand
+from dcmreport.cli import app
+from dcmreport.options import AnswerFindingsChoice, Quiet, Verbose
 
 REPORT = ["--event", "1", "--instance", "1.1.1.1.9999.2"]
 
@@ -47,7 +55,7 @@ def test_help_does_not_import_pynetdicom_or_pydicom() -> None:
         assert run.returncode == 0
         imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines()}
         assert not {m for m in imported if m.split(".")[0] in ("pynetdicom", "pydicom")}, args
-        assert "Exit codes:" in run.stdout
+        assert "Exit codes" in run.stdout
 
 
 def test_version() -> None:
@@ -289,3 +297,174 @@ def test_verbose_logs_hold_no_dataset_values(listen: Any) -> None:
     assert "SECRET" in run.stdout  # the result itself is what the user asked for
     debug = dcmreport("send-report", peer(unused_port()), *REPORT, "PatientName=SECRET", "-d")
     assert debug.returncode == 3
+
+
+# --- help and usage, in process ------------------------------------------------------------
+
+GROUP = typer.main.get_command(app)
+COMMANDS: dict[str, Any] = dict(GROUP.commands)  # type: ignore[attr-defined]
+HELPS = [[], *([name] for name in COMMANDS)]
+
+
+def invoke(*args: str) -> Any:
+    """The CLI in this process, on an 80-column terminal."""
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+
+
+def parse(argv: list[str]) -> dict[str, Any]:
+    """Parse a command line as dcmreport would, without running it: the command's values."""
+    assert argv[0] == "dcmreport", argv
+    root = GROUP.make_context("dcmreport", argv[1:])
+    name, command, rest = GROUP.resolve_command(root, [*root._protected_args, *root.args])  # type: ignore[attr-defined]
+    return dict(command.make_context(name, rest, parent=root).params)
+
+
+def examples(help_text: str) -> list[str]:
+    """The example command lines of a docstring, continuation lines joined."""
+    lines = [line.strip() for line in help_text.splitlines()]
+    commands, current = [], ""
+    for line in lines:
+        if line.startswith("dcmreport ") or current:
+            current += line.removesuffix("\\").rstrip() + " "
+            if not line.endswith("\\"):
+                commands.append(current.strip())
+                current = ""
+    return commands
+
+
+@pytest.mark.parametrize("args", HELPS, ids=lambda a: " ".join(a) or "dcmreport")
+def test_help_names_values_not_python_types(args: list[str]) -> None:
+    result = invoke(*args, "--help")
+    assert result.exit_code == 0, result.output
+    assert not re.search(r"<[a-z][^>]*>", result.stdout), result.stdout
+    words = r"\b(bool|str|int|float|list|Peer|Path|NoneType|int range|float range)\b"
+    assert not re.search(words, result.stdout), re.search(words, result.stdout)
+    assert not re.search(r"x\s*[<>]=|[<>]=\s*x", result.stdout)
+    usage = next(line for line in result.stdout.splitlines() if "Usage:" in line)
+    assert "[[" not in usage
+
+
+def test_value_options_show_their_metavar() -> None:
+    help_text = invoke("listen", "--help").stdout
+    for option, metavar in (
+        ("--status", "STATUS"),
+        ("--output-dir", "DIR"),
+        ("--acse-timeout", "SECONDS"),
+        ("--answer-findings", "yes|no"),
+    ):
+        assert re.search(rf"{option}\s.*{re.escape(metavar)}", help_text), option
+    send_help = invoke("send-report", "--help").stdout
+    assert "Usage: dcmreport send-report [OPTIONS] [AE@HOST:PORT] [KEY=VALUE]..." in send_help
+    assert re.search(r"--instance\s+-i\s+UID", send_help)
+
+
+def test_defaults_show_by_name() -> None:
+    help_text = invoke("listen", "--help").stdout
+    assert "[default: success]" in help_text
+    assert "[default: yes]" in help_text
+    assert "[default: 0]" not in help_text
+
+
+def _exit_codes(help_text: str) -> set[int]:
+    section = help_text.split("Exit codes", 1)[1]
+    return {int(m) for m in re.findall(r"^\s*(\d+)\s{2,}\S", section, re.M)}
+
+
+@pytest.mark.parametrize(
+    ("command", "codes"),
+    [
+        ("echo", {0, 1, 2, 3, 4, 130}),
+        ("send-report", {0, 1, 2, 3, 4, 130}),
+        ("listen", {0, 1, 2, 5, 130}),
+    ],
+)
+def test_each_command_lists_its_own_exit_codes(command: str, codes: set[int]) -> None:
+    assert _exit_codes(invoke(command, "--help").stdout) == codes
+
+
+def test_examples_parse_and_are_not_wrapped() -> None:
+    found = 0
+    for args in HELPS:
+        command = COMMANDS[args[0]] if args else GROUP
+        shown = {line.strip() for line in invoke(*args, "--help").stdout.splitlines()}
+        for line in (command.help or "").splitlines():
+            if line.strip().startswith(("dcmreport ", "--")) and line.startswith("  "):
+                assert line.strip() in shown, f"wrapped at 80 columns: {line.strip()}"
+        for example in examples(command.help or ""):
+            parse(shlex.split(example))
+            found += 1
+    assert found >= 6
+
+
+def test_new_options_reach_their_bundles() -> None:
+    listen = parse(["dcmreport", "listen", "--answer-findings", "no", "--force-status", "--full"])
+    assert listen["answer_findings"] is AnswerFindingsChoice.NO
+    assert (listen["force_status"], listen["full"]) == (True, True)
+    defaults = parse(["dcmreport", "listen"])
+    assert defaults["answer_findings"] is AnswerFindingsChoice.YES
+    assert (defaults["force_status"], defaults["full"], defaults["status"]) == (
+        False,
+        False,
+        "success",
+    )
+    assert parse(["dcmreport", "send-report", "--full"])["full"] is True
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("send", "send-report"), ("lisen", "listen")])
+def test_mistyped_command_gets_a_suggestion(typo: str, meant: str) -> None:
+    result = invoke(typo, "x")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"dcmreport: error: no such command '{typo}'",
+        f"  hint: did you mean '{meant}'? See 'dcmreport --help'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["echo", "--bogus"], "no such option: --bogus"),
+        (["send-report", "--max-pdu", "-1"], "invalid value for '--max-pdu'"),
+        (["listen", "--answer-findings", "maybe"], "invalid value for '--answer-findings'"),
+        (["listen", "--port"], "option '--port' requires an argument"),
+    ],
+)
+def test_usage_errors_look_like_every_other_error(args: list[str], message: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    first, hint = result.stderr.splitlines()
+    assert first.startswith(f"dcmreport: error: {message}"), first
+    assert hint == f"  hint: see 'dcmreport {args[0]} --help'"
+    assert result.stdout == ""
+
+
+def test_output_flags_before_the_command() -> None:
+    """-v/-q/-d before the command count as after it; -d shows pynetdicom's log."""
+    port = str(unused_port())
+    run = dcmreport("-v", "echo", f"127.0.0.1:{port}")
+    assert run.returncode == 3, run.stderr
+    assert "Requesting Association" not in run.stderr
+    debug = dcmreport("-d", "echo", f"127.0.0.1:{port}")
+    assert debug.returncode == 3
+    assert "Requesting Association" in debug.stderr
+    quiet = dcmreport("-q", "echo", f"127.0.0.1:{port}", "--format", "text")
+    assert quiet.returncode == 3
+
+
+@dataclass(frozen=True)
+class _Loud:
+    verbose: Verbose = False
+
+
+@dataclass(frozen=True)
+class _Louder:
+    verbose: Verbose = False
+    quiet: Quiet = False
+
+
+def test_a_bundle_may_not_declare_an_option_twice() -> None:
+    def command(a: _Loud, b: _Louder) -> None:
+        """Two bundles, one --verbose."""
+
+    with pytest.raises(TypeError, match="options declared twice: verbose"):
+        expand(command)

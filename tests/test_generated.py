@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,23 @@ def test_every_command_has_help_and_a_man_page(command: str) -> None:
     assert ".SH OPTIONS" in page and ".SH EXIT STATUS" in page
     roff_name = command.replace("-", "\\-")
     assert f"dcmreport\\-{roff_name}(1)" in man_pages()["dcmreport.1"]
+
+
+def _exit_status(page: str) -> set[str]:
+    return set(re.findall(r"^\.B (\d+)$", page.split(".SH EXIT STATUS", 1)[1], re.M))
+
+
+def test_man_pages_list_each_commands_own_exit_codes() -> None:
+    pages = man_pages()
+    assert _exit_status(pages["dcmreport-listen.1"]) == {"0", "1", "2", "5", "130"}
+    assert _exit_status(pages["dcmreport-echo.1"]) == {"0", "1", "2", "3", "4", "130"}
+    assert _exit_status(pages["dcmreport.1"]) == {"0", "1", "2", "3", "4", "5", "130"}
+
+
+def test_man_pages_name_values_not_python_types() -> None:
+    for name, page in man_pages().items():
+        for line in page.splitlines():
+            assert not re.search(r"\\fI(bool|str|int|float|list\[.*\])\\fR", line), (
+                name,
+                line,
+            )

@@ -1,0 +1,469 @@
+"""The option bundles of the commands, and the configuration objects they build.
+
+Each bundle is a frozen dataclass of options (see :mod:`dcmreport.bundles`):
+its fields carry the option declarations of :mod:`dcmreport.options` and the
+defaults, written once here; one method builds the object the rest of
+dcmreport works with (``Settings``, ``ListenOptions``, ``Reaction``, a
+``ReportRequest``, a ``Renderer``). Values that need checking against each
+other or against files are checked here and fail as :class:`InputError`
+(exit 2), before any association is opened.
+
+Nothing here imports pynetdicom or pydicom at import time: ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from dcmreport import catalog
+from dcmreport.errors import InputError
+from dcmreport.options import (
+    ACCEPTED_TRANSFER_SYNTAXES,
+    PROPOSED_TRANSFER_SYNTAXES,
+    AbortAfter,
+    AcceptClass,
+    AcceptedTransferSyntaxes,
+    AcseTimeout,
+    AllowCallingAET,
+    AnswerFindings,
+    AnswerFindingsChoice,
+    AnswerStatus,
+    Bind,
+    CalledAET,
+    CallingAET,
+    Commit,
+    ConnectTimeout,
+    ContextClass,
+    Data,
+    Debug,
+    Delay,
+    DimseTimeout,
+    ErrorComment,
+    EventType,
+    ExecCommand,
+    ExecDecides,
+    ExecTimeout,
+    Fail,
+    ForceStatus,
+    Format,
+    Full,
+    ImplementationUID,
+    ImplementationVersion,
+    Instance,
+    ListenAET,
+    MaxAssociations,
+    MaxPdu,
+    MessageId,
+    NetworkTimeout,
+    OutputDir,
+    OutputFormat,
+    Port,
+    ProposedTransferSyntaxes,
+    Quiet,
+    Reject,
+    Reply,
+    RequireCalledAET,
+    Role,
+    RoleOpt,
+    SopClassOpt,
+    Strict,
+    TransactionUid,
+    Verbose,
+    default_peer,
+    parse_peer,
+)
+from dcmreport.peer import Peer, check_ae_title
+from dcmreport.status import check_report_status, parse_status
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
+
+    from dcmreport.association import ListenOptions, Settings
+    from dcmreport.receive import Reaction
+    from dcmreport.records import ReportRequest
+    from dcmreport.render import Renderer
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+_V = TypeVar("_V", bound="Verbosity")
+
+
+def parsed(what: str, parse: Callable[[_T], _R], value: _T) -> _R:
+    """``parse(value)``, its ValueError a usage error (exit 2) that names the option."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise InputError(f"{what}: {exc}") from None
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verbosity:
+    """How much goes to stderr; also accepted before the command (``dcmreport -v echo``)."""
+
+    verbose: Verbose = False
+    debug: Debug = False
+    quiet: Quiet = False
+
+    def joined(self: _V, before: object) -> _V:
+        """These flags together with those given before the command (``before``, if any)."""
+        if not isinstance(before, Verbosity):
+            return self
+        return dataclasses.replace(
+            self,
+            verbose=self.verbose or before.verbose,
+            debug=self.debug or before.debug,
+            quiet=self.quiet or before.quiet,
+        )
+
+
+@dataclass(frozen=True)
+class Output(Verbosity):
+    """Where and how results are shown."""
+
+    format: Format = OutputFormat.AUTO
+
+    def renderer(self, full: bool = False) -> Renderer:
+        """auto is rich text on a terminal and JSON lines when piped; only that one is built."""
+        from dcmreport.render import make_renderer
+
+        chosen = self.format.value
+        if self.format is OutputFormat.AUTO:
+            chosen = "text" if sys.stdout.isatty() else "json"
+        return make_renderer(chosen, self.quiet, full)
+
+
+@dataclass(frozen=True)
+class ReportOutput(Output):
+    """Output of commands that show data sets: long sequences summarised unless ``--full``."""
+
+    full: Full = False
+
+    def renderer(self, full: bool = False) -> Renderer:
+        return super().renderer(full or self.full)
+
+
+# --- association ---------------------------------------------------------------------------
+
+
+# A side's own options are a base listed last, so that they come first in help: a
+# dataclass orders its fields by the reversed method resolution order.
+
+
+@dataclass(frozen=True)
+class _Association:
+    """What both sides of an association announce and how long they wait."""
+
+    max_pdu: MaxPdu = 16382
+    implementation_class_uid: ImplementationUID = None
+    implementation_version: ImplementationVersion = None
+    acse_timeout: AcseTimeout = 30.0
+    dimse_timeout: DimseTimeout = 30.0
+    network_timeout: NetworkTimeout = 60.0
+
+    def _settings(
+        self, ae_title: str, transfer_syntaxes: tuple[str, ...], connect_timeout: float | None
+    ) -> Settings:
+        from dcmreport.association import Settings
+
+        return Settings(
+            ae_title=ae_title,
+            max_pdu=self.max_pdu,
+            implementation_class_uid=self.implementation_class_uid,
+            implementation_version=self.implementation_version,
+            transfer_syntaxes=transfer_syntaxes,
+            connect_timeout=connect_timeout,
+            acse_timeout=self.acse_timeout,
+            dimse_timeout=self.dimse_timeout,
+            network_timeout=self.network_timeout,
+        )
+
+
+def _transfer_syntaxes(chosen: list[str] | None, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The -x UIDs (already resolved by their parser), else the named defaults."""
+    return tuple(chosen or (catalog.resolve_transfer_syntax(name) for name in names))
+
+
+@dataclass(frozen=True)
+class _Calling:
+    calling_aet: CallingAET = "DCMREPORT"
+    called_aet: CalledAET = None
+    transfer_syntax: ProposedTransferSyntaxes = None
+    connect_timeout: ConnectTimeout = 10.0
+
+
+@dataclass(frozen=True)
+class RequestorAssociation(_Association, _Calling):
+    """The association options of a command that calls a peer (echo, send-report)."""
+
+    def settings(self) -> Settings:
+        return self._settings(
+            self.calling_aet,
+            _transfer_syntaxes(self.transfer_syntax, PROPOSED_TRANSFER_SYNTAXES),
+            self.connect_timeout or None,  # 0: wait as long as the system does
+        )
+
+    def peer(self, given: Peer | None) -> Peer:
+        """The peer to call: PEER, else $DCMREPORT_PEER; --called-aet overrides its AE title."""
+        chosen = given or parsed("DCMREPORT_PEER", parse_peer, default_peer())
+        return Peer(self.called_aet, chosen.host, chosen.port) if self.called_aet else chosen
+
+
+@dataclass(frozen=True)
+class _Listening:
+    aet: ListenAET = "DCMREPORT"
+    transfer_syntax: AcceptedTransferSyntaxes = None
+
+
+@dataclass(frozen=True)
+class AcceptorAssociation(_Association, _Listening):
+    """The association options of the listener: its own AE title, no connect timeout."""
+
+    def settings(self) -> Settings:
+        syntaxes = _transfer_syntaxes(self.transfer_syntax, ACCEPTED_TRANSFER_SYNTAXES)
+        return self._settings(self.aet, syntaxes, None)
+
+
+# --- listen --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """Where the listener listens and whom it accepts."""
+
+    port: Port = 11112
+    bind: Bind = "0.0.0.0"
+    require_called_aet: RequireCalledAET = False
+    allow_calling_aet: AllowCallingAET = None
+    accept_class: AcceptClass = None
+    max_associations: MaxAssociations = 10
+    reject: Reject = None
+
+    def listen_options(self, association: AcceptorAssociation) -> ListenOptions:
+        """With -x the listener prefers its own transfer syntax order to the requestor's."""
+        from dcmreport.association import ListenOptions
+
+        return ListenOptions(
+            port=self.port,
+            bind=self.bind,
+            require_called_aet=self.require_called_aet,
+            allowed_calling_aets=_allowed_aets(self.allow_calling_aet or []),
+            accept_classes=tuple(
+                parsed("--accept-class", catalog.resolve_class, uid)
+                for uid in self.accept_class or []
+            ),
+            own_transfer_syntax_order=association.transfer_syntax is not None,
+            max_associations=self.max_associations,
+            reject=parsed("--reject", catalog.resolve_rejection, self.reject)
+            if self.reject
+            else None,
+        )
+
+
+def _allowed_aets(values: list[str]) -> tuple[str, ...]:
+    """AE titles from ``--allow-calling-aet``; ``@FILE`` reads one per line (# comments)."""
+    titles: list[str] = []
+    for value in values:
+        if value.startswith("@"):
+            try:
+                lines = Path(value[1:]).read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise InputError(f"--allow-calling-aet {value}: {exc.strerror or exc}") from None
+            titles += [line.split("#")[0].strip() for line in lines]
+        else:
+            titles.append(value)
+    return tuple(parsed("--allow-calling-aet", check_ae_title, t) for t in titles if t)
+
+
+@dataclass(frozen=True)
+class Answering:
+    """How the listener answers each report, what it keeps, and the faults it injects."""
+
+    status: AnswerStatus = "success"
+    error_comment: ErrorComment = None
+    reply: Reply = "none"
+    answer_findings: AnswerFindings = AnswerFindingsChoice.YES
+    force_status: ForceStatus = False
+    output_dir: OutputDir = None
+    exec_command: ExecCommand = None
+    exec_decides: ExecDecides = False
+    exec_timeout: ExecTimeout = 30.0
+    delay: Delay = 0.0
+    abort_after: AbortAfter = None
+
+    def reaction(self) -> Reaction:
+        from dcmreport import dataset
+        from dcmreport.receive import Reaction
+
+        if self.exec_decides and not self.exec_command:
+            raise InputError("--exec-decides needs --exec COMMAND")
+        status = parse_status(self.status)
+        if not self.force_status:
+            parsed("--status", check_report_status, status)
+        reply = self.reply if self.reply in ("none", "echo") else "file"
+        return Reaction(
+            status=status,
+            answer_findings=self.answer_findings is AnswerFindingsChoice.YES,
+            error_comment=self.error_comment,
+            reply=reply,
+            reply_dataset=dataset.load_data(self.reply, option="--reply")
+            if reply == "file"
+            else None,
+            delay=self.delay,
+            abort_after=self.abort_after,
+            output_dir=self.output_dir,
+            exec_command=self.exec_command,
+            exec_decides=self.exec_decides,
+            exec_timeout=self.exec_timeout,
+        )
+
+
+# --- send-report -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    """What send-report sends: class, event, instance and the Event Information."""
+
+    event: EventType = None
+    instance: Instance = None
+    sop_class: SopClassOpt = None
+    context_class: ContextClass = None
+    message_id: MessageId = 1
+    role: RoleOpt = Role.SCP
+    data: Data = None
+    commit: Commit = None
+    fail: Fail = None
+    transaction_uid: TransactionUid = None
+    strict: Strict = False
+
+    def request(self, assignments: list[str], renderer: Renderer) -> ReportRequest:
+        """The checked request: warnings for its findings; with --strict, none may be found."""
+        from dcmreport.records import ReportRequest
+
+        files = bool(self.commit or self.fail)
+        if self.transaction_uid is not None and not files:
+            raise InputError(
+                "--transaction-uid goes with --commit/--fail", "else give TransactionUID=UID"
+            )
+        class_uid = _class_uid(self.sop_class, files)
+        instance_uid = _instance_uid(class_uid, self.instance)
+        ds, event_type = self._event_information(class_uid, files, assignments, renderer)
+        request = ReportRequest(
+            class_uid,
+            instance_uid,
+            event_type,
+            self.message_id,
+            ds,
+            context_class_uid=_context_uid(class_uid, self.context_class),
+            role=self.role.value,
+        )
+        _check(request, self.strict, renderer)
+        return request
+
+    def _event_information(
+        self, class_uid: str, files: bool, assignments: list[str], renderer: Renderer
+    ) -> tuple[Dataset | None, int]:
+        """--data, then the commitment from files, then KEY=VALUE; and the event they make."""
+        from pydicom import Dataset
+
+        from dcmreport import dataset
+
+        stdin = sys.stdin.buffer.read() if self.data == "-" else None
+        ds = dataset.load_data(self.data, stdin) if self.data is not None else None
+        if files:
+            ds, event_type = _commitment_event(self, ds, renderer)
+        else:
+            event_type = _event_type(class_uid, self.event)
+        if assignments:
+            ds = dataset.apply_assignments(ds if ds is not None else Dataset(), assignments)
+        return ds, event_type
+
+
+def split_arguments(arguments: list[str]) -> tuple[Peer | None, list[str]]:
+    """Tell the optional PEER from KEY=VALUE arguments: a key never holds an ``@``."""
+    if not arguments:
+        return None, []
+    key, is_assignment, _ = arguments[0].partition("=")
+    if is_assignment and "@" not in key:
+        return None, arguments
+    return parsed("PEER", parse_peer, arguments[0]), arguments[1:]
+
+
+def _event_type(class_uid: str, event: str | None) -> int:
+    if event is None:
+        raise InputError("--event is required", "e.g. --event 1")
+    return parsed("--event", lambda text: catalog.resolve_event(class_uid, text), event)
+
+
+def _class_uid(sop_class: str | None, files: bool) -> str:
+    """--class; without it Secondary Capture (the reference sample's), or storage commitment."""
+    if sop_class is None:
+        return catalog.STORAGE_COMMITMENT if files else catalog.SECONDARY_CAPTURE_IMAGE_STORAGE
+    uid = parsed("--class", catalog.resolve_class, sop_class)
+    if files and uid != catalog.STORAGE_COMMITMENT:
+        raise InputError(
+            f"--commit/--fail build a storage commitment result, "
+            f"not a report of --class {sop_class}"
+        )
+    return uid
+
+
+def _instance_uid(class_uid: str, instance: str | None) -> str:
+    """--instance, by default the class's well-known instance (storage commitment, printer)."""
+    chosen = instance or catalog.default_instance(class_uid)
+    if chosen is None:
+        raise InputError(
+            "--instance is required for this class",
+            "the Affected SOP Instance UID; only classes with a well-known instance "
+            "(storage-commitment, printer, inventory-creation) have a default",
+        )
+    return parsed("--instance", catalog.check_uid, chosen)
+
+
+def _context_uid(class_uid: str, context_class: str | None) -> str | None:
+    """The abstract syntax to send on when not the class: UPS Event, Print Management meta."""
+    if context_class is None:
+        return catalog.default_context(class_uid)
+    uid = parsed("--context-class", catalog.resolve_class, context_class)
+    return None if uid == class_uid else uid
+
+
+def _commitment_event(
+    report: Report, base: Dataset | None, renderer: Renderer
+) -> tuple[Dataset, int]:
+    """The storage commitment result from files, and its event (an explicit one must agree)."""
+    from dcmreport import commitment
+
+    built = commitment.build(report.commit or [], report.fail or [], report.transaction_uid, base)
+    explicit = (
+        _event_type(catalog.STORAGE_COMMITMENT, report.event) if report.event is not None else None
+    )
+    commitment.check_event(built, explicit)
+    new = " (generated)" if built.transaction_uid_generated else ""
+    renderer.note(
+        f"dcmreport: storage commitment: {len(built.committed)} committed, "
+        f"{len(built.failed)} failed; Transaction UID{new}: {built.transaction_uid}"
+    )
+    return built.dataset, built.event_type_id
+
+
+def _check(request: ReportRequest, strict: bool, renderer: Renderer) -> None:
+    """Warn about every finding; with --strict, refuse to send when there is one."""
+    from dcmreport import validate
+
+    found = validate.findings(request.sop_class_uid, request.event_type_id, request.dataset)
+    for finding in found:
+        renderer.warn(str(finding))
+    if strict and found:
+        raise InputError(
+            f"--strict: nothing sent, the Event Information has {len(found)} finding(s); "
+            f"the first: {found[0]}"
+        )
