@@ -49,7 +49,7 @@ def test_an_answer_that_never_went_out_is_recorded_as_not_sent(listen: Any, tmp_
     [kept] = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
     for record in shown, kept:
         assert record["answer_sent"] is False
-        assert "before the answer was written" in record["answer_not_sent_reason"]
+        assert "before the answer was sent" in record["answer_not_sent_reason"]
     assert any("was not sent" in line for line in listener.stderr)
     assert "0 of 1 report(s) answered" in "".join(listener.stderr)
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from conftest import PEERS, Background, dcmreport
 
-STGCMT_REPORT = ["--class", "1.2.840.10008.1.20.1", "--event", "1", "--instance", "1.2.3"]
+STGCMT_REPORT = ["--class", "storage-commitment", "--event", "1", "TransactionUID=1.2.3"]
 
 
 def flood(port: int, count: int, *args: str) -> Background:
@@ -195,7 +195,7 @@ def test_exec_runs_with_the_record_on_disk(listen: Any, tmp_path: Path, hook: st
     assert listener.finish(sig=None) == 0
     [env] = [json.loads(line) for line in log.read_text().splitlines()]
     assert env["record_status"] == 0
-    assert env["DCMREPORT_SOP_INSTANCE_UID"] == "1.2.3"
+    assert env["DCMREPORT_SOP_INSTANCE_UID"] == "1.2.840.10008.1.20.1.1"
     assert env["DCMREPORT_CALLING_AET"] == "$(reboot)"  # passed as data, never run
     assert env["DCMREPORT_EVENT_TYPE_ID"] == "1"
     assert Path(env["DCMREPORT_DATASET"]).exists()

@@ -141,7 +141,7 @@ class DeliveryTracker:
                 return Delivery(True)
             if self._closed or not self._assoc.is_established:
                 how = "aborted" if self._assoc.is_aborted else "ended"
-                return Delivery(False, f"the association {how} before the answer was written")
+                return Delivery(False, f"the association {how} before the answer was sent")
         return Delivery(False, f"the peer did not take the answer within {timeout:g} s")
 
 

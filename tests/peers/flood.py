@@ -20,7 +20,9 @@ import sys
 from pydicom import Dataset
 from pynetdicom import AE, evt
 
-STGCMT = "1.2.840.10008.1.20.1"
+# A private class: any instance is its own, so each report names itself by its instance UID
+# (storage commitment has one well-known instance, and the listener refuses others).
+REPORT_CLASS = "1.2.826.0.1.3680043.9.9999.77"
 
 
 def _nodelay(event: evt.Event) -> None:
@@ -36,7 +38,7 @@ def main(argv: list[str]) -> int:
     prefix = option(argv, "--prefix", "1.2.826.0.1.3680043.9.9999.1")
     raw_instance = option(argv, "--instance")
     ae = AE(ae_title=option(argv, "--calling-aet", "FLOOD") or "FLOOD")
-    ae.add_requested_context(STGCMT)
+    ae.add_requested_context(REPORT_CLASS)
     ae.add_requested_context("1.2.840.10008.1.1")
     handlers = [(evt.EVT_CONN_OPEN, _nodelay)] if "--nodelay" in argv else []
     assoc = ae.associate(
@@ -51,7 +53,7 @@ def main(argv: list[str]) -> int:
         instance = raw_instance or f"{prefix}.{n}"
         ds = Dataset()
         ds.TransactionUID = f"{prefix}.{n}"
-        status, _ = assoc.send_n_event_report(ds, 1, STGCMT, instance, msg_id=n)
+        status, _ = assoc.send_n_event_report(ds, 1, REPORT_CLASS, instance, msg_id=n)
         if "Status" not in status:
             assoc.join(timeout=2)  # let the A-ABORT, if that is what came, be noted
             print(
