@@ -315,7 +315,9 @@ class Listener:
     ) -> Delivery:
         if answer is None or answer.abort:
             LOG.info("aborting the association instead of answering message ID %s", req.MessageID)
-            assoc.abort()
+            # Not blocking: in the association's own thread, a blocking abort stops the
+            # connection before the A-ABORT PDU is written (pynetdicom's handlers do the same).
+            assoc.abort(block=False)
             return Delivery(False, "the listener aborted the association instead (--abort-after)")
         return internals.send_response(
             assoc, tracker, _response(req, context, answer), int(context.context_id or 0)

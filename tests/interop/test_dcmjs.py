@@ -358,7 +358,8 @@ def dcmjs_to_dcmreport(sc: Scenario, node: str, listen: Any, tmp: Path) -> None:
         "message_id_being_responded_to": 7,
         "sop_class_uid": sc.sop_class,
         "sop_instance_uid": sc.instance,
-        "event_type_id": sc.event,
+        # PS3.7 10.1.1.1: dcmreport names the event only in a success response
+        "event_type_id": sc.event if sc.status == 0 else None,
         "error_comment": sc.error_comment,
         "event_reply": sender_reply(sc),
     }

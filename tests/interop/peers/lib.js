@@ -21,6 +21,12 @@ function out(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
 
+// process.exit() drops what a pipe has not taken yet (a large line is written
+// asynchronously): exit once everything written so far is out.
+function exitAfterOutput(code) {
+  process.stdout.write('', () => process.exit(code));
+}
+
 class UsageError extends Error {}
 
 // Minimal argv parser. spec: {flag: 'string'|'int'|'bool'|'list'}; a 'list' flag takes
@@ -146,6 +152,7 @@ function setupLogging(verbose) {
 }
 
 module.exports = {
+  exitAfterOutput,
   dimse,
   TS,
   out,

@@ -3,7 +3,7 @@
 // N-EVENT-REPORT receiver (association acceptor) built on dcmjs-dimse. See README.md.
 const fs = require('fs');
 const net = require('net');
-const { dimse, TS, out, UsageError, parseArgs, parseIntArg, JsonDataset, setupLogging } =
+const { dimse, TS, out, exitAfterOutput, UsageError, parseArgs, parseIntArg, JsonDataset, setupLogging } =
   require('./lib');
 const { Scp } = dimse;
 const { CEchoResponse, NEventReportResponse } = dimse.responses;
@@ -130,8 +130,8 @@ class PeerScp extends Scp {
 function countHandled(scp) {
   if (!opts.count || ++handled < opts.count) return;
   // Let the peer receive the response and release; exit when the connection closes.
-  scp.on('close', () => process.exit(0));
-  setTimeout(() => process.exit(0), 3000).unref();
+  scp.on('close', () => exitAfterOutput(0));
+  setTimeout(() => exitAfterOutput(0), 3000).unref();
 }
 
 // dcmjs-dimse's Server.listen(port) cannot bind to a given host, so we run the

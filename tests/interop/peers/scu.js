@@ -2,7 +2,7 @@
 'use strict';
 // N-EVENT-REPORT sender (association requestor) built on dcmjs-dimse. See README.md.
 const fs = require('fs');
-const { dimse, TS, out, UsageError, parseArgs, JsonDataset, setupLogging } = require('./lib');
+const { dimse, TS, out, exitAfterOutput, UsageError, parseArgs, JsonDataset, setupLogging } = require('./lib');
 const { Client } = dimse;
 const { CEchoRequest, NEventReportRequest } = dimse.requests;
 const { SopClass, Status } = dimse.constants;
@@ -48,7 +48,7 @@ function fail(message) {
 }
 function finish() {
   if (!printed) out({ error: failure || 'association closed without a response' });
-  process.exit(printed ? exitCode : 3);
+  exitAfterOutput(printed ? exitCode : 3);
 }
 
 let request;
