@@ -31,16 +31,27 @@ in pynetdicom for other code in the same process.
 7. ``Association.send_n_event_report`` reads ``EventReply`` off whatever
    response arrives; a C-ECHO-RSP instead raises AttributeError
    (:func:`send_report_request` turns that into "no status").
+8. ``DULServiceProvider._read_pdu_data``, ``_decode_pdu``, ``_recv_pdu``,
+   ``event_queue``, ``to_user_queue`` and ``_kill_thread``
+   (:class:`BoundedReader`): pynetdicom reads whatever length a PDU header
+   claims, blocking without a deadline; ours refuses an oversized PDU from its
+   header, gives a whole PDU one deadline and counts data set bytes as they
+   arrive. A connection that closes before its A-ASSOCIATE-RQ ends the
+   acceptor's wait for one at once (``to_user_queue.put(None)`` is what an
+   ACSE timeout looks like to it), so it frees its slot.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
@@ -231,3 +242,177 @@ def send_report_request(assoc: Association, *args: Any, **kwargs: Any) -> tuple[
     except AttributeError:  # pynetdicom reads EventReply off a response of the wrong type
         return Dataset(), None
     return status, reply
+
+
+# --- limits on what a peer may make the listener hold (item 8) -----------------------------
+
+ASSOCIATE_PDU_BOUND = 1 << 20  # an A-ASSOCIATE-RQ is a few KB; 1 MiB is generous
+_P_DATA_TF = 0x04
+_ABORT_PDU = b"\x07\x00\x00\x00\x00\x04\x00\x00"  # + source, reason (PS3.8 9.3.8)
+
+
+@dataclass(frozen=True)
+class PduLimits:
+    """What one association may send: checked on each PDU header, before memory is spent."""
+
+    max_pdu: int  # the maximum length we announced (0: unlimited, then max_dataset bounds it)
+    max_dataset: int  # bytes of one data set, counted while its fragments arrive
+    pdu_timeout: float  # seconds for a whole PDU, however it trickles in
+
+
+class _Refused(Exception):
+    """A peer broke a limit; the message is the log line, source/reason the A-ABORT's."""
+
+    def __init__(self, message: str, source: int = 2, reason: int = 0) -> None:
+        super().__init__(message)
+        self.source = source
+        self.reason = reason
+
+
+class _Closed(Exception):
+    """The peer closed the connection (or we are stopping) mid-PDU."""
+
+
+class BoundedReader:
+    """pynetdicom's PDU reader with limits and a deadline (item 8: ``dul._read_pdu_data``).
+
+    pynetdicom reads a PDU's 6-byte header, then blocks until as many bytes as
+    the header claims have arrived, growing its buffer as they come: a header
+    claiming 4 GB followed by silence holds a thread (and a
+    ``--max-associations`` slot) forever, and one followed by 4 GB is buffered
+    whole. This reader refuses a length above the limit from the header
+    alone, gives the whole PDU one deadline however slowly it trickles, counts
+    the data set bytes of P-DATA as they arrive, and on a breach sends an
+    A-ABORT, closes the connection and says why in one line.
+    """
+
+    def __init__(
+        self, assoc: Association, limits: PduLimits, log: Callable[[Association, str], None]
+    ) -> None:
+        self._assoc = assoc
+        self._dul = assoc.dul
+        self._limits = limits
+        self._log = log
+        self._dataset_bytes = 0
+
+    def __call__(self) -> None:
+        deadline = time.monotonic() + self._limits.pdu_timeout
+        try:
+            header = self._read(6, deadline)
+            pdu_type, _, length = struct.unpack(">BBL", header)
+            self._check_length(pdu_type, length)
+            pdu = header + self._read(length, deadline)
+            if pdu_type == _P_DATA_TF:
+                self._count_dataset(pdu)
+        except _Closed:
+            self._dul.event_queue.put("Evt17")  # transport closed, as pynetdicom says it
+            self._end_negotiation()
+            return
+        except _Refused as refusal:
+            self._refuse(refusal)
+            return
+        if pdu_type not in range(0x01, 0x08):
+            self._dul.event_queue.put("Evt19")  # unrecognised PDU: the state machine aborts
+            return
+        try:
+            decoded, event = self._dul._decode_pdu(bytearray(pdu))
+        except Exception:  # a malformed PDU: pynetdicom's own answer, an A-ABORT
+            self._dul.event_queue.put("Evt19")
+            return
+        self._dul.event_queue.put(event)
+        self._dul._recv_pdu.put(decoded)
+
+    def _bound(self, pdu_type: int) -> int:
+        if pdu_type == _P_DATA_TF and self._limits.max_pdu:
+            return self._limits.max_pdu + 6  # PS3.8 D.1: the PDV items' total is what is bounded
+        if pdu_type == _P_DATA_TF:
+            return self._limits.max_dataset + 1024
+        return ASSOCIATE_PDU_BOUND
+
+    def _check_length(self, pdu_type: int, length: int) -> None:
+        bound = self._bound(pdu_type)
+        if length > bound:
+            raise _Refused(
+                f"a PDU of type {pdu_type:#04x} claims {length:,} bytes, over {bound:,}", 2, 6
+            )
+
+    def _count_dataset(self, pdu: bytes) -> None:
+        """Add up the data set fragments (PDV items) of this message; reset at its last one."""
+        offset = 6
+        while offset + 6 <= len(pdu):
+            item_length, header = struct.unpack(">L", pdu[offset : offset + 4])[0], pdu[offset + 5]
+            offset += 4 + item_length
+            if header & 0x01:  # a command fragment
+                continue
+            self._dataset_bytes += max(item_length - 2, 0)
+            if self._dataset_bytes > self._limits.max_dataset:
+                raise _Refused(
+                    f"a data set over --max-dataset-size ({self._limits.max_dataset:,} bytes)", 0, 0
+                )
+            if header & 0x02:  # its last fragment
+                self._dataset_bytes = 0
+
+    def _read(self, count: int, deadline: float) -> bytes:
+        """``count`` bytes by ``deadline``, in slices short enough to notice a stop."""
+        sock = self._dul.socket.socket if self._dul.socket else None
+        if sock is None:
+            raise _Closed
+        data = bytearray()
+        previous = sock.gettimeout()
+        try:
+            while len(data) < count:
+                remaining = deadline - time.monotonic()
+                if self._dul._kill_thread:
+                    raise _Closed
+                if remaining <= 0:
+                    raise _Refused(
+                        f"a PDU did not arrive whole within {self._limits.pdu_timeout:g} s "
+                        f"({len(data):,} of {count:,} bytes)"
+                    )
+                sock.settimeout(min(remaining, 0.25))
+                try:
+                    chunk = sock.recv(min(count - len(data), 65536))
+                except TimeoutError:
+                    continue
+                except OSError:
+                    raise _Closed from None
+                if not chunk:
+                    raise _Closed
+                data += chunk
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(previous)
+        return bytes(data)
+
+    def _refuse(self, refusal: _Refused) -> None:
+        """One log line, an A-ABORT, the connection closed, the association ended."""
+        self._log(self._assoc, str(refusal))
+        sock = self._dul.socket.socket if self._dul.socket else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.settimeout(1.0)
+                sock.sendall(_ABORT_PDU + bytes([refusal.source, refusal.reason]))
+                sock.shutdown(socket.SHUT_RDWR)
+        self._assoc.is_aborted = True
+        self._dul.event_queue.put("Evt17")
+        self._end_negotiation()
+
+    def _end_negotiation(self) -> None:
+        """Before an A-ASSOCIATE-RQ, pynetdicom waits --acse-timeout for one: end that wait now."""
+        if self._assoc.requestor.primitive is None:
+            self._dul.to_user_queue.put(None)
+
+
+def bound_reading(
+    assoc: Association, limits: PduLimits, log: Callable[[Association, str], None]
+) -> None:
+    """Install :class:`BoundedReader` as this association's PDU reader (item 8)."""
+    assoc.dul._read_pdu_data = BoundedReader(assoc, limits, log)  # type: ignore[method-assign]
+
+
+def shut_socket(assoc: Association) -> None:
+    """Unblock whatever waits on the association's socket, so a stop is a stop (item 8)."""
+    sock = assoc.dul.socket.socket if assoc.dul.socket else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)

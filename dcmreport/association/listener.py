@@ -13,7 +13,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from io import BytesIO
 from typing import Any, Protocol, cast
 
 from pydicom import Dataset
@@ -35,6 +36,7 @@ from dcmreport.association.common import (
 )
 from dcmreport.catalog import EXPLICIT_VR_BE, IMPLICIT_VR_LE, VERIFICATION
 from dcmreport.errors import InputError
+from dcmreport.limits import DatasetLimits, LimitExceeded, check, inflate
 from dcmreport.records import (
     Answer,
     Delivery,
@@ -69,6 +71,8 @@ class ListenOptions:
     own_transfer_syntax_order: bool = False  # prefer ours over the requestor's order
     max_associations: int = 10  # beyond: 2/3/2 local limit exceeded
     reject: tuple[int, int, int] | None = None  # reject every association with this
+    dataset_limits: DatasetLimits = field(default_factory=DatasetLimits)
+    pdu_timeout: float = 10.0  # a whole PDU must arrive within this, however it trickles
 
 
 def _supported_contexts(
@@ -103,25 +107,37 @@ def _supported_contexts(
     return contexts
 
 
-def _event_information(req: N_EVENT_REPORT, context: PresentationContext) -> Dataset | None:
-    """The decoded data set, or None without one; raises whatever a malformed one raises."""
+def _event_information(
+    req: N_EVENT_REPORT, context: PresentationContext, limits: DatasetLimits
+) -> Dataset | None:
+    """The decoded data set, or None without one; raises whatever a malformed one raises.
+
+    Its bytes are checked against ``limits`` before pydicom builds anything
+    (:mod:`dcmreport.limits`); a deflated one is inflated here, with a bound.
+    """
     raw = req.EventInformation
-    if raw is None or not raw.getvalue():
+    data = raw.getvalue() if raw is not None else b""
+    if not data:
         return None
     ts = context.transfer_syntax[0]
-    ds = decode(raw, ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
+    if ts.is_deflated:
+        data = inflate(data, limits.max_size)
+    check(data, ts.is_implicit_VR, ts.is_little_endian, limits)
+    ds = decode(BytesIO(data), ts.is_implicit_VR, ts.is_little_endian, False)
     for _ in ds.iterall():
         pass  # pydicom decodes lazily: find a malformed data set now, not while showing it
     return word_order(ds, ts == EXPLICIT_VR_BE)
 
 
 def _received_report(
-    assoc: Association, req: N_EVENT_REPORT, context: PresentationContext
+    assoc: Association, req: N_EVENT_REPORT, context: PresentationContext, limits: DatasetLimits
 ) -> ReceivedReport:
     """What the peer sent; a data set that does not decode becomes a ``problem``, not an error."""
     dataset, problem = None, None
     try:
-        dataset = _event_information(req, context)
+        dataset = _event_information(req, context, limits)
+    except LimitExceeded as exc:
+        problem = f"refused the Event Information: {exc}"
     except Exception as exc:  # a peer may send anything; answer rather than abort
         problem = f"cannot decode the Event Information: {type(exc).__name__}"
     return ReceivedReport(
@@ -216,7 +232,7 @@ class Listener:
     def start(self) -> None:
         """Bind and start serving in background threads."""
         handlers: list[Any] = [
-            (evt.EVT_CONN_OPEN, lambda e: internals.no_delay(e.assoc)),
+            (evt.EVT_CONN_OPEN, self._on_connected),
             (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_ACCEPTED, lambda e: log_negotiation(association_info(e.assoc))),
             (evt.EVT_REJECTED, lambda e: self._log_rejected(e.assoc, "")),
@@ -233,6 +249,24 @@ class Listener:
             raise InputError(
                 f"cannot listen on {self._options.bind}:{self._options.port}: {exc.strerror or exc}"
             ) from None
+
+    def _on_connected(self, event: evt.Event) -> None:
+        """A new connection: no Nagle, and limits on what it may send from its first byte."""
+        internals.no_delay(event.assoc)
+        limits = internals.PduLimits(
+            max_pdu=self._settings.max_pdu,
+            max_dataset=self._options.dataset_limits.max_size,
+            pdu_timeout=self._options.pdu_timeout,
+        )
+        internals.bound_reading(event.assoc, limits, self._log_refused)
+
+    def _log_refused(self, assoc: Association, why: str) -> None:
+        """One line per peer cut off for breaking a limit."""
+        rq = assoc.requestor
+        calling = str(rq.primitive.calling_ae_title).strip() if rq.primitive else "?"
+        LOG.warning(
+            "aborted the association from %s (%s:%s): %s", calling, rq.address, rq.port, why
+        )
 
     def _on_requested(self, event: evt.Event) -> None:
         """EVT_REQUESTED: refuse (``--reject``), or decide what to accept and how to serve it."""
@@ -274,7 +308,8 @@ class Listener:
             counts = self._counts.setdefault(id(assoc), [0, 0])
             counts[0] += 1
         try:
-            record = self._decide(_received_report(assoc, req, context))
+            limits = self._options.dataset_limits
+            record = self._decide(_received_report(assoc, req, context, limits))
             delivery = self._answer(assoc, tracker, req, context, record.answer)
             record = replace(record, delivery=delivery)
             with self._lock:
