@@ -112,6 +112,19 @@ def _setup_logging(verbosity: Verbosity) -> None:
         log.setLevel(logging.DEBUG if verbosity.debug else logging.CRITICAL)
     if not verbosity.debug:
         warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
+        threading.excepthook = _thread_failed
+
+
+def _thread_failed(failure: threading.ExceptHookArgs) -> None:
+    """A library thread's exception is one line, not a traceback (which may quote data)."""
+    if failure.exc_type is SystemExit:
+        return
+    where = _where(failure.exc_value) if failure.exc_value is not None else "?"
+    LOG.error(
+        "internal error in a network thread: %s at %s (run with -d for details)",
+        failure.exc_type.__name__,
+        where,
+    )
 
 
 def run(body: Callable[[], ExitCode], verbosity: Verbosity) -> None:

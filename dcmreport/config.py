@@ -57,11 +57,15 @@ from dcmreport.options import (
     Instance,
     ListenAET,
     MaxAssociations,
+    MaxDatasetSize,
+    MaxDepth,
+    MaxElements,
     MaxPdu,
     MessageId,
     NetworkTimeout,
     OutputDir,
     OutputFormat,
+    PduTimeout,
     Port,
     ProposedTransferSyntaxes,
     Quiet,
@@ -245,10 +249,15 @@ class Acceptance:
     accept_class: AcceptClass = None
     max_associations: MaxAssociations = 10
     reject: Reject = None
+    max_dataset_size: MaxDatasetSize = 64 * 1024 * 1024
+    max_depth: MaxDepth = 32
+    max_elements: MaxElements = 1_000_000
+    pdu_timeout: PduTimeout = 10.0
 
     def listen_options(self, association: AcceptorAssociation) -> ListenOptions:
         """With -x the listener prefers its own transfer syntax order to the requestor's."""
         from dcmreport.association import ListenOptions
+        from dcmreport.limits import DatasetLimits
 
         return ListenOptions(
             port=self.port,
@@ -264,6 +273,8 @@ class Acceptance:
             reject=parsed("--reject", catalog.resolve_rejection, self.reject)
             if self.reject
             else None,
+            dataset_limits=DatasetLimits(self.max_dataset_size, self.max_depth, self.max_elements),
+            pdu_timeout=self.pdu_timeout,
         )
 
 

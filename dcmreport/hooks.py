@@ -42,7 +42,7 @@ def environment(
     fields = {
         "DCMREPORT_RECORD": str(record or ""),
         "DCMREPORT_DATASET": str(dataset or ""),
-        "DCMREPORT_MESSAGE_ID": str(report.message_id),
+        "DCMREPORT_MESSAGE_ID": "" if report.message_id is None else str(report.message_id),
         "DCMREPORT_SOP_CLASS_UID": report.sop_class_uid,
         "DCMREPORT_SOP_INSTANCE_UID": report.sop_instance_uid,
         "DCMREPORT_EVENT_TYPE_ID": ""

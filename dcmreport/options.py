@@ -14,6 +14,7 @@ Nothing here imports pynetdicom or pydicom: ``--help`` stays fast.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -694,3 +695,70 @@ ListenTimeout = Annotated[
 
 
 Bind = Annotated[str, typer.Option("--bind", "-b", metavar="ADDRESS", help="Address to listen on.")]
+
+
+# --- limits on what a peer may make the listener hold ------------------------------------
+
+PANEL_LIMITS = "Limits (against broken and hostile peers)"
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:([kmg])(i?)b?|b)?\s*", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """``65536``, ``64MiB``, ``100MB``, ``1G``: a number of bytes (KiB = 1024, kB = 1000)."""
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a size: {text!r} (e.g. 65536, 64MiB, 100MB)")
+    number, prefix, binary = match.groups()
+    base = 1024 if binary else 1000
+    size = int(float(number) * base ** " kmg".index((prefix or " ").lower()))
+    if size < 1:
+        raise ValueError(f"a size must be positive: {text!r}")
+    return size
+
+
+MaxDatasetSize = Annotated[
+    int,
+    typer.Option(
+        "--max-dataset-size",
+        metavar="SIZE",
+        parser=wrap(parse_size),
+        show_default="64MiB",
+        rich_help_panel=PANEL_LIMITS,
+        help="Largest data set a peer may send (counted as its fragments arrive, and once "
+        "inflated); beyond, the association is aborted or the report refused (0x0213).",
+    ),
+]
+
+MaxDepth = Annotated[
+    int,
+    typer.Option(
+        "--max-depth",
+        metavar="N",
+        min=1,
+        rich_help_panel=PANEL_LIMITS,
+        help="Deepest nesting of sequences in a received data set; deeper: refused (0x0213).",
+    ),
+]
+
+MaxElements = Annotated[
+    int,
+    typer.Option(
+        "--max-elements",
+        metavar="N",
+        min=1,
+        rich_help_panel=PANEL_LIMITS,
+        help="Most elements and items in a received data set; more: refused (0x0213).",
+    ),
+]
+
+PduTimeout = Annotated[
+    float,
+    typer.Option(
+        "--pdu-timeout",
+        metavar="SECONDS",
+        min=0.1,
+        rich_help_panel=PANEL_LIMITS,
+        help="A whole PDU must arrive within that long, however slowly it trickles in; "
+        "else the association is aborted and its slot freed.",
+    ),
+]

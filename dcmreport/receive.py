@@ -103,7 +103,7 @@ class ReportHandler:
                 report, Answer(ResponseStatus(PROCESSING_FAILURE), abort=True), (), findings
             )
         if report.problem:
-            failed = Answer(ResponseStatus(PROCESSING_FAILURE, report.problem))
+            failed = Answer(ResponseStatus(report.problem_status, report.problem))
             return ReportRecord(report, failed, (), findings)
         planned = None if self._reaction.exec_decides else self._planned(report, findings)
         record = ReportRecord(report, planned, (), findings)

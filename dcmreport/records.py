@@ -74,13 +74,14 @@ class ReceivedReport:
     association: AssociationInfo
     context_id: int
     transfer_syntax: str
-    message_id: int
+    message_id: int | None  # None: the peer left it out
     sop_class_uid: str
     sop_instance_uid: str
     event_type_id: int | None
     dataset: Dataset | None
     received_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     problem: str | None = None  # e.g. the Event Information could not be decoded
+    problem_status: int = 0x0110  # the answer to a problem: 0x0213 for a limit, else 0x0110
     context_class_uid: str = ""  # the abstract syntax of the context it came on
 
 

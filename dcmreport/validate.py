@@ -53,6 +53,10 @@ NOT_REPORT_CLASSES = {catalog.VERIFICATION: "Verification SOP Class"}
 # the person reading the peer's log why; a sender that must please a validator
 # that strict can leave it out.
 STANDARD_ANSWERS: dict[str, ResponseStatus] = {
+    # A request without its mandatory Message ID or Event Type ID (PS3.7 10.3.1): no status
+    # names that case; a failure answers it rather than leaving the peer to time out.
+    "missing-message-id": ResponseStatus(0x0110, "the request has no Message ID"),
+    "missing-event-type": ResponseStatus(0x0113, "the request has no Event Type ID"),
     "not-a-report-class": ResponseStatus(0x0211, "the SOP Class has no N-EVENT-REPORT"),
     "context-mismatch": ResponseStatus(0x0212, "SOP Class not agreed on this presentation context"),
     "invalid-uid": ResponseStatus(0x0117, "Affected SOP Instance/Class UID violates UID rules"),
@@ -69,6 +73,7 @@ def report_findings(report: ReceivedReport) -> list[Finding]:
     Information (:func:`findings`), which also hold ``unknown-event``.
     """
     return [
+        *_missing_elements(report),
         *_not_a_report_class(report.sop_class_uid),
         *_context_mismatch(report),
         *_invalid_uids(report),
@@ -90,6 +95,18 @@ def standard_status(found: Iterable[Finding]) -> ResponseStatus | None:
     """
     kinds = {finding.kind for finding in found}
     return next((answer for kind, answer in STANDARD_ANSWERS.items() if kind in kinds), None)
+
+
+def _missing_elements(report: ReceivedReport) -> list[Finding]:
+    """Mandatory command elements the request left out (an absent UID is ``invalid-uid``)."""
+    missing = []
+    if report.message_id is None:
+        missing.append(Finding("missing-message-id", "MessageID", "the request has no Message ID"))
+    if report.event_type_id is None:
+        missing.append(
+            Finding("missing-event-type", "EventTypeID", "the request has no Event Type ID")
+        )
+    return missing
 
 
 def _not_a_report_class(class_uid: str) -> list[Finding]:

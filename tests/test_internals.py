@@ -82,3 +82,24 @@ def test_log_text_we_read(text: str) -> None:
 def test_event_reply_read_off_any_response() -> None:
     """Item 7: ``send_n_event_report`` reads ``EventReply`` off whatever response arrives."""
     assert "rsp.EventReply" in inspect.getsource(Association.send_n_event_report)
+
+
+def test_pdu_reading_hooks() -> None:
+    """Item 8: the DUL reads each PDU through ``self._read_pdu_data()``, decodes it with
+    ``_decode_pdu`` into ``(pdu, event)``, and hands it on through ``event_queue`` and
+    ``_recv_pdu``; the acceptor waits for its A-ASSOCIATE-RQ on ``to_user_queue``, where
+    None means "no request"."""
+    assert "self._read_pdu_data()" in inspect.getsource(DULServiceProvider._is_transport_event)
+    read = inspect.getsource(DULServiceProvider._read_pdu_data)
+    assert "self._decode_pdu(bytestream)" in read and "self._recv_pdu.put(pdu)" in read
+    assert "self._kill_thread" in inspect.getsource(DULServiceProvider.kill_dul)
+    reactor = inspect.getsource(Association.run_reactor)
+    assert "primitive = self.dul.receive_pdu(wait=True, timeout=self.acse_timeout)" in reactor
+    assert "if primitive is None:" in reactor
+
+
+def test_contexts_without_transfer_syntax_still_break_negotiation() -> None:
+    """Item 9: pynetdicom indexes the first proposed transfer syntax of a refused context."""
+    from pynetdicom.presentation import negotiate_as_acceptor
+
+    assert "rq_context.transfer_syntax[0]" in inspect.getsource(negotiate_as_acceptor)

@@ -39,6 +39,9 @@ in pynetdicom for other code in the same process.
    arrive. A connection that closes before its A-ASSOCIATE-RQ ends the
    acceptor's wait for one at once (``to_user_queue.put(None)`` is what an
    ACSE timeout looks like to it), so it frees its slot.
+9. ``negotiate_as_acceptor`` indexes the first transfer syntax of every
+   proposed context it rejects, and fails in its thread, answering nothing,
+   on a context that proposes none (:func:`placeholder_transfer_syntax`).
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ from pydicom import Dataset
 from pynetdicom import evt
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
-from pynetdicom.pdu_primitives import P_DATA
+from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, P_DATA
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport.records import Delivery
@@ -172,7 +175,7 @@ def report_response(
 ) -> N_EVENT_REPORT:
     """An N-EVENT-REPORT-RSP primitive for ``req`` (PS3.7 10.1.1: Event Type ID is conditional)."""
     rsp = N_EVENT_REPORT()
-    rsp.MessageIDBeingRespondedTo = req.MessageID
+    rsp.MessageIDBeingRespondedTo = req.MessageID if req.MessageID is not None else 0
     rsp.AffectedSOPClassUID = req.AffectedSOPClassUID
     rsp.AffectedSOPInstanceUID = req.AffectedSOPInstanceUID
     if with_event_type:
@@ -184,6 +187,22 @@ def report_response(
     if reply is not None:
         rsp.EventReply = BytesIO(reply)
     return rsp
+
+
+# JPEG Baseline: never among the listener's transfer syntaxes (it decodes uncompressed only).
+UNSUPPORTED_TRANSFER_SYNTAX = "1.2.840.10008.1.2.4.50"
+
+
+def placeholder_transfer_syntax(proposed: list[PresentationContext]) -> None:
+    """Give a context proposed without a transfer syntax one we never accept (item 9).
+
+    It is then refused with result 4, transfer syntaxes not supported, which
+    is what a context without any deserves; the A-ASSOCIATE-AC's transfer
+    syntax for a refused context is not significant (PS3.8 9.3.3.2).
+    """
+    for cx in proposed:
+        if not cx.transfer_syntax:
+            cx.add_transfer_syntax(UNSUPPORTED_TRANSFER_SYNTAX)
 
 
 def no_delay(assoc: Association) -> None:
@@ -273,6 +292,10 @@ class _Closed(Exception):
     """The peer closed the connection (or we are stopping) mid-PDU."""
 
 
+class _Abandoned(Exception):
+    """We are aborting: stop reading so the DUL can send the A-ABORT; the stream is lost."""
+
+
 class BoundedReader:
     """pynetdicom's PDU reader with limits and a deadline (item 8: ``dul._read_pdu_data``).
 
@@ -294,10 +317,13 @@ class BoundedReader:
         self._limits = limits
         self._log = log
         self._dataset_bytes = 0
+        self._desynchronised = False  # a PDU was abandoned half read
 
     def __call__(self) -> None:
         deadline = time.monotonic() + self._limits.pdu_timeout
         try:
+            if self._desynchronised:
+                raise _Closed
             header = self._read(6, deadline)
             pdu_type, _, length = struct.unpack(">BBL", header)
             self._check_length(pdu_type, length)
@@ -307,6 +333,9 @@ class BoundedReader:
         except _Closed:
             self._dul.event_queue.put("Evt17")  # transport closed, as pynetdicom says it
             self._end_negotiation()
+            return
+        except _Abandoned:
+            self._desynchronised = True
             return
         except _Refused as refusal:
             self._refuse(refusal)
@@ -319,8 +348,30 @@ class BoundedReader:
         except Exception:  # a malformed PDU: pynetdicom's own answer, an A-ABORT
             self._dul.event_queue.put("Evt19")
             return
+        if pdu_type == 0x01 and not self._usable_request(decoded):
+            return
         self._dul.event_queue.put(event)
         self._dul._recv_pdu.put(decoded)
+
+    def _usable_request(self, request: Any) -> bool:
+        """An A-ASSOCIATE-RQ pynetdicom can turn into a primitive; else an A-ABORT (2, 6).
+
+        pynetdicom fails on an even presentation context ID or a context
+        without a transfer syntax (PS3.8 9.3.2.2 requires odd IDs and one
+        or more transfer syntaxes) in its own thread, answering nothing.
+        """
+        try:
+            request.to_primitive()
+        except Exception as exc:
+            refusal = _Refused(
+                f"an invalid A-ASSOCIATE-RQ ({type(exc).__name__}: an even presentation "
+                "context ID or one without a transfer syntax?)",
+                2,
+                6,
+            )
+            self._refuse(refusal)
+            return False
+        return True
 
     def _bound(self, pdu_type: int) -> int:
         if pdu_type == _P_DATA_TF and self._limits.max_pdu:
@@ -364,6 +415,8 @@ class BoundedReader:
                 remaining = deadline - time.monotonic()
                 if self._dul._kill_thread:
                     raise _Closed
+                if self._aborting():
+                    raise _Abandoned
                 if remaining <= 0:
                     raise _Refused(
                         f"a PDU did not arrive whole within {self._limits.pdu_timeout:g} s "
@@ -384,6 +437,11 @@ class BoundedReader:
                 sock.settimeout(previous)
         return bytes(data)
 
+    def _aborting(self) -> bool:
+        """An A-ABORT waits to be sent (a DIMSE timeout, a stop): reading must give way."""
+        waiting = list(self._dul.to_provider_queue.queue)
+        return any(isinstance(primitive, A_ABORT | A_P_ABORT) for primitive in waiting)
+
     def _refuse(self, refusal: _Refused) -> None:
         """One log line, an A-ABORT, the connection closed, the association ended."""
         self._log(self._assoc, str(refusal))
@@ -399,7 +457,7 @@ class BoundedReader:
 
     def _end_negotiation(self) -> None:
         """Before an A-ASSOCIATE-RQ, pynetdicom waits --acse-timeout for one: end that wait now."""
-        if self._assoc.requestor.primitive is None:
+        if self._assoc.is_acceptor and self._assoc.requestor.primitive is None:
             self._dul.to_user_queue.put(None)
 
 

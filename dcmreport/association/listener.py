@@ -47,6 +47,7 @@ from dcmreport.records import (
 from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, category
 
 LOG = logging.getLogger("dcmreport")
+RESOURCE_LIMITATION = 0x0213
 
 
 class ReportHandler(Protocol):
@@ -84,19 +85,26 @@ def _supported_contexts(
 
     pynetdicom accepts the first transfer syntax of the acceptor's list that
     was proposed; by default the list is put in the requestor's order (the
-    reference server takes the first proposed), with ``-x`` in ours.
+    reference server takes the first proposed), with ``-x`` in ours. An
+    abstract syntax proposed in several contexts gets one acceptor context
+    with every transfer syntax we support of all of them (pynetdicom keys its
+    acceptor contexts by abstract syntax), so each proposal is judged on its own.
     """
     accepted = (*options.accept_classes, VERIFICATION)  # C-ECHO is always answered
-    contexts = []
+    offered: dict[str, list[str]] = {}
     for cx in proposed:
         if options.accept_classes and cx.abstract_syntax not in accepted:
             continue  # rejected: abstract syntax not supported
+        syntaxes = offered.setdefault(str(cx.abstract_syntax), [])
+        syntaxes += [ts for ts in cx.transfer_syntax if ts not in syntaxes]
+    contexts = []
+    for abstract_syntax, syntaxes in offered.items():
         if options.own_transfer_syntax_order:
-            ours = [ts for ts in transfer_syntaxes if ts in cx.transfer_syntax]
+            ours = [ts for ts in transfer_syntaxes if ts in syntaxes]
         else:
-            ours = [ts for ts in cx.transfer_syntax if ts in transfer_syntaxes]
+            ours = [ts for ts in syntaxes if ts in transfer_syntaxes]
         try:
-            supported = build_context(str(cx.abstract_syntax), ours or [IMPLICIT_VR_LE])
+            supported = build_context(abstract_syntax, ours or [IMPLICIT_VR_LE])
         except ValueError:
             continue  # not a valid UID: the context is rejected
         supported.scu_role = True
@@ -133,23 +141,24 @@ def _received_report(
     assoc: Association, req: N_EVENT_REPORT, context: PresentationContext, limits: DatasetLimits
 ) -> ReceivedReport:
     """What the peer sent; a data set that does not decode becomes a ``problem``, not an error."""
-    dataset, problem = None, None
+    dataset, problem, problem_status = None, None, PROCESSING_FAILURE
     try:
         dataset = _event_information(req, context, limits)
-    except LimitExceeded as exc:
-        problem = f"refused the Event Information: {exc}"
+    except LimitExceeded as exc:  # PS3.7: not performed due to resource limitation
+        problem, problem_status = f"refused the Event Information: {exc}", RESOURCE_LIMITATION
     except Exception as exc:  # a peer may send anything; answer rather than abort
         problem = f"cannot decode the Event Information: {type(exc).__name__}"
     return ReceivedReport(
         association=association_info(assoc),
         context_id=int(context.context_id or 0),
         transfer_syntax=str(context.transfer_syntax[0]),
-        message_id=int(req.MessageID or 0),
+        message_id=int(req.MessageID) if req.MessageID is not None else None,
         sop_class_uid=str(req.AffectedSOPClassUID or ""),
         sop_instance_uid=str(req.AffectedSOPInstanceUID or ""),
         event_type_id=int(req.EventTypeID) if req.EventTypeID is not None else None,
         dataset=dataset,
         problem=problem,
+        problem_status=problem_status,
         context_class_uid=str(context.abstract_syntax),
     )
 
@@ -276,6 +285,7 @@ class Listener:
             self._log_rejected(assoc, " (--reject)")
             return
         proposed = cast(A_ASSOCIATE, assoc.requestor.primitive).presentation_context_definition_list
+        internals.placeholder_transfer_syntax(proposed)
         assoc.acceptor.supported_contexts = _supported_contexts(
             list(proposed), self._settings.transfer_syntaxes, self._options
         )

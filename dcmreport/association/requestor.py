@@ -48,6 +48,7 @@ from dcmreport.status import SUCCESS, WARNING, category
 LOG = logging.getLogger("dcmreport")
 
 N_EVENT_REPORT_RSP = 0x8100
+MAX_RESPONSE_DATASET = 64 * 1024 * 1024  # an Event Reply larger than this is refused
 
 
 def _why_not_established(
@@ -110,6 +111,33 @@ def _looks_like_ae_title(host: str) -> bool:
     return "." not in host and host.upper() == host and any(c.isalpha() for c in host)
 
 
+# The smallest P-DATA-TF variable field that carries a byte of a PDV: its 4-byte length,
+# context ID and message control header, and one byte (PS3.8 9.3.5).
+_SMALLEST_USABLE_PDU = 7
+
+
+def _bound_reading(assoc: Association, settings: Settings) -> None:
+    """The listener's PDU limits on our side too: a peer that starts a PDU and stalls, or
+    claims a huge one, cannot hold ``send-report`` past its timeouts."""
+    limits = internals.PduLimits(
+        max_pdu=settings.max_pdu,
+        max_dataset=MAX_RESPONSE_DATASET,
+        pdu_timeout=max(settings.acse_timeout, settings.dimse_timeout),
+    )
+    internals.bound_reading(assoc, limits, lambda _, why: LOG.warning("aborted: %s", why))
+
+
+def _check_peer_max_pdu(assoc: Association, peer: Peer) -> None:
+    """A maximum length too small to carry any data is the peer's fault, not the user's."""
+    announced = int(assoc.acceptor.maximum_length or 0)
+    if 0 < announced < _SMALLEST_USABLE_PDU:
+        assoc.abort()
+        raise AssociationError(
+            f"{peer} announced a maximum PDU length of {announced} bytes, too small to carry "
+            f"any message (PS3.8 D.1); aborted the association"
+        )
+
+
 @dataclass
 class _Open:
     """An established association and what pynetdicom logged about it."""
@@ -151,11 +179,16 @@ def _associate(
             ae_title=peer.ae_title,
             max_pdu=settings.max_pdu,
             ext_neg=roles or None,
-            evt_handlers=[(evt.EVT_CONN_OPEN, diagnostics.on_connect), *(handlers or [])],
+            evt_handlers=[
+                (evt.EVT_CONN_OPEN, diagnostics.on_connect),
+                (evt.EVT_CONN_OPEN, lambda event: _bound_reading(event.assoc, settings)),
+                *(handlers or []),
+            ],
         )
         if not assoc.is_established:
             raise _why_not_established(assoc, peer, diagnostics, settings)
         log_negotiation(association_info(assoc))
+        _check_peer_max_pdu(assoc, peer)
         try:
             yield _Open(assoc, diagnostics)
         except BaseException:

@@ -6,6 +6,11 @@ integrator would use it. Prints one JSON object on stdout with what it saw.
 
     python pynetdicom_peer.py client PORT      # the reference SCU, sends the report
     python pynetdicom_peer.py server [--route-reports] [--delay S] [--status N] [--abort]
+                                     [--stall] [--max-pdu N]
+
+``--stall`` answers a report with the first bytes of a PDU and then nothing;
+``--max-pdu N`` announces N as this peer's maximum PDU length (even 1 to 6,
+which can carry no message at all).
 
 The reference server receives its report on Secondary Capture Image Storage,
 a storage class that plain pynetdicom answers with a C-STORE-RSP;
@@ -74,7 +79,9 @@ def client(port: int) -> int:
     return 0
 
 
-def server(route_reports: bool, delay: float, status: int, abort: bool) -> int:
+def server(
+    route_reports: bool, delay: float, status: int, abort: bool, stall: bool, max_pdu: int | None
+) -> int:
     """The reference server: accept everything proposed, echo the report back."""
     if route_reports:
         from pynetdicom import association
@@ -101,9 +108,14 @@ def server(route_reports: bool, delay: float, status: int, abort: bool) -> int:
         time.sleep(delay)
         if abort:
             event.assoc.abort()
+        if stall:  # a P-DATA-TF header claiming 64 bytes, 2 of them, then silence
+            event.assoc.dul.socket.socket.sendall(b"\x04\x00\x00\x00\x00\x40\x00\x00")
+            time.sleep(120)
         return status, event.event_information
 
     ae = AE(ae_title="ServerTest")
+    if max_pdu is not None:
+        ae.maximum_pdu_size = max_pdu
     for cx in (Verification, SecondaryCaptureImageStorage, "1.2.840.10008.1.20.1"):
         ae.add_supported_context(cx, [IMPLICIT, "1.2.840.10008.1.2.1"])
     server = ae.start_server(
@@ -123,7 +135,10 @@ def main(argv: list[str]) -> int:
         return client(int(argv[1]))
     delay = float(argv[argv.index("--delay") + 1]) if "--delay" in argv else 0.0
     status = int(argv[argv.index("--status") + 1], 0) if "--status" in argv else 0
-    return server("--route-reports" in argv, delay, status, "--abort" in argv)
+    max_pdu = int(argv[argv.index("--max-pdu") + 1]) if "--max-pdu" in argv else None
+    return server(
+        "--route-reports" in argv, delay, status, "--abort" in argv, "--stall" in argv, max_pdu
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,50 @@
+"""``send-report`` against peers that misbehave: every failure is exit 3 with what happened.
+
+The peer is plain pynetdicom in its own process (tests/peers/pynetdicom_peer.py),
+made to stall mid-PDU, to answer with the wrong message, or to announce a
+maximum PDU length that can carry nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from conftest import dcmreport, stop_pynetdicom_server
+
+REPORT = ("--event", "1", "--instance", "1.2.3", "--format", "json")
+
+
+def test_a_peer_that_stalls_mid_pdu_is_bounded_by_the_dimse_timeout(
+    pynetdicom_server: Any,
+) -> None:
+    peer, port = pynetdicom_server("--route-reports", "--stall")
+    started = time.monotonic()
+    run = dcmreport("send-report", f"ServerTest@127.0.0.1:{port}", *REPORT, "--dimse-timeout", "2")
+    elapsed = time.monotonic() - started
+    assert run.returncode == 3, run.stderr
+    assert "within 2 s (--dimse-timeout)" in run.stderr
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+    peer.proc.kill()
+
+
+def test_a_c_echo_rsp_to_a_report_is_exit_3_naming_it(pynetdicom_server: Any) -> None:
+    """Plain pynetdicom answers a report on Verification with a C-ECHO-RSP."""
+    peer, port = pynetdicom_server()
+    run = dcmreport(
+        "send-report", f"ServerTest@127.0.0.1:{port}", *REPORT, "--class", "1.2.840.10008.1.1"
+    )
+    assert run.returncode == 3, run.stderr
+    assert "answered with C-ECHO-RSP instead of N-EVENT-REPORT-RSP" in run.stderr
+    assert "Traceback" not in run.stderr and "UnboundLocalError" not in run.stderr
+    stop_pynetdicom_server(peer)
+
+
+@pytest.mark.parametrize("max_pdu", [1, 6])
+def test_an_unusable_peer_max_pdu_is_the_peers_fault(pynetdicom_server: Any, max_pdu: int) -> None:
+    peer, port = pynetdicom_server("--max-pdu", str(max_pdu))
+    run = dcmreport("send-report", f"ServerTest@127.0.0.1:{port}", *REPORT)
+    assert run.returncode == 3, run.stderr
+    assert f"maximum PDU length of {max_pdu} bytes" in run.stderr
+    stop_pynetdicom_server(peer)
