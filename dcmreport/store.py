@@ -8,6 +8,8 @@ file - and the directory is fsynced, all before the answer goes out: a peer is
 never told Success for a report that is not on disk. Once the answer has (or
 has not) gone out, the record is replaced by its completed form, again
 atomically and fsynced. A temporary file never outlives a failed write.
+Files are created owner-only (0600), and a directory the listener creates is
+owner-only too (0700): they hold patient data.
 
 File names are built only from values we made or validated: the local
 receive time, a per-listener sequence number, the event type number and the
@@ -50,13 +52,9 @@ class ReportStore:
 
     @classmethod
     def open(cls, directory: Path) -> ReportStore:
-        """A store in an existing directory we can write to, or a usage error now, at start."""
-        if not directory.is_dir():
-            raise InputError(
-                f"--output-dir {directory}: no such directory",
-                f"create it first: mkdir -p {directory}",
-            )
+        """A store in a directory we can write to (made owner-only if new), or exit 2 at start."""
         try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=directory, prefix=".dcmreport-check-"):
                 pass
         except OSError as exc:
@@ -118,7 +116,10 @@ class ReportStore:
     def _atomic(self, path: Path, write: Any, replace: bool = False) -> None:
         temporary = path.with_name(f".{path.name}.tmp")
         try:
-            with open(temporary, "xb") as f:
+            # Owner-only: these files hold patient data (umask may only narrow it further).
+            with os.fdopen(
+                os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
+            ) as f:
                 write(f)
                 f.flush()
                 os.fsync(f.fileno())

@@ -79,9 +79,16 @@ def test_unwritable_output_dir_is_refused_at_start(tmp_path: Path) -> None:
     assert run.returncode == 2 and "cannot write there" in run.stderr
 
 
-def test_missing_output_dir_is_refused_at_start(tmp_path: Path) -> None:
-    run = dcmreport("listen", "--port", "0", "--output-dir", str(tmp_path / "absent"))
-    assert run.returncode == 2 and "no such directory" in run.stderr
+def test_kept_files_and_a_new_output_dir_are_owner_only(listen: Any, tmp_path: Path) -> None:
+    """They hold patient data: 0700 for the directory the listener creates, 0600 for files."""
+    directory = tmp_path / "new" / "reports"
+    listener = listen("--count", "1", "--output-dir", str(directory))
+    assert raw_send(listener.port)["status"] == 0
+    assert listener.finish(sig=None) == 0
+    assert directory.stat().st_mode & 0o777 == 0o700
+    kept = list(directory.iterdir())
+    assert len(kept) == 2  # the Part 10 file and the record
+    assert {path.stat().st_mode & 0o777 for path in kept} == {0o600}
 
 
 def test_exec_without_output_dir_leaves_nothing_in_the_temporary_directory(
