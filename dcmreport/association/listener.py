@@ -193,6 +193,13 @@ def _response(req: N_EVENT_REPORT, context: PresentationContext, answer: Answer)
     return internals.report_response(req, _status_dataset(status), reply, succeeded)
 
 
+def _who(assoc: Association) -> str:
+    """``CALLING (address:port)`` of the peer, ``?`` before it has said its AE title."""
+    rq = assoc.requestor
+    calling = str(rq.primitive.calling_ae_title).strip() if rq.primitive else ""
+    return f"{calling or '?'} ({rq.address}:{rq.port})"
+
+
 def _describe_rejection(assoc: Association) -> str:
     rj = cast(A_ASSOCIATE, assoc.acceptor.primitive)
     result, source, reason = (
@@ -271,11 +278,7 @@ class Listener:
 
     def _log_refused(self, assoc: Association, why: str) -> None:
         """One line per peer cut off for breaking a limit."""
-        rq = assoc.requestor
-        calling = str(rq.primitive.calling_ae_title).strip() if rq.primitive else "?"
-        LOG.warning(
-            "aborted the association from %s (%s:%s): %s", calling, rq.address, rq.port, why
-        )
+        LOG.warning("aborted the association from %s: %s", _who(assoc), why)
 
     def _on_requested(self, event: evt.Event) -> None:
         """EVT_REQUESTED: refuse (``--reject``), or decide what to accept and how to serve it."""
@@ -294,15 +297,8 @@ class Listener:
 
     def _log_rejected(self, assoc: Association, why: str) -> None:
         """One line per refused association, without -v: who, and the reason."""
-        rq = assoc.requestor
-        calling = str(rq.primitive.calling_ae_title if rq.primitive else rq.ae_title).strip()
         LOG.warning(
-            "rejected the association from %s (%s:%s): %s%s",
-            calling or "?",
-            rq.address,
-            rq.port,
-            _describe_rejection(assoc),
-            why,
+            "rejected the association from %s: %s%s", _who(assoc), _describe_rejection(assoc), why
         )
 
     def _serve(
@@ -394,10 +390,8 @@ class Listener:
             else "closed"
         )
         LOG.info(
-            "association from %s (%s:%s) %s: %d report(s) received, %d unanswered",
-            str(assoc.requestor.ae_title).strip() or "?",
-            assoc.requestor.address,
-            assoc.requestor.port,
+            "association from %s %s: %d report(s) received, %d unanswered",
+            _who(assoc),
             how,
             received,
             received - answered,
@@ -432,9 +426,5 @@ class Listener:
         self.wait(lambda: not self._ae.active_associations, grace)
         self.wait(lambda: self.in_flight() == 0, grace)
         for assoc in self._ae.active_associations:
-            LOG.warning(
-                "aborting the association with %s:%s still open at shutdown",
-                assoc.requestor.address,
-                assoc.requestor.port,
-            )
+            LOG.warning("aborting the association from %s still open at shutdown", _who(assoc))
             assoc.abort()
