@@ -27,8 +27,8 @@ COMPLETIONS = {"bash": "dcmreport.bash", "zsh": "_dcmreport", "fish": "dcmreport
 
 
 def _roff(text: str) -> str:
-    """Escape text for roff and drop rich markup such as ``[b]...[/b]``."""
-    text = re.sub(r"\[/?[a-z ]+\]", "", text)
+    """Escape text for roff and drop rich markup such as ``[b]...[/b]`` (``\\[`` is a ``[``)."""
+    text = re.sub(r"(?<!\\)\[/?[a-z ]+\]", "", text).replace("\\[", "[")
     text = text.replace("\\", "\\e").replace("-", "\\-")
     return "\n".join(
         "\\&" + line if line.startswith((".", "'")) else line for line in text.splitlines()
