@@ -50,7 +50,6 @@ from dcmreport.options import (
     Wait,
 )
 from dcmreport.peers import ConfiguredCommand
-from dcmreport.records_json import failure_json
 from dcmreport.status import category
 
 if TYPE_CHECKING:
@@ -154,6 +153,8 @@ def run(body: Callable[[], ExitCode], output: Output) -> None:
 def _failed(output: Output, code: ExitCode, message: str, hint: str | None = None) -> ExitCode:
     error(message, hint)
     if output.json():
+        from dcmreport.records_json import failure_json
+
         sys.stdout.write(json.dumps(failure_json(message, hint, int(code))) + "\n")
         sys.stdout.flush()
     return code
