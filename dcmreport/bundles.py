@@ -18,10 +18,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, get_type_hints
 
 _R = TypeVar("_R")
+_B = TypeVar("_B")
 
 
 def _fields(bundle: type[Any]) -> list[inspect.Parameter]:
@@ -38,6 +39,11 @@ def _fields(bundle: type[Any]) -> list[inspect.Parameter]:
         )
         for field in dataclasses.fields(bundle)
     ]
+
+
+def collect(bundle: type[_B], values: Mapping[str, Any]) -> _B:
+    """The bundle built from a command's parsed values (``ctx.params``), its fields picked out."""
+    return bundle(**{field.name: values[field.name] for field in dataclasses.fields(bundle)})  # type: ignore[arg-type]
 
 
 def expand(command: Callable[..., _R]) -> Callable[..., _R]:
@@ -68,7 +74,9 @@ def expand(command: Callable[..., _R]) -> Callable[..., _R]:
     @functools.wraps(command)
     def with_bundles(**options: Any) -> _R:
         for name, (bundle, fields) in bundles.items():
-            options[name] = bundle(**{field: options.pop(field) for field in fields})
+            options[name] = collect(bundle, options)
+            for field in fields:
+                del options[field]
         return command(**options)
 
     with_bundles.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ the commands, so ``--help`` and completion never pay for them.
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dcmreport import __version__
+from dcmreport import __version__, peers
 from dcmreport.bundles import expand
 from dcmreport.config import (
     Acceptance,
@@ -37,8 +38,18 @@ from dcmreport.config import (
     split_arguments,
 )
 from dcmreport.errors import DcmreportError, ExitCode, ListenTimeoutError
-from dcmreport.manual import PROG, Command, Group, error
-from dcmreport.options import Count, ListenTimeout, PeerArg, ReportArguments
+from dcmreport.manual import PROG, Group, error
+from dcmreport.options import (
+    Check,
+    ConfigPath,
+    Count,
+    ListenTimeout,
+    PeerArg,
+    ReadyFile,
+    ReportArguments,
+    Wait,
+)
+from dcmreport.peers import ConfiguredCommand
 from dcmreport.status import category
 
 if TYPE_CHECKING:
@@ -127,26 +138,39 @@ def _thread_failed(failure: threading.ExceptHookArgs) -> None:
     )
 
 
-def run(body: Callable[[], ExitCode], verbosity: Verbosity) -> None:
-    """Run a command body; map every outcome to its exit code. The only place that exits."""
-    _setup_logging(verbosity)
+def run(body: Callable[[], ExitCode], output: Output) -> None:
+    """Run a command body; map every outcome to its exit code. The only place that exits.
+
+    The settings file's error, if any, is raised here (peers.applied), so it
+    is reported like every other; with JSON output a failure is also one JSON
+    object on stdout, for the script that reads it.
+    """
+    _setup_logging(output)
     try:
+        peers.applied()
         code = body()
     except DcmreportError as exc:
-        error(str(exc), exc.hint)
-        code = exc.exit_code
+        code = _failed(output, exc.exit_code, str(exc), exc.hint)
     except KeyboardInterrupt:
-        error("interrupted")
-        code = ExitCode.INTERRUPTED
+        code = _failed(output, ExitCode.INTERRUPTED, "interrupted")
     except Exception as exc:  # a bug: its message may quote patient data, so only with -d
-        if verbosity.debug:
+        if output.debug:
             LOG.exception("unexpected error")
-        error(
-            f"unexpected {type(exc).__name__} at {_where(exc)}",
-            None if verbosity.debug else "run again with -d for the message and traceback",
+        hint = None if output.debug else "run again with -d for the message and traceback"
+        code = _failed(
+            output, ExitCode.ERROR, f"unexpected {type(exc).__name__} at {_where(exc)}", hint
         )
-        code = ExitCode.ERROR
     raise typer.Exit(int(code))
+
+
+def _failed(output: Output, code: ExitCode, message: str, hint: str | None = None) -> ExitCode:
+    error(message, hint)
+    if output.json():
+        from dcmreport.records_json import failure_json
+
+        sys.stdout.write(json.dumps(failure_json(message, hint, int(code))) + "\n")
+        sys.stdout.flush()
+    return code
 
 
 def _where(exc: BaseException) -> str:
@@ -167,33 +191,47 @@ def exit_code_for_status(code: int) -> ExitCode:
 # --- the commands ----------------------------------------------------------------------------
 
 
-@app.command(cls=Command)
+@app.command(cls=ConfiguredCommand)
 @expand
 def echo(
-    ctx: typer.Context, association: RequestorAssociation, output: Output, peer: PeerArg = None
+    ctx: typer.Context,
+    association: RequestorAssociation,
+    output: Output,
+    wait: Wait = None,
+    peer: PeerArg = None,
 ) -> None:
     """Verify a peer with C-ECHO: show its status and the round-trip time.
 
     It takes the association options of send-report, so it checks the
-    address, AE titles and timeouts a report would use.
+    address, AE titles and timeouts a report would use. With --wait it
+    tries again until the peer answers: a CI job's way to wait for a
+    listener it has just started.
 
-    [b]Example[/b]:
+    [b]Examples[/b]:
 
       dcmreport echo PACS@10.0.0.5:104
+
+      dcmreport echo pacs
+
+      dcmreport echo --wait 30 ServerTest@127.0.0.1
     """
     output = output.joined(ctx.obj)
 
     def body() -> ExitCode:
         from dcmreport import association as dicom
 
-        rsp = dicom.echo(association.peer(peer), association.settings())
+        target, settings = association.peer(peer), association.settings()
+        if wait is None:
+            rsp = dicom.echo(target, settings)
+        else:
+            rsp = peers.echo_until(dicom.echo, target, settings, wait)
         output.renderer().echo(rsp)
         return exit_code_for_status(rsp.status.code)
 
     run(body, output)
 
 
-@app.command("send-report", cls=Command)
+@app.command("send-report", cls=ConfiguredCommand)
 @expand
 def send_report(
     ctx: typer.Context,
@@ -225,15 +263,16 @@ def send_report(
 
         renderer = output.renderer()
         peer, assignments = split_arguments(arguments or [])
+        target = association.peer(peer)
         request = report.request(assignments, renderer)
-        rsp = dicom.send_report(association.peer(peer), association.settings(), request)
+        rsp = dicom.send_report(target, association.settings(), request)
         renderer.report_response(rsp)
         return exit_code_for_status(rsp.status.code)
 
     run(body, output)
 
 
-@app.command(cls=Command)
+@app.command(cls=ConfiguredCommand)
 @expand
 def listen(
     ctx: typer.Context,
@@ -243,6 +282,7 @@ def listen(
     output: ReportOutput,
     count: Count = None,
     timeout: ListenTimeout = None,
+    ready_file: ReadyFile = None,
 ) -> None:
     """Receive N-EVENT-REPORTs of any SOP class, show each one, and answer it.
 
@@ -258,6 +298,8 @@ def listen(
 
       dcmreport listen --output-dir reports --exec ./notify.sh \\
           --count 1 --timeout 600
+
+      dcmreport listen --port 0 --ready-file ready --count 1
     """
     output = output.joined(ctx.obj)
 
@@ -268,7 +310,54 @@ def listen(
         renderer = output.renderer()
         handler = ReportHandler(answering.reaction(), renderer.report_received)
         listener = Listener(association.settings(), acceptance.listen_options(association), handler)
-        return _serve(listener, renderer, association.aet, acceptance.bind, count, timeout)
+        return _serve(listener, renderer, association.aet, acceptance, count, timeout, ready_file)
+
+    run(body, output)
+
+
+@app.command("peers", cls=ConfiguredCommand)
+@expand
+def list_peers(
+    ctx: typer.Context, output: Output, check: Check = False, config: ConfigPath = None
+) -> None:
+    """List the named peers of the settings file; --check echoes each of them.
+
+    The settings file (TOML) names peers and sets any option by its name, _
+    for -. The command line wins, then DCMREPORT_<OPTION>, the peer's table,
+    \\[defaults], the built-in default; -v shows where each setting came from:
+
+      \\[defaults]
+      calling_aet = "DCMREPORT"
+
+      \\[peers.pacs]
+      address = "PACS@pacs.example:104"
+      calling_aet = "MODALITY1"
+      acse_timeout = 10
+
+    [b]Examples[/b]:
+
+      dcmreport peers --check
+
+      dcmreport send-report pacs --class mpps --event completed --instance 1.2.3
+    """
+    output = output.joined(ctx.obj)
+
+    def body() -> ExitCode:
+        from dcmreport.configfile import load
+        from dcmreport.records import PeerCheck
+
+        renderer = output.renderer()
+        settings = load(config)
+        if not settings.peers:
+            renderer.note(f"dcmreport: no named peers in {settings.path or 'no settings file'}")
+        found = (
+            peers.check_all(ctx, settings)
+            if check
+            else [PeerCheck(n, peers.resolve_peer(n, config).text) for n in settings.peers]
+        )
+        renderer.peers(found)
+        failed = any(c.error for c in found)
+        return ExitCode.NO_ASSOCIATION if failed else ExitCode.OK
 
     run(body, output)
 
@@ -296,15 +385,26 @@ def _serve(
     listener: Listener,
     renderer: Renderer,
     aet: str,
-    bind: str,
+    acceptance: Acceptance,
     count: int | None,
     timeout: float | None,
+    ready_file: Path | None,
 ) -> ExitCode:
     """Run the listener until --count, --timeout or a signal; then stop it gracefully."""
     stop = _StopOnSignal()
     stop.install()
-    listener.start()
-    renderer.note(f"dcmreport: listening on {bind}:{listener.port} as {aet} (Ctrl-C to stop)")
+    with peers.ready_file(ready_file, aet, acceptance.bind) as ready:
+        listener.start()
+        ready(listener.port)
+        renderer.note(
+            f"dcmreport: listening on {acceptance.bind}:{listener.port} as {aet} (Ctrl-C to stop)"
+        )
+        return _until_done(listener, stop, count, timeout)
+
+
+def _until_done(
+    listener: Listener, stop: _StopOnSignal, count: int | None, timeout: float | None
+) -> ExitCode:
     try:
         listener.wait(
             lambda: stop.requested.is_set() or (count is not None and listener.answered >= count),

@@ -14,6 +14,7 @@ Nothing here imports pynetdicom or pydicom at import time: ``--help`` stays fast
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from dcmreport.options import (
     CalledAET,
     CallingAET,
     Commit,
+    ConfigPath,
     ConnectTimeout,
     ContextClass,
     Data,
@@ -78,7 +80,6 @@ from dcmreport.options import (
     Strict,
     TransactionUid,
     Verbose,
-    default_peer,
     parse_peer,
 )
 from dcmreport.peer import Peer, check_ae_title
@@ -92,6 +93,7 @@ if TYPE_CHECKING:
     from dcmreport.records import ReportRequest
     from dcmreport.render import Renderer
 
+LOG = logging.getLogger("dcmreport")
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 _V = TypeVar("_V", bound="Verbosity")
@@ -134,14 +136,17 @@ class Output(Verbosity):
 
     format: Format = OutputFormat.AUTO
 
+    def json(self) -> bool:
+        """Whether results are JSON: asked for, or auto and stdout is no terminal."""
+        if self.format is OutputFormat.AUTO:
+            return not sys.stdout.isatty()
+        return self.format is OutputFormat.JSON
+
     def renderer(self, full: bool = False) -> Renderer:
         """auto is rich text on a terminal and JSON lines when piped; only that one is built."""
         from dcmreport.render import make_renderer
 
-        chosen = self.format.value
-        if self.format is OutputFormat.AUTO:
-            chosen = "text" if sys.stdout.isatty() else "json"
-        return make_renderer(chosen, self.quiet, full)
+        return make_renderer("json" if self.json() else "text", self.quiet, full)
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,7 @@ class _Association:
     acse_timeout: AcseTimeout = 30.0
     dimse_timeout: DimseTimeout = 30.0
     network_timeout: NetworkTimeout = 60.0
+    config: ConfigPath = None
 
     def _settings(
         self, ae_title: str, transfer_syntaxes: tuple[str, ...], connect_timeout: float | None
@@ -214,9 +220,16 @@ class RequestorAssociation(_Association, _Calling):
             self.connect_timeout or None,  # 0: wait as long as the system does
         )
 
-    def peer(self, given: Peer | None) -> Peer:
-        """The peer to call: PEER, else $DCMREPORT_PEER; --called-aet overrides its AE title."""
-        chosen = given or parsed("DCMREPORT_PEER", parse_peer, default_peer())
+    def peer(self, given: str | None) -> Peer:
+        """The peer to call: PEER, else $DCMREPORT_PEER, either an address or a named peer.
+
+        --called-aet overrides its AE title.
+        """
+        from dcmreport.peers import resolve_peer
+
+        address = resolve_peer(given, self.config)
+        chosen = parsed(address.what, parse_peer, address.text)
+        LOG.info("setting peer = %s (%s)", chosen, address.origin)
         return Peer(self.called_aet, chosen.host, chosen.port) if self.called_aet else chosen
 
 
@@ -398,14 +411,12 @@ class Report:
         return ds, event_type
 
 
-def split_arguments(arguments: list[str]) -> tuple[Peer | None, list[str]]:
+def split_arguments(arguments: list[str]) -> tuple[str | None, list[str]]:
     """Tell the optional PEER from KEY=VALUE arguments: a key never holds an ``@``."""
-    if not arguments:
-        return None, []
-    key, is_assignment, _ = arguments[0].partition("=")
-    if is_assignment and "@" not in key:
-        return None, arguments
-    return parsed("PEER", parse_peer, arguments[0]), arguments[1:]
+    from dcmreport.peers import peer_word
+
+    peer = peer_word({"arguments": arguments})
+    return peer, arguments[1:] if peer else arguments
 
 
 def _event_type(class_uid: str, event: str | None) -> int:

@@ -21,7 +21,7 @@ class ExitCode(IntEnum):
     ERROR = 1
     """An unexpected error (a bug, or the system failed us); run with -d for the traceback."""
     USAGE = 2
-    """Bad option or input: a malformed UID, JSON, keyword, value or file."""
+    """Bad option or input: a malformed UID, JSON, keyword, value, file or settings file."""
     NO_ASSOCIATION = 3
     """No association: refused, unreachable, rejected, aborted, or a timeout."""
     FAILURE_STATUS = 4
@@ -53,6 +53,14 @@ _CALLER_EXIT_CODES = (
 COMMAND_EXIT_CODES: dict[str, tuple[ExitCode, ...]] = {
     "echo": _CALLER_EXIT_CODES,
     "send-report": _CALLER_EXIT_CODES,
+    # peers --check: exit 3 when a peer did not answer its C-ECHO.
+    "peers": (
+        ExitCode.OK,
+        ExitCode.ERROR,
+        ExitCode.USAGE,
+        ExitCode.NO_ASSOCIATION,
+        ExitCode.INTERRUPTED,
+    ),
     # A listener opens no association (a port in use is a usage error) and answers
     # with whatever status it was told to: it never exits 3 or 4.
     "listen": (

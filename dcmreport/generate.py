@@ -27,8 +27,8 @@ COMPLETIONS = {"bash": "dcmreport.bash", "zsh": "_dcmreport", "fish": "dcmreport
 
 
 def _roff(text: str) -> str:
-    """Escape text for roff and drop rich markup such as ``[b]...[/b]``."""
-    text = re.sub(r"\[/?[a-z ]+\]", "", text)
+    """Escape text for roff and drop rich markup such as ``[b]...[/b]`` (``\\[`` is a ``[``)."""
+    text = re.sub(r"(?<!\\)\[/?[a-z ]+\]", "", text).replace("\\[", "[")
     text = text.replace("\\", "\\e").replace("-", "\\-")
     return "\n".join(
         "\\&" + line if line.startswith((".", "'")) else line for line in text.splitlines()
@@ -61,7 +61,8 @@ def _param(param: Any, ctx: typer.Context) -> str:
     shown = (
         "" if default in (None, False) or param.is_flag else f" [default: {_roff(str(default))}]"
     )
-    return f".TP\n{names}{shown_value}\n{_roff(param.help or '')}{shown}"
+    env = f" [env: {_roff(param.envvar)}]" if param.envvar and param.show_envvar else ""
+    return f".TP\n{names}{shown_value}\n{_roff(param.help or '')}{env}{shown}"
 
 
 def _options(params: list[Any], ctx: typer.Context) -> str:
@@ -106,7 +107,10 @@ def man_pages() -> dict[str, str]:
         )
     env = (
         ".SH ENVIRONMENT\n.TP\n.B DCMREPORT_PEER\nThe default peer of echo and "
-        "send\\-report, as AE@HOST:PORT (AE@ and :PORT may be left out)."
+        "send\\-report, as AE@HOST:PORT (AE@ and :PORT may be left out) or a named peer."
+        "\n.TP\n.B DCMREPORT_<OPTION>\nAn option's value, for the options that show one."
+        "\n.SH FILES\n.TP\n.I $XDG_CONFIG_HOME/dcmreport/config.toml\nNamed peers and "
+        "defaults; see \\fBdcmreport\\-peers\\fR(1)."
     )
     ctx = typer.Context(group)
     options = _options(group.params, ctx)

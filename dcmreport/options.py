@@ -13,7 +13,6 @@ Nothing here imports pynetdicom or pydicom: ``--help`` stays fast.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from enum import Enum
@@ -22,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dcmreport import catalog
+from dcmreport import catalog, completion
 from dcmreport.peer import DEFAULT_PEER, Peer, check_ae_title
 from dcmreport.status import parse_status
 
@@ -74,20 +73,45 @@ def _implementation_version(value: str) -> str:
     return value
 
 
-def default_peer() -> str:
-    return os.environ.get("DCMREPORT_PEER", DEFAULT_PEER)
+PEER_HELP = (
+    "The peer to call: AE@HOST:PORT (AE@ and :PORT may be left out) or a peer named "
+    f"in the settings file. Default: $DCMREPORT_PEER, else {DEFAULT_PEER}."
+)
+
+
+def _peer_or_name(value: str) -> str:
+    """An address, or a name of the settings file (a name also parses as a host)."""
+    Peer.parse(value)
+    return value
 
 
 PeerArg = Annotated[
-    Peer | None,
+    str | None,
     typer.Argument(
-        parser=wrap(parse_peer),
-        metavar="[AE@HOST:PORT]",
+        parser=checked(_peer_or_name),
+        metavar="[PEER]",
         show_default=False,
-        help="The peer to call; AE@ and :PORT may be left out. "
-        f"Default: $DCMREPORT_PEER, else {DEFAULT_PEER}.",
+        autocompletion=completion.peer_names,
+        help=PEER_HELP,
     ),
 ]
+ConfigPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        envvar="DCMREPORT_CONFIG",
+        show_envvar=True,
+        dir_okay=False,
+        show_default=False,
+        rich_help_panel=PANEL_ASSOC,
+        help="Settings file of named peers and defaults (TOML). Default: "
+        "$XDG_CONFIG_HOME/dcmreport/config.toml, if it exists.",
+    ),
+]
+# No DCMREPORT_CALLING_AET or DCMREPORT_CALLED_AET: listen --exec gives its program
+# those names for the report's own AE titles, and a program that answers with
+# dcmreport send-report must not call with the modality's title by accident.
 CallingAET = Annotated[
     str,
     typer.Option(
@@ -119,6 +143,8 @@ MaxPdu = Annotated[
     int,
     typer.Option(
         "--max-pdu",
+        envvar="DCMREPORT_MAX_PDU",
+        show_envvar=True,
         metavar="BYTES",
         min=0,
         rich_help_panel=PANEL_ASSOC,
@@ -129,6 +155,8 @@ ImplementationUID = Annotated[
     str | None,
     typer.Option(
         "--implementation-class-uid",
+        envvar="DCMREPORT_IMPLEMENTATION_CLASS_UID",
+        show_envvar=True,
         metavar="UID",
         parser=_uid("implementation class UID"),
         rich_help_panel=PANEL_ASSOC,
@@ -140,6 +168,8 @@ ImplementationVersion = Annotated[
     str | None,
     typer.Option(
         "--implementation-version",
+        envvar="DCMREPORT_IMPLEMENTATION_VERSION",
+        show_envvar=True,
         metavar="NAME",
         parser=wrap(_implementation_version),
         rich_help_panel=PANEL_ASSOC,
@@ -155,6 +185,9 @@ def _transfer_syntaxes(default: str) -> Any:
     return typer.Option(
         "--transfer-syntax",
         "-x",
+        envvar="DCMREPORT_TRANSFER_SYNTAX",
+        show_envvar=True,
+        autocompletion=completion.transfer_syntaxes,
         metavar="SYNTAX",
         parser=wrap(catalog.resolve_transfer_syntax),
         rich_help_panel=PANEL_ASSOC,
@@ -176,6 +209,8 @@ ConnectTimeout = Annotated[
     float,
     typer.Option(
         "--connect-timeout",
+        envvar="DCMREPORT_CONNECT_TIMEOUT",
+        show_envvar=True,
         metavar="SECONDS",
         min=0,
         rich_help_panel=PANEL_ASSOC,
@@ -186,6 +221,8 @@ AcseTimeout = Annotated[
     float,
     typer.Option(
         "--acse-timeout",
+        envvar="DCMREPORT_ACSE_TIMEOUT",
+        show_envvar=True,
         metavar="SECONDS",
         min=0,
         rich_help_panel=PANEL_ASSOC,
@@ -196,6 +233,8 @@ DimseTimeout = Annotated[
     float,
     typer.Option(
         "--dimse-timeout",
+        envvar="DCMREPORT_DIMSE_TIMEOUT",
+        show_envvar=True,
         metavar="SECONDS",
         min=0,
         rich_help_panel=PANEL_ASSOC,
@@ -206,6 +245,8 @@ NetworkTimeout = Annotated[
     float,
     typer.Option(
         "--network-timeout",
+        envvar="DCMREPORT_NETWORK_TIMEOUT",
+        show_envvar=True,
         metavar="SECONDS",
         min=0,
         rich_help_panel=PANEL_ASSOC,
@@ -252,6 +293,8 @@ Format = Annotated[
     OutputFormat,
     typer.Option(
         "--format",
+        envvar="DCMREPORT_FORMAT",
+        show_envvar=True,
         rich_help_panel=PANEL_OUTPUT,
         case_sensitive=False,
         help="auto: rich text on a terminal, JSON when piped.",
@@ -300,10 +343,12 @@ def _complete_event(ctx: typer.Context, incomplete: str) -> list[str]:
 ReportArguments = Annotated[
     list[str] | None,
     typer.Argument(
-        metavar="[AE@HOST:PORT] [KEY=VALUE]...",
+        metavar="[PEER] [KEY=VALUE]...",
         show_default=False,
-        help="The peer to call (default: $DCMREPORT_PEER, else "
-        f"{DEFAULT_PEER}), then Event Information elements applied on top "
+        autocompletion=completion.report_arguments,
+        help="The peer to call (an address AE@HOST:PORT or a name of the settings file; "
+        f"default: $DCMREPORT_PEER, else {DEFAULT_PEER}), then Event Information elements "
+        "applied on top "
         "of --data and --commit/--fail: PatientID=123, (0010,0010)=DOE^JOHN, "
         "(0009,1001,LO)=private, Seq[0].Keyword=value, Keyword=@FILE.",
     ),
@@ -404,6 +449,7 @@ Fail = Annotated[
     typer.Option(
         "--fail",
         metavar="FILE[:REASON]",
+        autocompletion=completion.failure_reasons,
         show_default=False,
         rich_help_panel=PANEL_EVENT_INFO,
         help="Storage commitment: a DICOM file (or DIR) that failed, into Failed SOP "
@@ -467,6 +513,7 @@ AnswerStatus = Annotated[
     typer.Option(
         "--status",
         parser=checked(parse_status),
+        autocompletion=completion.statuses,
         metavar="STATUS",
         rich_help_panel=PANEL_ANSWER,
         help="Status to answer with, by name or code: success, processing-failure, "
@@ -522,6 +569,7 @@ Reply = Annotated[
     typer.Option(
         "--reply",
         metavar="none|echo|FILE",
+        autocompletion=completion.reply_modes,
         rich_help_panel=PANEL_ANSWER,
         help="Event Reply to send with Success: none, echo (the received Event "
         "Information, as the LEADTOOLS reference server does) or a JSON file.",
@@ -612,6 +660,7 @@ Reject = Annotated[
     typer.Option(
         "--reject",
         metavar="REASON",
+        autocompletion=completion.rejections,
         rich_help_panel=PANEL_FAULTS,
         show_default=False,
         help="Reject every association: no-reason, calling-aet, called-aet, "
@@ -760,5 +809,41 @@ PduTimeout = Annotated[
         rich_help_panel=PANEL_LIMITS,
         help="A whole PDU must arrive within that long, however slowly it trickles in; "
         "else the association is aborted and its slot freed.",
+    ),
+]
+
+
+Wait = Annotated[
+    float | None,
+    typer.Option(
+        "--wait",
+        metavar="SECONDS",
+        min=0,
+        show_default=False,
+        help="Try again until the peer answers or SECONDS have passed (then exit 3): "
+        "for a job that has just started a listener.",
+    ),
+]
+
+
+ReadyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--ready-file",
+        metavar="PATH",
+        dir_okay=False,
+        show_default=False,
+        help="Once connections are accepted, write AET@HOST:PORT there (a peer to call, "
+        "the port bound with --port 0); removed at exit.",
+    ),
+]
+
+
+Check = Annotated[
+    bool,
+    typer.Option(
+        "--check",
+        help="C-ECHO every peer at once, each with its own settings, and show the "
+        "round trip or why it failed (exit 3 if one did).",
     ),
 ]

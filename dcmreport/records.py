@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pydicom import Dataset
 
+    from dcmreport.errors import DcmreportError
+
 
 @dataclass(frozen=True)
 class ContextInfo:
@@ -162,3 +164,13 @@ class EchoResponse:
     association: AssociationInfo
     status: ResponseStatus
     round_trip_ms: float
+
+
+@dataclass(frozen=True)
+class PeerCheck:
+    """A named peer of the settings file and, once checked, its C-ECHO or why it failed."""
+
+    name: str
+    address: str
+    echo: EchoResponse | None = None
+    error: DcmreportError | None = None

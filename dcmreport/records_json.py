@@ -19,6 +19,7 @@ from dcmreport.records import (
     Delivery,
     EchoResponse,
     Finding,
+    PeerCheck,
     ReportRecord,
     ReportResponse,
     ResponseStatus,
@@ -150,4 +151,32 @@ def echo_json(rsp: EchoResponse) -> dict[str, Any]:
         **status_json(rsp.status),
         "round_trip_ms": round(rsp.round_trip_ms, 3),
         "association": association_json(rsp.association),
+    }
+
+
+def failure_json(message: str, hint: str | None, exit_code: int) -> dict[str, Any]:
+    """What a command prints on stdout when it fails and JSON was asked for.
+
+    A script parsing stdout gets an object either way; ``status`` is null, as
+    no response came. ``association`` is null: the errors do not carry the
+    negotiation yet, even when it got that far.
+    """
+    return {
+        "status": None,
+        "error": message,
+        "hint": hint,
+        "exit_code": exit_code,
+        "association": None,
+    }
+
+
+def peer_check_json(check: PeerCheck) -> dict[str, Any]:
+    """A line of ``dcmreport peers``: the peer; with --check, its round trip or its error."""
+    return {
+        "name": check.name,
+        "address": check.address,
+        "round_trip_ms": round(check.echo.round_trip_ms, 3) if check.echo else None,
+        "status": check.echo.status.code if check.echo else None,
+        "error": str(check.error) if check.error else None,
+        "exit_code": int(check.error.exit_code) if check.error else 0 if check.echo else None,
     }

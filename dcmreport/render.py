@@ -19,10 +19,10 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from dcmreport.records_json import echo_json, record_json, response_json
+from dcmreport.records_json import echo_json, peer_check_json, record_json, response_json
 
 if TYPE_CHECKING:
-    from dcmreport.records import EchoResponse, ReportRecord, ReportResponse
+    from dcmreport.records import EchoResponse, PeerCheck, ReportRecord, ReportResponse
 
 
 class Renderer(Protocol):
@@ -34,6 +34,9 @@ class Renderer(Protocol):
         """The response to ``send-report``; its warnings go to stderr first."""
 
     def report_received(self, record: ReportRecord) -> None: ...
+
+    def peers(self, checks: list[PeerCheck]) -> None:
+        """The named peers and, if they were checked, how each answered."""
 
     def note(self, message: str) -> None:
         """A progress line on stderr (e.g. where the listener listens); none with -q."""
@@ -84,6 +87,10 @@ class JsonRenderer:
 
     def report_received(self, record: ReportRecord) -> None:
         self._emit(record_json(record))
+
+    def peers(self, checks: list[PeerCheck]) -> None:
+        for check in checks:
+            self._emit(peer_check_json(check))
 
     def note(self, message: str) -> None:
         if not self._quiet:

@@ -29,6 +29,7 @@ from dcmreport.records import (
     Delivery,
     EchoResponse,
     Finding,
+    PeerCheck,
     ReportRecord,
     ReportResponse,
     ResponseStatus,
@@ -262,6 +263,32 @@ def echo_text(rsp: EchoResponse) -> Text:
 # --- the renderer -------------------------------------------------------------------------
 
 
+def peers_table(checks: list[PeerCheck]) -> Table:
+    """Name, address and, once checked, the round trip or the reason it failed."""
+    checked = any(c.echo or c.error for c in checks)
+    table = Table(box=None, pad_edge=False)
+    table.add_column("name", style="bold")
+    table.add_column("address")
+    if checked:
+        table.add_column("C-ECHO")
+    for check in checks:
+        row = [Text(check.name), Text(check.address)]  # Text: a name is no markup
+        if check.echo:
+            row.append(
+                Text(f"{check.echo.round_trip_ms:.1f} ms  ").append_text(
+                    status_text(check.echo.status)
+                )
+            )
+        elif check.error:
+            row.append(
+                Text.assemble(
+                    ("failed", "red"), f" (exit {int(check.error.exit_code)}): {check.error}"
+                )
+            )
+        table.add_row(*row)
+    return table
+
+
 class TextRenderer:
     """Rich text on ``out``, styled lines on ``err``; see :class:`dcmreport.render.Renderer`."""
 
@@ -291,6 +318,9 @@ class TextRenderer:
 
     def report_received(self, record: ReportRecord) -> None:
         self._write(self._out, record_text(record, self._full))
+
+    def peers(self, checks: list[PeerCheck]) -> None:
+        self._write(self._out, peers_table(checks))
 
     def note(self, message: str) -> None:
         if not self._quiet:

@@ -32,6 +32,7 @@ _LISTENING = re.compile(r"listening on \S+:(\d+)")
 def cli_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DCMREPORT_")}
     env["COLUMNS"] = "200"
+    env["XDG_CONFIG_HOME"] = str(HERE / "no-settings")  # not the user's named peers and defaults
     return env
 
 

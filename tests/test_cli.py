@@ -354,7 +354,7 @@ def test_value_options_show_their_metavar() -> None:
     ):
         assert re.search(rf"{option}\s.*{re.escape(metavar)}", help_text), option
     send_help = invoke("send-report", "--help").stdout
-    assert "Usage: dcmreport send-report [OPTIONS] [AE@HOST:PORT] [KEY=VALUE]..." in send_help
+    assert "Usage: dcmreport send-report [OPTIONS] [PEER] [KEY=VALUE]..." in send_help
     assert re.search(r"--instance\s+-i\s+UID", send_help)
 
 

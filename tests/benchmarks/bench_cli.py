@@ -4,11 +4,15 @@
 
 Starts one ``dcmreport listen`` on a free port and times, RUNS times each
 (median, milliseconds): the interpreter alone, ``import pynetdicom``,
-``dcmreport --help``, ``dcmreport echo`` and ``dcmreport send-report``.
+``dcmreport --help``, ``dcmreport echo`` and ``dcmreport send-report``, and
+TAB completions through bash's protocol: ``--status`` and a DICOM keyword
+(the one that reads pydicom's dictionary). A TAB may cost no more than
+``--help``: the last lines give each completion as a ratio to it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import subprocess
@@ -18,11 +22,11 @@ import time
 PY = sys.executable
 
 
-def median_ms(argv: list[str], runs: int) -> float:
+def median_ms(argv: list[str], runs: int, env: dict[str, str] | None = None) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True)
+        subprocess.run(argv, check=True, capture_output=True, env=env)
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
 
@@ -62,8 +66,14 @@ def main(runs: int) -> None:
             "json",
         ],
     }
+    tabs = {
+        "TAB: listen --status pro": "dcmreport listen --status pro",
+        "TAB: send-report PatientNa": "dcmreport send-report PatientNa",
+    }
     try:
         results = {name: median_ms(argv, runs) for name, argv in cases.items()}
+        for name, line in tabs.items():
+            results[name] = median_ms([PY, "-m", "dcmreport"], runs, completion_env(line))
     finally:
         listener.terminate()
         listener.wait()
@@ -71,6 +81,20 @@ def main(runs: int) -> None:
     print(f"{'command':34} {'median ms':>10} {'x baseline':>11}   ({runs} runs)")
     for name, ms in results.items():
         print(f"{name:34} {ms:10.1f} {ms / base:11.2f}")
+    help_ms = results["dcmreport --help"]
+    for name in tabs:
+        print(f"{name:34} {results[name] / help_ms:10.2f} x dcmreport --help")
+
+
+def completion_env(line: str) -> dict[str, str]:
+    """What bash's completion function hands dcmreport for TAB at the end of ``line``."""
+    words = line.split()
+    return {
+        **os.environ,
+        "_DCMREPORT_COMPLETE": "complete_bash",
+        "COMP_WORDS": line,
+        "COMP_CWORD": str(len(words) - 1),
+    }
 
 
 if __name__ == "__main__":

@@ -1,0 +1,99 @@
+"""What TAB offers for every value that has a closed set.
+
+Statuses, reply modes, rejection reasons, transfer syntaxes, Failure Reasons
+after ``FILE:``, the peer names of the settings file, and DICOM keywords in
+``KEY=VALUE`` (prefix match on pydicom's dictionary). Where nothing matches,
+the shell scripts fall back to file names (``complete -o default``), which is
+what ``--reply FILE``, ``--fail FILE`` and ``KEY=@FILE`` want.
+
+A TAB runs the whole program, so it may cost no more than ``--help``: nothing
+here imports pydicom or pynetdicom. The keywords come from pydicom's
+dictionary module loaded on its own, which takes milliseconds where importing
+the pydicom package takes longer than all of ``--help``
+(``tests/benchmarks/bench_cli.py`` measures both).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dcmreport import catalog
+from dcmreport.status import REPORT_STATUSES, STATUSES
+
+
+def statuses(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The statuses of an N-EVENT-REPORT-RSP; every known one with --force-status."""
+    codes = STATUSES if ctx.params.get("force_status") else REPORT_STATUSES
+    return [STATUSES[code][0] for code in codes if STATUSES[code][0].startswith(incomplete)]
+
+
+def reply_modes(incomplete: str) -> list[str]:
+    return [mode for mode in ("none", "echo") if mode.startswith(incomplete)]
+
+
+def rejections(incomplete: str) -> list[str]:
+    return [name for name in catalog.REJECTIONS if name.startswith(incomplete)]
+
+
+def transfer_syntaxes(incomplete: str) -> list[str]:
+    return [name for name in catalog.TRANSFER_SYNTAXES if name.startswith(incomplete)]
+
+
+def failure_reasons(incomplete: str) -> list[str]:
+    """``FILE:REASON``: the reasons once the file is typed and its colon (before: files)."""
+    path, colon, reason = incomplete.rpartition(":")
+    if not colon:
+        return []
+    return [
+        f"{path}:{name}" for name, _ in catalog.FAILURE_REASONS.values() if name.startswith(reason)
+    ]
+
+
+def peer_names(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The named peers of the settings file (--config, $DCMREPORT_CONFIG, the default)."""
+    from dcmreport.configfile import load
+    from dcmreport.errors import InputError
+
+    config = ctx.params.get("config")
+    try:
+        names = load(Path(config) if config else None).peers
+    except InputError:  # a broken file is reported when the command runs, not on TAB
+        return []
+    return [name for name in names if name.startswith(incomplete)]
+
+
+def report_arguments(ctx: typer.Context, incomplete: str) -> list[str]:
+    """send-report's arguments: a peer name first, then DICOM keywords as ``Keyword=``."""
+    first = not ctx.params.get("arguments")
+    return (peer_names(ctx, incomplete) if first else []) + keywords(incomplete)
+
+
+def keywords(incomplete: str) -> list[str]:
+    """``Keyword=`` for each keyword starting so; after ``Seq[0].`` the nested keyword."""
+    if "=" in incomplete or "(" in incomplete:
+        return []
+    head, dot, tail = incomplete.rpartition(".")
+    prefix = head + dot
+    return [f"{prefix}{keyword}=" for keyword in _keywords() if keyword.startswith(tail)]
+
+
+@functools.cache
+def _keywords() -> tuple[str, ...]:
+    """pydicom's keywords, from its dictionary module alone (see the module docstring)."""
+    spec = importlib.util.find_spec("pydicom")
+    locations = spec.submodule_search_locations if spec else None
+    if not locations:
+        return ()
+    module_spec = importlib.util.spec_from_file_location(
+        "_dcmreport_dicom_dict", Path(locations[0]) / "_dicom_dict.py"
+    )
+    if module_spec is None or module_spec.loader is None:
+        return ()
+    module: Any = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return tuple(sorted(entry[4] for entry in module.DicomDictionary.values() if entry[4]))

@@ -1,0 +1,109 @@
+"""TAB completion of every value with a closed set, through the shell's own protocol.
+
+Each case runs ``dcmreport`` as bash's completion function does: the words so
+far in ``COMP_WORDS``, the cursor in ``COMP_CWORD``, ``_DCMREPORT_COMPLETE``
+saying which shell asks. What it prints is what the shell offers.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import cli_env
+
+
+def complete(line: str, env: dict[str, str] | None = None) -> list[str]:
+    """What TAB offers at the end of ``line`` (a trailing space: a new, empty word)."""
+    words = shlex.split(line) + ([""] if line.endswith(" ") else [])
+    run = subprocess.run(
+        [sys.executable, "-m", "dcmreport"],
+        env={
+            **(env or cli_env()),
+            "_DCMREPORT_COMPLETE": "complete_bash",
+            "COMP_WORDS": " ".join(shlex.quote(w) if w else "''" for w in words),
+            "COMP_CWORD": str(len(words) - 1),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.split()
+
+
+@pytest.mark.parametrize(
+    ("line", "offered"),
+    [
+        (
+            "dcmreport listen --status no-such-",
+            ["no-such-sop-instance", "no-such-event-type", "no-such-argument", "no-such-sop-class"],
+        ),
+        ("dcmreport listen --status ", ["success", "processing-failure", "mistyped-argument"]),
+        ("dcmreport listen --reply ", ["none", "echo"]),
+        ("dcmreport listen --reject c", ["calling-aet", "called-aet", "congestion"]),
+        ("dcmreport send-report -x ", ["implicit", "explicit", "deflated", "big"]),
+        ("dcmreport listen --transfer-syntax b", ["big"]),
+        ("dcmreport send-report --fail scans/b.dcm:no", ["scans/b.dcm:no-such-object-instance"]),
+        (
+            "dcmreport send-report --fail b.dcm:",
+            [
+                "b.dcm:processing-failure",
+                "b.dcm:no-such-object-instance",
+                "b.dcm:resource-limitation",
+                "b.dcm:referenced-sop-class-not-supported",
+                "b.dcm:class-instance-conflict",
+                "b.dcm:duplicate-transaction-uid",
+            ],
+        ),
+    ],
+)
+def test_closed_sets(line: str, offered: list[str]) -> None:
+    got = complete(line)
+    assert set(offered) <= set(got), got
+    incomplete = "" if line.endswith(" ") else line.split()[-1]
+    assert all(item.startswith(incomplete) for item in got)
+
+
+def test_status_offers_only_report_statuses_unless_forced() -> None:
+    assert "cancel" not in complete("dcmreport listen --status c")
+    assert "cancel" in complete("dcmreport listen --force-status --status c")
+
+
+def test_fail_offers_files_until_the_colon() -> None:
+    """Nothing offered, so the shell's own file completion (complete -o default) takes over."""
+    assert complete("dcmreport send-report --fail sca") == []
+
+
+def test_dicom_keywords_by_prefix() -> None:
+    got = complete("dcmreport send-report 127.0.0.1 PatientNa")
+    assert "PatientName=" in got
+    assert all(item.startswith("PatientNa") and item.endswith("=") for item in got)
+    nested = complete("dcmreport send-report 127.0.0.1 ReferencedSOPSequence[0].ReferencedSOPI")
+    assert "ReferencedSOPSequence[0].ReferencedSOPInstanceUID=" in nested
+    assert all(item.startswith("ReferencedSOPSequence[0].ReferencedSOPI") for item in nested)
+    assert complete("dcmreport send-report 127.0.0.1 PatientID=12") == []
+
+
+def test_peer_names_from_the_settings_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[peers.pacs]\naddress = "PACS@h:104"\n[peers.ris]\naddress = "RIS@h:104"\n'
+        '[peers.printer]\naddress = "PRN@h:104"\n'
+    )
+    env = {**cli_env(), "DCMREPORT_CONFIG": str(config)}
+    assert sorted(complete("dcmreport echo ", env)) == ["pacs", "printer", "ris"]
+    assert sorted(complete("dcmreport send-report p", env)) == ["pacs", "printer"]
+    explicit = complete(f"dcmreport echo --config {config} r")
+    assert explicit == ["ris"]
+    # after the peer, send-report's arguments are keywords, not peers
+    assert "pacs" not in complete("dcmreport send-report pacs pa", env)
+
+
+def test_broken_settings_file_offers_no_names(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[peers.pacs\n")
+    assert complete("dcmreport echo ", {**cli_env(), "DCMREPORT_CONFIG": str(config)}) == []
