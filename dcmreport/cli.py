@@ -29,10 +29,12 @@ from dcmreport.config import (
     Acceptance,
     AcceptorAssociation,
     Answering,
+    ListenTls,
     Output,
     Report,
     ReportOutput,
     RequestorAssociation,
+    Tls,
     Verbosity,
     split_arguments,
 )
@@ -157,7 +159,11 @@ def exit_code_for_status(code: int) -> ExitCode:
 @app.command(cls=Command)
 @expand
 def echo(
-    ctx: typer.Context, association: RequestorAssociation, output: Output, peer: PeerArg = None
+    ctx: typer.Context,
+    association: RequestorAssociation,
+    tls: Tls,
+    output: Output,
+    peer: PeerArg = None,
 ) -> None:
     """Verify a peer with C-ECHO: show its status and the round-trip time.
 
@@ -173,7 +179,8 @@ def echo(
     def body() -> ExitCode:
         from dcmreport import association as dicom
 
-        rsp = dicom.echo(association.peer(peer), association.settings())
+        settings = association.settings(tls.client_context())
+        rsp = dicom.echo(association.peer(peer), settings)
         output.renderer().echo(rsp)
         return exit_code_for_status(rsp.status.code)
 
@@ -186,6 +193,7 @@ def send_report(
     ctx: typer.Context,
     report: Report,
     association: RequestorAssociation,
+    tls: Tls,
     output: ReportOutput,
     arguments: ReportArguments = None,
 ) -> None:
@@ -213,7 +221,8 @@ def send_report(
         renderer = output.renderer()
         peer, assignments = split_arguments(arguments or [])
         request = report.request(assignments, renderer)
-        rsp = dicom.send_report(association.peer(peer), association.settings(), request)
+        settings = association.settings(tls.client_context())
+        rsp = dicom.send_report(association.peer(peer), settings, request)
         renderer.report_response(rsp)
         return exit_code_for_status(rsp.status.code)
 
@@ -227,6 +236,7 @@ def listen(
     answering: Answering,
     acceptance: Acceptance,
     association: AcceptorAssociation,
+    tls: ListenTls,
     output: ReportOutput,
     count: Count = None,
     timeout: ListenTimeout = None,
@@ -254,7 +264,8 @@ def listen(
 
         renderer = output.renderer()
         handler = ReportHandler(answering.reaction(), renderer.report_received)
-        listener = Listener(association.settings(), acceptance.listen_options(association), handler)
+        settings = association.settings(tls.server_context())
+        listener = Listener(settings, acceptance.listen_options(association), handler)
         return _serve(listener, renderer, association.aet, acceptance.bind, count, timeout)
 
     run(body, output)

@@ -31,12 +31,25 @@ in pynetdicom for other code in the same process.
 7. ``Association.send_n_event_report`` reads ``EventReply`` off whatever
    response arrives; a C-ECHO-RSP instead raises AttributeError
    (:func:`send_report_request` turns that into "no status").
+8. The TLS handshake (:func:`tls_handshake`, DICOM over TLS): pynetdicom
+   runs a listener's handshake in ``AssociationServer.get_request``, its
+   accept loop, where a peer that connects and stays silent holds up every
+   other connection and a failed handshake is dropped without a word
+   (socketserver swallows the OSError); and a requestor's inside
+   ``AssociationSocket.connect``, where it reads as "cannot connect". Our
+   contexts wrap sockets without the handshake (``dcmreport.tls``); we run
+   it from ``EVT_CONN_OPEN`` on ``AssociationSocket.socket`` (item 4), which
+   pynetdicom triggers before the association reads or writes a byte.
+   pynetdicom logs a TLS error that ends an association later (a TLS 1.3
+   peer refusing our certificate after the handshake) with its exception,
+   which :class:`Diagnostics` keeps (item 6).
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -51,6 +64,7 @@ from pynetdicom.dimse_primitives import N_EVENT_REPORT
 from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.presentation import PresentationContext
 
+from dcmreport import tls
 from dcmreport.records import Delivery
 
 LOG = logging.getLogger("dcmreport")
@@ -195,9 +209,12 @@ class Diagnostics(logging.Handler):
         super().__init__(logging.ERROR)
         self.messages: list[str] = []
         self.connected = False
+        self.tls_error: ssl.SSLError | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+        if record.exc_info and isinstance(record.exc_info[1], ssl.SSLError):
+            self.tls_error = record.exc_info[1]  # item 8: a TLS alert after the handshake
 
     def said(self, text: str) -> bool:
         return any(text in message for message in self.messages)
@@ -231,3 +248,12 @@ def send_report_request(assoc: Association, *args: Any, **kwargs: Any) -> tuple[
     except AttributeError:  # pynetdicom reads EventReply off a response of the wrong type
         return Dataset(), None
     return status, reply
+
+
+def tls_handshake(assoc: Association, timeout: float | None) -> tls.Handshake | None:
+    """Run the deferred TLS handshake on the association's socket; None for plain DICOM (item 8).
+
+    Called from ``EVT_CONN_OPEN``, before the association reads or writes.
+    """
+    sock = assoc.dul.socket.socket if assoc.dul.socket else None
+    return tls.handshake(sock, timeout) if sock is not None else None

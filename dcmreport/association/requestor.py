@@ -23,7 +23,7 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import catalog
+from dcmreport import catalog, tls
 from dcmreport.association import internals
 from dcmreport.association.common import (
     COMMAND_NAMES,
@@ -110,6 +110,29 @@ def _looks_like_ae_title(host: str) -> bool:
     return "." not in host and host.upper() == host and any(c.isalpha() for c in host)
 
 
+class _TlsHandshake:
+    """EVT_CONN_OPEN: the TLS handshake, once the TCP connection is open; -v shows the peer."""
+
+    def __init__(self, peer: Peer, timeout: float | None) -> None:
+        self._peer = peer
+        self._timeout = timeout
+        self.error: OSError | None = None
+
+    def __call__(self, event: evt.Event) -> None:
+        done = internals.tls_handshake(event.assoc, self._timeout)
+        if done is not None and done.error is None:
+            LOG.info("TLS with %s:%s: %s", self._peer.host, self._peer.port, done.description)
+        self.error = done.error if done is not None else None
+
+    def failure(self, diagnostics: internals.Diagnostics) -> AssociationError | None:
+        """The handshake's failure, or a TLS alert that ended the negotiation after it."""
+        error = self.error or diagnostics.tls_error
+        if error is None:
+            return None
+        message, hint = tls.explain(error, f"{self._peer.host}:{self._peer.port}")
+        return AssociationError(message, hint)
+
+
 @dataclass
 class _Open:
     """An established association and what pynetdicom logged about it."""
@@ -144,6 +167,7 @@ def _associate(
             )
     _check_resolves(peer)
     diagnostics = internals.Diagnostics()
+    handshake = _TlsHandshake(peer, settings.acse_timeout)
     with diagnostics.installed():
         assoc = ae.associate(
             peer.host,
@@ -151,10 +175,17 @@ def _associate(
             ae_title=peer.ae_title,
             max_pdu=settings.max_pdu,
             ext_neg=roles or None,
-            evt_handlers=[(evt.EVT_CONN_OPEN, diagnostics.on_connect), *(handlers or [])],
+            tls_args=(settings.tls, peer.host) if settings.tls else None,
+            evt_handlers=[
+                (evt.EVT_CONN_OPEN, diagnostics.on_connect),
+                (evt.EVT_CONN_OPEN, handshake),
+                *(handlers or []),
+            ],
         )
         if not assoc.is_established:
-            raise _why_not_established(assoc, peer, diagnostics, settings)
+            raise handshake.failure(diagnostics) or _why_not_established(
+                assoc, peer, diagnostics, settings
+            )
         log_negotiation(association_info(assoc))
         try:
             yield _Open(assoc, diagnostics)
