@@ -100,37 +100,40 @@ def server_context(
 
 def _load_identity(context: ssl.SSLContext, cert: Path, key: Path | None) -> None:
     """Our certificate and key; a file that cannot be used is a usage error (exit 2)."""
-    for option, path in (("--tls-cert", cert), ("--tls-key", key)):
-        if path is not None:
-            _check_readable(option, path)
-    try:
-        # A password callback that gives none: OpenSSL would otherwise prompt on the terminal.
-        context.load_cert_chain(cert, key, password=lambda: b"")
-    except ssl.SSLError as exc:
-        raise InputError(
-            f"--tls-cert {cert}"
-            + (f" / --tls-key {key}" if key else "")
-            + f": {_identity_problem(exc)}",
-            "give a PEM certificate and its unencrypted PEM private key"
-            + ("" if key else " (with --tls-key when the key is in another file)"),
-        ) from None
+    cert_text = _read("--tls-cert", cert)
+    key_text = _read("--tls-key", key) if key is not None else cert_text
+    where = f"--tls-cert {cert}" + (f" / --tls-key {key}" if key is not None else "")
+    problem = _identity_problem(cert_text, key_text, key is not None)
+    if problem is None:
+        try:
+            # A password callback that gives none: OpenSSL would otherwise prompt on the terminal.
+            context.load_cert_chain(cert, key, password=lambda: b"")
+            return
+        except ssl.SSLError as exc:
+            problem = (
+                "the private key does not belong to the certificate"
+                if exc.reason == "KEY_VALUES_MISMATCH"
+                else f"cannot be used ({exc.reason or exc.strerror or exc})"
+            )
+    raise InputError(f"{where}: {problem}", "give a PEM certificate and its unencrypted PEM key")
 
 
-def _identity_problem(exc: ssl.SSLError) -> str:
-    reason = exc.reason or ""
-    if reason == "KEY_VALUES_MISMATCH":
-        return "the private key does not belong to the certificate"
-    if reason in ("BAD_DECRYPT", "BAD_PASSWORD_READ") or "decrypt" in reason.lower():
+def _identity_problem(cert_text: bytes, key_text: bytes, separate_key: bool) -> str | None:
+    """What is visibly wrong with the files, before OpenSSL says "PEM lib"."""
+    if _PEM_CERTIFICATE not in cert_text:
+        return "no PEM certificate in --tls-cert"
+    if b"PRIVATE KEY-----" not in key_text:
+        return "no PEM private key in " + (
+            "--tls-key" if separate_key else "--tls-cert: give the key with --tls-key"
+        )
+    if b"ENCRYPTED" in key_text:
         return "the private key is encrypted (dcmreport reads unencrypted keys only)"
-    if reason == "NO_START_LINE" or exc.library == "PEM":
-        return "not a PEM certificate and private key"
-    return f"cannot be used ({reason or exc})"
+    return None
 
 
-def _check_readable(option: str, path: Path) -> None:
+def _read(option: str, path: Path) -> bytes:
     try:
-        with path.open("rb"):
-            pass
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(f"{option} {path}: {exc.strerror or exc}") from None
 
@@ -140,18 +143,15 @@ def _load_ca(context: ssl.SSLContext, ca: Path) -> None:
     files = sorted(p for p in ca.iterdir() if p.is_file()) if ca.is_dir() else [ca]
     loaded = 0
     for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"--tls-ca {path}: {exc.strerror or exc}") from None
-        if ca.is_dir() and _PEM_CERTIFICATE not in data:
-            continue  # not a certificate file: a directory may hold others
+        data = _read("--tls-ca", path)
+        if _PEM_CERTIFICATE not in data:
+            if ca.is_dir():
+                continue  # not a certificate file: a directory may hold others
+            raise InputError(f"--tls-ca {path}: no PEM certificate in it")
         try:
             context.load_verify_locations(cadata=data.decode("ascii", "replace"))
-        except (ssl.SSLError, ValueError) as exc:
-            raise InputError(
-                f"--tls-ca {path}: not a PEM CA certificate ({getattr(exc, 'reason', None) or exc})"
-            ) from None
+        except (ssl.SSLError, ValueError):
+            raise InputError(f"--tls-ca {path}: a PEM certificate in it cannot be read") from None
         loaded += 1
     if not loaded:
         raise InputError(f"--tls-ca {ca}: no PEM certificate in this directory")

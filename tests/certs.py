@@ -48,7 +48,9 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def _write(directory: Path, stem: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> Pair:
+def _write(
+    directory: Path, stem: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+) -> Pair:
     pair = Pair(directory / f"{stem}.crt", directory / f"{stem}.key")
     pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     pair.key.write_bytes(
@@ -111,7 +113,9 @@ def _leaf(
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
             critical=False,
         )
         .add_extension(
@@ -146,6 +150,8 @@ def make(directory: Path) -> Certs:
         other_ca=other_path,
         stranger=_write(directory, "stranger", *_leaf("stranger", other, LOOPBACK)),
         wrong_host=_write(
-            directory, "wrong-host", *_leaf("www.example.com", ca, [x509.DNSName("www.example.com")])
+            directory,
+            "wrong-host",
+            *_leaf("www.example.com", ca, [x509.DNSName("www.example.com")]),
         ),
     )

@@ -87,7 +87,12 @@ def _why_not_established(
             f"{peer} accepted none of the proposed presentation contexts",
             "run with -v to see them; try other transfer syntaxes (-x) or --role",
         )
-    return AssociationError(f"{peer} aborted the association during negotiation")
+    return AssociationError(
+        f"{peer} aborted the association during negotiation",
+        None
+        if settings.tls
+        else f"if it expects DICOM over TLS (port {tls.DICOM_TLS_PORT} by convention), add --tls",
+    )
 
 
 def _check_resolves(peer: Peer) -> None:
