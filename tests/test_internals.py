@@ -82,3 +82,20 @@ def test_log_text_we_read(text: str) -> None:
 def test_event_reply_read_off_any_response() -> None:
     """Item 7: ``send_n_event_report`` reads ``EventReply`` off whatever response arrives."""
     assert "rsp.EventReply" in inspect.getsource(Association.send_n_event_report)
+
+
+def test_tls_handshake_hooks() -> None:
+    """Item 8: pynetdicom wraps a listener's socket in ``get_request`` and a requestor's in
+    ``connect`` through the context's ``wrap_socket`` (which ours makes defer the handshake),
+    and triggers EVT_CONN_OPEN before the association starts reading or writing."""
+    from pynetdicom.transport import AssociationServer, RequestHandler
+
+    accept = inspect.getsource(AssociationServer.get_request)
+    assert "self.ssl_context.wrap_socket(" in accept and "server_side=True" in accept
+    connect = inspect.getsource(AssociationSocket.connect)
+    assert "context.wrap_socket(" in connect
+    assert connect.index("self.socket.connect(") < connect.index("evt.EVT_CONN_OPEN")
+    handle = inspect.getsource(RequestHandler.handle)
+    assert handle.index("evt.EVT_CONN_OPEN") < handle.index("assoc.start()")
+    read = inspect.getsource(DULServiceProvider._read_pdu_data)
+    assert "LOGGER.exception(exc)" in read  # a TLS alert after the handshake keeps its exception
