@@ -167,10 +167,6 @@ class Handshake:
     description: str = ""  # "TLSv1.3 TLS_AES_256_GCM_SHA384, peer certificate: CN=..."
     error: OSError | None = None
 
-    @property
-    def failed(self) -> bool:
-        return self.error is not None
-
 
 def handshake(sock: socket.socket, timeout: float | None) -> Handshake | None:
     """Run the handshake of a deferred TLS socket; None for a plain socket.
@@ -255,9 +251,10 @@ def explain(error: OSError, peer: str, server_side: bool = False) -> tuple[str, 
         if reason == "PEER_DID_NOT_RETURN_A_CERTIFICATE":
             return prefix + "the client sent no certificate (--tls-require-client-cert)", None
         if reason in _PEER_REFUSED_US:
-            return prefix + f"the peer {_PEER_REFUSED_US[reason]}", None if server_side else (
+            about_our_certificate = "CERTIFICATE" in reason or "CA" in reason
+            return prefix + f"the peer {_PEER_REFUSED_US[reason]}", (
                 "give a certificate it trusts with --tls-cert and --tls-key"
-                if "CERTIFICATE" in reason or "CA" in reason
+                if about_our_certificate and not server_side
                 else None
             )
         return prefix + (reason.replace("_", " ").lower() or str(error)), None
