@@ -30,10 +30,12 @@ from dcmreport.config import (
     Acceptance,
     AcceptorAssociation,
     Answering,
+    ListenTls,
     Output,
     Report,
     ReportOutput,
     RequestorAssociation,
+    Tls,
     Verbosity,
     split_arguments,
 )
@@ -196,6 +198,7 @@ def exit_code_for_status(code: int) -> ExitCode:
 def echo(
     ctx: typer.Context,
     association: RequestorAssociation,
+    tls: Tls,
     output: Output,
     wait: Wait = None,
     peer: PeerArg = None,
@@ -220,7 +223,7 @@ def echo(
     def body() -> ExitCode:
         from dcmreport import association as dicom
 
-        target, settings = association.peer(peer), association.settings()
+        target, settings = association.peer(peer), association.settings(tls.client_context())
         if wait is None:
             rsp = dicom.echo(target, settings)
         else:
@@ -237,6 +240,7 @@ def send_report(
     ctx: typer.Context,
     report: Report,
     association: RequestorAssociation,
+    tls: Tls,
     output: ReportOutput,
     arguments: ReportArguments = None,
 ) -> None:
@@ -265,7 +269,7 @@ def send_report(
         peer, assignments = split_arguments(arguments or [])
         target = association.peer(peer)
         request = report.request(assignments, renderer)
-        rsp = dicom.send_report(target, association.settings(), request)
+        rsp = dicom.send_report(target, association.settings(tls.client_context()), request)
         renderer.report_response(rsp)
         return exit_code_for_status(rsp.status.code)
 
@@ -279,6 +283,7 @@ def listen(
     answering: Answering,
     acceptance: Acceptance,
     association: AcceptorAssociation,
+    tls: ListenTls,
     output: ReportOutput,
     count: Count = None,
     timeout: ListenTimeout = None,
@@ -309,7 +314,8 @@ def listen(
 
         renderer = output.renderer()
         handler = ReportHandler(answering.reaction(), renderer.report_received)
-        listener = Listener(association.settings(), acceptance.listen_options(association), handler)
+        settings = association.settings(tls.server_context())
+        listener = Listener(settings, acceptance.listen_options(association), handler)
         return _serve(listener, renderer, association.aet, acceptance, count, timeout, ready_file)
 
     run(body, output)

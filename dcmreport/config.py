@@ -78,6 +78,12 @@ from dcmreport.options import (
     RoleOpt,
     SopClassOpt,
     Strict,
+    TlsCa,
+    TlsCert,
+    TlsKey,
+    TlsNoVerify,
+    TlsOn,
+    TlsRequireClientCert,
     TransactionUid,
     Verbose,
     parse_peer,
@@ -86,6 +92,8 @@ from dcmreport.peer import Peer, check_ae_title
 from dcmreport.status import check_report_status, parse_status
 
 if TYPE_CHECKING:
+    import ssl
+
     from pydicom import Dataset
 
     from dcmreport.association import ListenOptions, Settings
@@ -179,7 +187,11 @@ class _Association:
     config: ConfigPath = None
 
     def _settings(
-        self, ae_title: str, transfer_syntaxes: tuple[str, ...], connect_timeout: float | None
+        self,
+        ae_title: str,
+        transfer_syntaxes: tuple[str, ...],
+        connect_timeout: float | None,
+        tls: ssl.SSLContext | None,
     ) -> Settings:
         from dcmreport.association import Settings
 
@@ -193,6 +205,7 @@ class _Association:
             acse_timeout=self.acse_timeout,
             dimse_timeout=self.dimse_timeout,
             network_timeout=self.network_timeout,
+            tls=tls,
         )
 
 
@@ -213,11 +226,13 @@ class _Calling:
 class RequestorAssociation(_Association, _Calling):
     """The association options of a command that calls a peer (echo, send-report)."""
 
-    def settings(self) -> Settings:
+    def settings(self, tls: ssl.SSLContext | None = None) -> Settings:
+        """The settings; ``tls`` from the :class:`Tls` bundle, None for plain DICOM."""
         return self._settings(
             self.calling_aet,
             _transfer_syntaxes(self.transfer_syntax, PROPOSED_TRANSFER_SYNTAXES),
             self.connect_timeout or None,  # 0: wait as long as the system does
+            tls,
         )
 
     def peer(self, given: str | None) -> Peer:
@@ -243,9 +258,78 @@ class _Listening:
 class AcceptorAssociation(_Association, _Listening):
     """The association options of the listener: its own AE title, no connect timeout."""
 
-    def settings(self) -> Settings:
+    def settings(self, tls: ssl.SSLContext | None = None) -> Settings:
+        """The settings; ``tls`` from the :class:`ListenTls` bundle, None for plain DICOM."""
         syntaxes = _transfer_syntaxes(self.transfer_syntax, ACCEPTED_TRANSFER_SYNTAXES)
-        return self._settings(self.aet, syntaxes, None)
+        return self._settings(self.aet, syntaxes, None, tls)
+
+
+# --- TLS -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tls:
+    """DICOM over TLS for a command that calls a peer; the TLS options of every command."""
+
+    tls: TlsOn = False
+    tls_cert: TlsCert = None
+    tls_key: TlsKey = None
+    tls_ca: TlsCa = None
+    tls_no_verify: TlsNoVerify = False
+
+    def client_context(self) -> ssl.SSLContext | None:
+        """The requestor's context, None for plain DICOM; files are read now (exit 2)."""
+        from dcmreport import tls
+
+        if not self._checked():
+            return None
+        return tls.client_context(
+            self.tls_cert, self.tls_key, self.tls_ca, verify=not self.tls_no_verify
+        )
+
+    def _checked(self) -> bool:
+        """Whether TLS is on; a TLS option without --tls would silently not apply (exit 2)."""
+        given = [
+            f"--{field.name.replace('_', '-')}"
+            for field in dataclasses.fields(self)
+            if field.name != "tls" and getattr(self, field.name)
+        ]
+        if given and not self.tls:
+            raise InputError(f"{given[0]} goes with --tls")
+        if self.tls_key is not None and self.tls_cert is None:
+            raise InputError("--tls-key goes with --tls-cert")
+        if self.tls_no_verify and self.tls_ca is not None:
+            raise InputError("--tls-no-verify contradicts --tls-ca: nothing is checked against it")
+        return self.tls
+
+
+@dataclass(frozen=True)
+class ListenTls(Tls):
+    """The listener's TLS options: its certificate is required, a client's may be."""
+
+    tls_require_client_cert: TlsRequireClientCert = False
+
+    def server_context(self) -> ssl.SSLContext | None:
+        from dcmreport import tls
+
+        if not self._checked():
+            return None
+        if self.tls_cert is None:
+            raise InputError(
+                "listen --tls needs --tls-cert (and --tls-key unless the key is in that file)",
+                "a TLS server always presents a certificate",
+            )
+        if self.tls_require_client_cert and self.tls_ca is None:
+            raise InputError(
+                "--tls-require-client-cert needs --tls-ca: the CA that signs client certificates"
+            )
+        if self.tls_no_verify:
+            tls.LOG.warning(
+                "--tls-no-verify: clients are not asked for a certificate; any client is accepted"
+            )
+        return tls.server_context(
+            self.tls_cert, self.tls_key, self.tls_ca, self.tls_require_client_cert
+        )
 
 
 # --- listen --------------------------------------------------------------------------------

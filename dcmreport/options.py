@@ -847,3 +847,68 @@ Check = Annotated[
         "round trip or why it failed (exit 3 if one did).",
     ),
 ]
+
+
+# --- DICOM over TLS ----------------------------------------------------------------------
+
+PANEL_TLS = "TLS"
+
+TlsOn = Annotated[
+    bool,
+    typer.Option(
+        "--tls",
+        rich_help_panel=PANEL_TLS,
+        help="DICOM over TLS (PS3.15 Annex B, port 2762 by convention): TLS 1.2 or later "
+        "with BCP 195 cipher suites; a caller checks the peer's certificate and host name.",
+    ),
+]
+TlsCert = Annotated[
+    Path | None,
+    typer.Option(
+        "--tls-cert",
+        metavar="FILE",
+        rich_help_panel=PANEL_TLS,
+        show_default=False,
+        help="Our certificate (PEM, chain allowed): required to listen, sent by a caller "
+        "to a peer that asks for one.",
+    ),
+]
+TlsKey = Annotated[
+    Path | None,
+    typer.Option(
+        "--tls-key",
+        metavar="FILE",
+        rich_help_panel=PANEL_TLS,
+        show_default=False,
+        help="The unencrypted PEM private key of --tls-cert. Default: in the --tls-cert file.",
+    ),
+]
+TlsCa = Annotated[
+    Path | None,
+    typer.Option(
+        "--tls-ca",
+        metavar="FILE|DIR",
+        rich_help_panel=PANEL_TLS,
+        show_default=False,
+        help="CA certificates (a PEM file, or every PEM file in DIR) that sign the peer's "
+        "certificate. A caller's default: the system's CAs; a listener with it asks "
+        "clients for a certificate and checks the one presented.",
+    ),
+]
+TlsNoVerify = Annotated[
+    bool,
+    typer.Option(
+        "--tls-no-verify",
+        rich_help_panel=PANEL_TLS,
+        help="Do not check the peer's certificate (a listener: ask clients for none). "
+        "Insecure, and warned about each time.",
+    ),
+]
+TlsRequireClientCert = Annotated[
+    bool,
+    typer.Option(
+        "--tls-require-client-cert",
+        rich_help_panel=PANEL_TLS,
+        help="Refuse a client without a certificate signed by a --tls-ca CA.",
+    ),
+]

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import certs
 import pytest
 
 HERE = Path(__file__).parent
@@ -172,3 +173,9 @@ def stop_pynetdicom_server(peer: Background) -> dict[str, Any]:
     peer.proc.stdin.close()
     assert peer.finish(sig=None) == 0, "".join(peer.stderr)
     return json.loads(peer.stdout[-1])
+
+
+@pytest.fixture(scope="session")
+def tls_certs(tmp_path_factory: pytest.TempPathFactory) -> certs.Certs:
+    """A CA, server, client, expired and untrusted certificates, made for this run."""
+    return certs.make(tmp_path_factory.mktemp("certs"))

@@ -103,3 +103,20 @@ def test_contexts_without_transfer_syntax_still_break_negotiation() -> None:
     from pynetdicom.presentation import negotiate_as_acceptor
 
     assert "rq_context.transfer_syntax[0]" in inspect.getsource(negotiate_as_acceptor)
+
+
+def test_tls_handshake_hooks() -> None:
+    """Item 10: pynetdicom wraps a listener's socket in ``get_request`` and a requestor's in
+    ``connect`` through the context's ``wrap_socket`` (which ours makes defer the handshake),
+    and triggers EVT_CONN_OPEN before the association starts reading or writing."""
+    from pynetdicom.transport import AssociationServer, RequestHandler
+
+    accept = inspect.getsource(AssociationServer.get_request)
+    assert "self.ssl_context.wrap_socket(" in accept and "server_side=True" in accept
+    connect = inspect.getsource(AssociationSocket.connect)
+    assert "context.wrap_socket(" in connect
+    assert connect.index("self.socket.connect(") < connect.index("evt.EVT_CONN_OPEN")
+    handle = inspect.getsource(RequestHandler.handle)
+    assert handle.index("evt.EVT_CONN_OPEN") < handle.index("assoc.start()")
+    read = inspect.getsource(DULServiceProvider._read_pdu_data)
+    assert "LOGGER.exception(exc)" in read  # a TLS alert after the handshake keeps its exception

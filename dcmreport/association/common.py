@@ -10,6 +10,7 @@ syntaxes, timeouts); :func:`make_ae` turns them into a pynetdicom AE;
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import dataclass
 
 from pydicom import Dataset
@@ -58,6 +59,7 @@ class Settings:
     acse_timeout: float = 30.0
     dimse_timeout: float = 30.0
     network_timeout: float = 60.0
+    tls: ssl.SSLContext | None = None  # DICOM over TLS (dcmreport.tls); None: plain DICOM
 
 
 def make_ae(settings: Settings) -> AE:

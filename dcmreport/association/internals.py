@@ -42,6 +42,18 @@ in pynetdicom for other code in the same process.
 9. ``negotiate_as_acceptor`` indexes the first transfer syntax of every
    proposed context it rejects, and fails in its thread, answering nothing,
    on a context that proposes none (:func:`placeholder_transfer_syntax`).
+10. The TLS handshake (:func:`tls_handshake`, DICOM over TLS): pynetdicom
+   runs a listener's handshake in ``AssociationServer.get_request``, its
+   accept loop, where a peer that connects and stays silent holds up every
+   other connection and a failed handshake is dropped without a word
+   (socketserver swallows the OSError); and a requestor's inside
+   ``AssociationSocket.connect``, where it reads as "cannot connect". Our
+   contexts wrap sockets without the handshake (``dcmreport.tls``); we run
+   it from ``EVT_CONN_OPEN`` on ``AssociationSocket.socket`` (item 4), which
+   pynetdicom triggers before the association reads or writes a byte.
+   pynetdicom logs a TLS error that ends an association later (a TLS 1.3
+   peer refusing our certificate after the handshake) with its exception,
+   which :class:`Diagnostics` keeps (item 6).
 """
 
 from __future__ import annotations
@@ -49,6 +61,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -65,6 +78,7 @@ from pynetdicom.dimse_primitives import N_EVENT_REPORT
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, P_DATA
 from pynetdicom.presentation import PresentationContext
 
+from dcmreport import tls
 from dcmreport.records import Delivery
 
 LOG = logging.getLogger("dcmreport")
@@ -225,9 +239,12 @@ class Diagnostics(logging.Handler):
         super().__init__(logging.ERROR)
         self.messages: list[str] = []
         self.connected = False
+        self.tls_error: ssl.SSLError | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+        if record.exc_info and isinstance(record.exc_info[1], ssl.SSLError):
+            self.tls_error = record.exc_info[1]  # item 10: a TLS alert after the handshake
 
     def said(self, text: str) -> bool:
         return any(text in message for message in self.messages)
@@ -468,9 +485,10 @@ def bound_reading(
     assoc.dul._read_pdu_data = BoundedReader(assoc, limits, log)  # type: ignore[method-assign]
 
 
-def shut_socket(assoc: Association) -> None:
-    """Unblock whatever waits on the association's socket, so a stop is a stop (item 8)."""
+def tls_handshake(assoc: Association, timeout: float | None) -> tls.Handshake | None:
+    """Run the deferred TLS handshake on the association's socket; None for plain DICOM (item 10).
+
+    Called from ``EVT_CONN_OPEN``, before the association reads or writes.
+    """
     sock = assoc.dul.socket.socket if assoc.dul.socket else None
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+    return tls.handshake(sock, timeout) if sock is not None else None

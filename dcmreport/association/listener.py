@@ -25,7 +25,7 @@ from pynetdicom.dsutils import decode, encode
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import catalog
+from dcmreport import catalog, tls
 from dcmreport.association import internals
 from dcmreport.association.common import (
     Settings,
@@ -254,12 +254,15 @@ class Listener:
             (evt.EVT_REJECTED, lambda e: self._log_rejected(e.assoc, "")),
             (evt.EVT_CONN_CLOSE, self._on_closed),
         ]
+        if self._settings.tls is not None:
+            handlers.insert(1, (evt.EVT_CONN_OPEN, self._tls_handshake))
         try:
             self._server = self._ae.start_server(
                 (self._options.bind, self._options.port),
                 block=False,
                 evt_handlers=handlers,
                 ae_title=self._settings.ae_title,
+                ssl_context=self._settings.tls,
             )
         except OSError as exc:
             raise InputError(
@@ -279,6 +282,18 @@ class Listener:
     def _log_refused(self, assoc: Association, why: str) -> None:
         """One line per peer cut off for breaking a limit."""
         LOG.warning("aborted the association from %s: %s", _who(assoc), why)
+
+    def _tls_handshake(self, event: evt.Event) -> None:
+        """EVT_CONN_OPEN: the handshake, in the association's thread; a failure is one line."""
+        rq = event.assoc.requestor
+        done = internals.tls_handshake(event.assoc, self._settings.acse_timeout)
+        if done is None:
+            return
+        if done.error is None:
+            LOG.info("TLS with %s:%s: %s", rq.address, rq.port, done.description)
+            return
+        message, _ = tls.explain(done.error, f"{rq.address}:{rq.port}", server_side=True)
+        LOG.warning("%s; connection closed", message)
 
     def _on_requested(self, event: evt.Event) -> None:
         """EVT_REQUESTED: refuse (``--reject``), or decide what to accept and how to serve it."""

@@ -23,7 +23,7 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import catalog
+from dcmreport import catalog, tls
 from dcmreport.association import internals
 from dcmreport.association.common import (
     COMMAND_NAMES,
@@ -88,7 +88,12 @@ def _why_not_established(
             f"{peer} accepted none of the proposed presentation contexts",
             "run with -v to see them; try other transfer syntaxes (-x) or --role",
         )
-    return AssociationError(f"{peer} aborted the association during negotiation")
+    return AssociationError(
+        f"{peer} aborted the association during negotiation",
+        None
+        if settings.tls
+        else f"if it expects DICOM over TLS (port {tls.DICOM_TLS_PORT} by convention), add --tls",
+    )
 
 
 def _check_resolves(peer: Peer) -> None:
@@ -138,6 +143,29 @@ def _check_peer_max_pdu(assoc: Association, peer: Peer) -> None:
         )
 
 
+class _TlsHandshake:
+    """EVT_CONN_OPEN: the TLS handshake, once the TCP connection is open; -v shows the peer."""
+
+    def __init__(self, peer: Peer, timeout: float | None) -> None:
+        self._peer = peer
+        self._timeout = timeout
+        self.error: OSError | None = None
+
+    def __call__(self, event: evt.Event) -> None:
+        done = internals.tls_handshake(event.assoc, self._timeout)
+        if done is not None and done.error is None:
+            LOG.info("TLS with %s:%s: %s", self._peer.host, self._peer.port, done.description)
+        self.error = done.error if done is not None else None
+
+    def failure(self, diagnostics: internals.Diagnostics) -> AssociationError | None:
+        """The handshake's failure, or a TLS alert that ended the negotiation after it."""
+        error = self.error or diagnostics.tls_error
+        if error is None:
+            return None
+        message, hint = tls.explain(error, f"{self._peer.host}:{self._peer.port}")
+        return AssociationError(message, hint)
+
+
 @dataclass
 class _Open:
     """An established association and what pynetdicom logged about it."""
@@ -172,6 +200,7 @@ def _associate(
             )
     _check_resolves(peer)
     diagnostics = internals.Diagnostics()
+    handshake = _TlsHandshake(peer, settings.acse_timeout)
     with diagnostics.installed():
         assoc = ae.associate(
             peer.host,
@@ -179,14 +208,18 @@ def _associate(
             ae_title=peer.ae_title,
             max_pdu=settings.max_pdu,
             ext_neg=roles or None,
+            tls_args=(settings.tls, peer.host) if settings.tls else None,
             evt_handlers=[
                 (evt.EVT_CONN_OPEN, diagnostics.on_connect),
+                (evt.EVT_CONN_OPEN, handshake),
                 (evt.EVT_CONN_OPEN, lambda event: _bound_reading(event.assoc, settings)),
                 *(handlers or []),
             ],
         )
         if not assoc.is_established:
-            raise _why_not_established(assoc, peer, diagnostics, settings)
+            raise handshake.failure(diagnostics) or _why_not_established(
+                assoc, peer, diagnostics, settings
+            )
         log_negotiation(association_info(assoc))
         _check_peer_max_pdu(assoc, peer)
         try:
