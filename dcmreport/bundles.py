@@ -73,11 +73,11 @@ def expand(command: Callable[..., _R]) -> Callable[..., _R]:
 
     @functools.wraps(command)
     def with_bundles(**options: Any) -> _R:
-        for name, (bundle, fields) in bundles.items():
-            options[name] = collect(bundle, options)
+        built = {name: collect(bundle, options) for name, (bundle, _) in bundles.items()}
+        for _, fields in bundles.values():
             for field in fields:
                 del options[field]
-        return command(**options)
+        return command(**options, **built)  # after: a bundle may share a field's name (tls)
 
     with_bundles.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     with_bundles.__annotations__ = {p.name: p.annotation for p in parameters}

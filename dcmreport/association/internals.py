@@ -82,6 +82,7 @@ from dcmreport import tls
 from dcmreport.records import Delivery
 
 LOG = logging.getLogger("dcmreport")
+_DUL_LOG = logging.getLogger("pynetdicom.dul")
 
 # What pynetdicom logs, and what we read from it (item 6).
 CONNECT_FAILED = "TCP Initialisation Error: "
@@ -445,6 +446,11 @@ class BoundedReader:
                 except TimeoutError:
                     continue
                 except OSError:
+                    # As pynetdicom's own reader logs it: Diagnostics reads a TLS alert
+                    # that arrives after the handshake from this record (item 10).
+                    _DUL_LOG.error(
+                        "Connection closed before the entire PDU was received", exc_info=True
+                    )
                     raise _Closed from None
                 if not chunk:
                     raise _Closed
