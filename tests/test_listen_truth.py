@@ -45,7 +45,8 @@ def test_an_answer_that_never_went_out_is_recorded_as_not_sent(listen: Any, tmp_
     )
     assert raw_send(listener.port, "--abort", "0.3") == {"aborted": True}
     assert listener.finish(sig=None) == 5  # --timeout passed: 0 of 1 answered
-    [shown] = listener.json_lines()
+    [shown, failure] = listener.json_lines()
+    assert (failure["status"], failure["exit_code"]) == (None, 5)
     [kept] = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
     for record in shown, kept:
         assert record["answer_sent"] is False
