@@ -45,11 +45,11 @@ MUTATION_BUDGET = 25.0  # seconds: the mutation run stops there, whatever its co
 
 
 def rss(pid: int) -> int:
-    """Resident memory of a process, in bytes (VmRSS)."""
+    """Peak resident memory of a process so far, in bytes (VmHWM: what a bomb reached)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+    raise AssertionError("no VmHWM")
 
 
 @dataclass

@@ -517,6 +517,29 @@ def trickle(host: str, port: int, data: bytes, interval: float, limit: float) ->
     return outcome
 
 
+def trickle_after(
+    host: str, port: int, first: bytes, data: bytes, interval: float, limit: float
+) -> Outcome:
+    """Send ``first`` at once (an A-ASSOCIATE-RQ), then trickle ``data`` as :func:`trickle`."""
+    outcome, dimse = Outcome(), _Dimse()
+    start = time.monotonic()
+    with contextlib.closing(connect(host, port)) as sock:
+        reader = Reader(sock)
+        _send(sock, first, outcome, start + limit)
+        _drain(reader, outcome, dimse, start + 2.0, stop_on_any=True)
+        for byte in data:
+            if outcome.send_failed or outcome.closed or outcome.abort:
+                break
+            if time.monotonic() - start > limit:
+                outcome.timed_out = True
+                break
+            _send(sock, bytes([byte]), outcome, start + limit)
+            _drain(reader, outcome, dimse, time.monotonic() + interval)
+            outcome.timed_out = False
+    outcome.elapsed = time.monotonic() - start
+    return outcome
+
+
 def fragments_until_refused(
     host: str, port: int, fragment: int, total: int, timeout: float = 60.0
 ) -> tuple[Outcome, int]:
