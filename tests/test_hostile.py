@@ -201,6 +201,22 @@ def test_a_refused_data_set_is_one_log_line(served: Served, bomb: str) -> None:
     assert len(assert_healthy(served)) == 1
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="per-element cost: 100,000 empty elements (800 KB, a tenth of the element limit) "
+    "take the listener over 3 s; 990,000 (7.9 MB) took 56 s and 433 MB in pydicom alone",
+)
+def test_a_report_of_many_small_elements_is_answered_promptly(tmp_path: Path) -> None:
+    served = start_served(tmp_path)  # its own: the listener works on it long after we go
+    try:
+        fields = h.report_fields(message_id=7, instance=f"{h.INSTANCE_ROOT}.2.100000")
+        outcome = h.report_case(HOST, served.port, fields, h.many_elements(100_000), timeout=3.0)
+        assert outcome.statuses, f"no answer within 3 s: {outcome}"
+    finally:
+        served.listener.proc.kill()
+        served.listener.proc.wait()
+
+
 MISSING_BUGS = {
     "no-message-id": "the listener sends back an N-EVENT-REPORT-RQ (no status), not a response",
     "no-event-type": "the listener answers Success to a request without Event Type ID",
@@ -290,9 +306,10 @@ def test_ten_connect_and_close_hold_no_slot(tmp_path: Path) -> None:
     try:
         for _ in range(10):
             h.connect(HOST, served.port).close()
-        start = time.monotonic()
-        assert healthy_problems(served) == []
-        assert time.monotonic() - start < 1.0  # accepted right away, not after a timeout
+        start = time.monotonic()  # the listener needs a few ms to see each close: poll 1 s
+        while healthy_problems(served) and time.monotonic() - start < 1.0:
+            time.sleep(0.05)
+        assert healthy_problems(served) == []  # right away, not after the 30 s ACSE timeout
         assert not [x for x in served.new_stderr() if "Traceback" in x]
     finally:
         served.listener.proc.kill()

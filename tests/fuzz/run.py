@@ -145,6 +145,7 @@ def named_cases(run: Run) -> None:
         ("bomb", lambda: _report(port, h.nested_sequences(300), h.EXPLICIT, 300)),
         ("bomb", lambda: _report(port, h.deflated_zeros(128 << 20), h.DEFLATED, 128)),
         ("bomb", lambda: h.fragments_until_refused(HOST, port, 16000, 256 << 20)[0]),
+        ("bomb", lambda: _report(port, h.many_elements(990_000), h.EXPLICIT, 990)),
     ]
     cases += [("dimse", _dimse(port, name, n)) for n, name in enumerate(h.DIMSE_DEFECTS, 100)]
     cases += [("negotiation", _negotiate(port, cx)) for cx in h.NEGOTIATION_CASES.values()]
@@ -156,7 +157,7 @@ def named_cases(run: Run) -> None:
 
 def _report(port: int, dataset: bytes, ts: str, n: int) -> h.Outcome:
     fields = h.report_fields(message_id=n, instance=f"{h.INSTANCE_ROOT}.4.{n}")
-    return h.report_case(HOST, port, fields, dataset, ts, timeout=15.0)
+    return h.report_case(HOST, port, fields, dataset, ts, timeout=120.0)
 
 
 def _dimse(port: int, name: str, n: int) -> Callable[[], h.Outcome]:
