@@ -120,3 +120,11 @@ def test_tls_handshake_hooks() -> None:
     assert handle.index("evt.EVT_CONN_OPEN") < handle.index("assoc.start()")
     read = inspect.getsource(DULServiceProvider._read_pdu_data)
     assert "LOGGER.exception(exc)" in read  # a TLS alert after the handshake keeps its exception
+
+
+def test_the_state_machine_hands_p_data_to_dimse_receive_primitive() -> None:
+    """Item 8: P-DATA reaches ``dimse.receive_primitive`` from the state machine, in the DUL's
+    thread, where an exception kills the thread (so we guard that call)."""
+    from pynetdicom import fsm
+
+    assert "dul.assoc.dimse.receive_primitive(" in inspect.getsource(fsm.DT_2)

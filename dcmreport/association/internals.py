@@ -38,7 +38,9 @@ in pynetdicom for other code in the same process.
    header, gives a whole PDU one deadline and counts data set bytes as they
    arrive. A connection that closes before its A-ASSOCIATE-RQ ends the
    acceptor's wait for one at once (``to_user_queue.put(None)`` is what an
-   ACSE timeout looks like to it), so it frees its slot.
+   ACSE timeout looks like to it), so it frees its slot. Also
+   ``DIMSEServiceProvider.receive_primitive``: a command pynetdicom cannot
+   decode kills the reader's thread without an A-ABORT; we send one.
 9. ``negotiate_as_acceptor`` indexes the first transfer syntax of every
    proposed context it rejects, and fails in its thread, answering nothing,
    on a context that proposes none (:func:`placeholder_transfer_syntax`).
@@ -284,6 +286,9 @@ def send_report_request(assoc: Association, *args: Any, **kwargs: Any) -> tuple[
 # --- limits on what a peer may make the listener hold (item 8) -----------------------------
 
 ASSOCIATE_PDU_BOUND = 1 << 20  # an A-ASSOCIATE-RQ is a few KB; 1 MiB is generous
+COMMAND_BOUND = 1 << 16  # a command set is a few hundred bytes; 64 KiB is generous
+# (0000,0800) Command Data Set Type 0x0101, "no data set", in Implicit VR LE (PS3.7 E.1)
+_NO_DATASET = b"\x00\x00\x00\x08\x02\x00\x00\x00\x01\x01"
 _P_DATA_TF = 0x04
 _ABORT_PDU = b"\x07\x00\x00\x00\x00\x04\x00\x00"  # + source, reason (PS3.8 9.3.8)
 
@@ -295,6 +300,7 @@ class PduLimits:
     max_pdu: int  # the maximum length we announced (0: unlimited, then max_dataset bounds it)
     max_dataset: int  # bytes of one data set, counted while its fragments arrive
     pdu_timeout: float  # seconds for a whole PDU, however it trickles in
+    message_timeout: float  # seconds for a whole DIMSE message, command and data set
 
 
 class _Refused(Exception):
@@ -335,6 +341,8 @@ class BoundedReader:
         self._limits = limits
         self._log = log
         self._dataset_bytes = 0
+        self._command = bytearray()  # this message's command set, to see if a data set follows
+        self._message_started: float | None = None
         self._desynchronised = False  # a PDU was abandoned half read
 
     def __call__(self) -> None:
@@ -359,12 +367,12 @@ class BoundedReader:
             self._refuse(refusal)
             return
         if pdu_type not in range(0x01, 0x08):
-            self._dul.event_queue.put("Evt19")  # unrecognised PDU: the state machine aborts
+            self._invalid()  # unrecognised PDU: the state machine aborts
             return
         try:
             decoded, event = self._dul._decode_pdu(bytearray(pdu))
         except Exception:  # a malformed PDU: pynetdicom's own answer, an A-ABORT
-            self._dul.event_queue.put("Evt19")
+            self._invalid()
             return
         if pdu_type == 0x01 and not self._usable_request(decoded):
             return
@@ -406,20 +414,39 @@ class BoundedReader:
             )
 
     def _count_dataset(self, pdu: bytes) -> None:
-        """Add up the data set fragments (PDV items) of this message; reset at its last one."""
+        """Add up this message's fragments (PDV items) and time it; reset at its last one.
+
+        A data set is bounded by ``max_dataset``, a command set by
+        ``COMMAND_BOUND``, and the whole message by ``message_timeout``: a
+        peer sending complete one-byte PDUs of a message that never ends
+        would otherwise hold its slot for ever (each PDU restarts pynetdicom's
+        idle timer).
+        """
         offset = 6
+        now = time.monotonic()
         while offset + 6 <= len(pdu):
             item_length, header = struct.unpack(">L", pdu[offset : offset + 4])[0], pdu[offset + 5]
             offset += 4 + item_length
-            if header & 0x01:  # a command fragment
-                continue
-            self._dataset_bytes += max(item_length - 2, 0)
-            if self._dataset_bytes > self._limits.max_dataset:
+            if self._message_started is None:
+                self._message_started = now
+            if now - self._message_started > self._limits.message_timeout:
                 raise _Refused(
-                    f"a data set over --max-dataset-size ({self._limits.max_dataset:,} bytes)", 0, 0
+                    f"a message did not arrive whole within {self._limits.message_timeout:g} s"
                 )
-            if header & 0x02:  # its last fragment
+            if header & 0x01:  # a command fragment
+                self._command += pdu[offset - item_length + 2 : offset]
+                if len(self._command) > COMMAND_BOUND:
+                    raise _Refused(f"a command set over {COMMAND_BOUND:,} bytes", 2, 6)
+            else:
+                self._dataset_bytes += max(item_length - 2, 0)
+                if self._dataset_bytes > self._limits.max_dataset:
+                    size = f"{self._limits.max_dataset:,} bytes"
+                    raise _Refused(f"a data set over --max-dataset-size ({size})", 0, 0)
+            last = header & 0x02
+            if last and not (header & 0x01 and _NO_DATASET not in self._command):
                 self._dataset_bytes = 0
+                self._command = bytearray()
+                self._message_started = None
 
     def _read(self, count: int, deadline: float) -> bytes:
         """``count`` bytes by ``deadline``, in slices short enough to notice a stop."""
@@ -465,6 +492,10 @@ class BoundedReader:
         waiting = list(self._dul.to_provider_queue.queue)
         return any(isinstance(primitive, A_ABORT | A_P_ABORT) for primitive in waiting)
 
+    def refuse(self, why: str) -> None:
+        """End the association for a fault found past the reader (an A-ABORT, source 0)."""
+        self._refuse(_Refused(why, 0, 0))
+
     def _refuse(self, refusal: _Refused) -> None:
         """One log line, an A-ABORT, the connection closed, the association ended."""
         self._log(self._assoc, str(refusal))
@@ -478,6 +509,11 @@ class BoundedReader:
         self._dul.event_queue.put("Evt17")
         self._end_negotiation()
 
+    def _invalid(self) -> None:
+        """An unrecognised or malformed PDU: pynetdicom's A-ABORT, and no wait for a request."""
+        self._dul.event_queue.put("Evt19")
+        self._end_negotiation()
+
     def _end_negotiation(self) -> None:
         """Before an A-ASSOCIATE-RQ, pynetdicom waits --acse-timeout for one: end that wait now."""
         if self._assoc.is_acceptor and self._assoc.requestor.primitive is None:
@@ -487,8 +523,24 @@ class BoundedReader:
 def bound_reading(
     assoc: Association, limits: PduLimits, log: Callable[[Association, str], None]
 ) -> None:
-    """Install :class:`BoundedReader` as this association's PDU reader (item 8)."""
-    assoc.dul._read_pdu_data = BoundedReader(assoc, limits, log)  # type: ignore[method-assign]
+    """Install :class:`BoundedReader` as this association's PDU reader (item 8).
+
+    Also guard ``dimse.receive_primitive``, which pynetdicom's state machine
+    calls in the reader's thread: a command it cannot decode (no Command
+    Field, an unknown one) raises there and kills the thread, closing the
+    connection without a word; the peer gets an A-ABORT instead.
+    """
+    reader = BoundedReader(assoc, limits, log)
+    assoc.dul._read_pdu_data = reader  # type: ignore[method-assign]
+    receive = assoc.dimse.receive_primitive
+
+    def receive_or_abort(primitive: Any) -> None:
+        try:
+            receive(primitive)
+        except Exception as exc:
+            reader.refuse(f"a DIMSE message pynetdicom cannot decode ({type(exc).__name__})")
+
+    assoc.dimse.receive_primitive = receive_or_abort  # type: ignore[method-assign]
 
 
 def tls_handshake(assoc: Association, timeout: float | None) -> tls.Handshake | None:

@@ -128,6 +128,7 @@ def _bound_reading(assoc: Association, settings: Settings) -> None:
         max_pdu=settings.max_pdu,
         max_dataset=MAX_RESPONSE_DATASET,
         pdu_timeout=max(settings.acse_timeout, settings.dimse_timeout),
+        message_timeout=max(settings.acse_timeout, settings.dimse_timeout),
     )
     internals.bound_reading(assoc, limits, lambda _, why: LOG.warning("aborted: %s", why))
 
