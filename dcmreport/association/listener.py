@@ -137,7 +137,7 @@ def _event_information(
     return word_order(ds, ts == EXPLICIT_VR_BE)
 
 
-def _received_report(
+def received_report(
     assoc: Association, req: N_EVENT_REPORT, context: PresentationContext, limits: DatasetLimits
 ) -> ReceivedReport:
     """What the peer sent; a data set that does not decode becomes a ``problem``, not an error."""
@@ -315,7 +315,7 @@ class Listener:
             counts[0] += 1
         try:
             limits = self._options.dataset_limits
-            record = self._decide(_received_report(assoc, req, context, limits))
+            record = self._decide(received_report(assoc, req, context, limits))
             delivery = self._answer(assoc, tracker, req, context, record.answer)
             record = replace(record, delivery=delivery)
             with self._lock:
