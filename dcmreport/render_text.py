@@ -283,7 +283,9 @@ def commit_text(result: CommitResult, full: bool = False) -> Table:
         ("N-ACTION", status_text(result.action_status)),
     ]
     if report is None:
-        rows.append(("Result", Text("(none)", style="bold red")))
+        refused = Status(result.action_status.code).category not in (SUCCESS, WARNING)
+        why = "not waited for: the request was refused" if refused else "none came"
+        rows.append(("Result", Text(f"({why})", style="bold red")))
         return _fields(rows)
     info = report.association
     who = info.called_aet if result.same_association else info.calling_aet

@@ -66,6 +66,7 @@ class Pacs:
         self.args = args
         self.seen: dict[str, Any] = {"actions": [], "reports_sent": []}
         self.threads: list[threading.Thread] = []
+        self.one_at_a_time = threading.Lock()  # pynetdicom: one request at a time per association
 
     def on_action(self, event: evt.Event) -> tuple[int, Dataset | None]:
         req, ds = event.request, event.action_information
@@ -100,7 +101,9 @@ class Pacs:
         ae = AE(ae_title="PACS")
         ae.add_requested_context(StorageCommitmentPushModel, SYNTAXES)
         role = build_role(StorageCommitmentPushModel, scp_role=True)
-        new = ae.associate("127.0.0.1", self.args.to_port, ae_title=self.args.to_aet, ext_neg=[role])
+        new = ae.associate(
+            "127.0.0.1", self.args.to_port, ae_title=self.args.to_aet, ext_neg=[role]
+        )
         if not new.is_established:
             self.seen["reports_sent"].append({"error": "association to the modality failed"})
             return
@@ -109,9 +112,10 @@ class Pacs:
 
     def send(self, assoc: Association, reports: list[tuple[int, Dataset]]) -> None:
         for event_type, ds in reports:
-            status, _ = assoc.send_n_event_report(
-                ds, event_type, StorageCommitmentPushModel, INSTANCE
-            )
+            with self.one_at_a_time:
+                status, _ = assoc.send_n_event_report(
+                    ds, event_type, StorageCommitmentPushModel, INSTANCE
+                )
             self.seen["reports_sent"].append(
                 {"event_type_id": event_type, "status": status.get("Status")}
             )
