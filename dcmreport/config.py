@@ -38,6 +38,7 @@ from dcmreport.options import (
     CalledAET,
     CallingAET,
     Commit,
+    CommitData,
     CommitTransactionUid,
     ConfigPath,
     ConnectTimeout,
@@ -506,7 +507,7 @@ class Commitment:
     """What ``commit`` asks the PACS to commit: the Action Information and its transactions."""
 
     ref: Ref = None
-    data: Data = None
+    data: CommitData = None
     transaction_uid: CommitTransactionUid = None
     split: Split = None
 

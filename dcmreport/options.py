@@ -852,6 +852,7 @@ Check = Annotated[
 # --- commit: the modality side of storage commitment --------------------------------------
 
 PANEL_RESULT = "Waiting for the result"
+PANEL_ACTION_INFO = "Action Information"
 
 CommitPeer = Annotated[
     str,
@@ -875,13 +876,25 @@ CommitArguments = Annotated[
         "TransactionUID=UID, ReferencedSOPSequence[0].ReferencedSOPInstanceUID=UID.",
     ),
 ]
+CommitData = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        metavar="FILE|-",
+        show_default=False,
+        rich_help_panel=PANEL_ACTION_INFO,
+        help='Action Information to start from: DICOM JSON model, {"Keyword": value} JSON or '
+        "a DICOM Part 10 file; - reads stdin. Files and --ref are added to its Referenced "
+        "SOP Sequence.",
+    ),
+]
 Ref = Annotated[
     list[str] | None,
     typer.Option(
         "--ref",
         metavar="CLASS:INSTANCE",
         show_default=False,
-        rich_help_panel=PANEL_EVENT_INFO,
+        rich_help_panel=PANEL_ACTION_INFO,
         help="An instance to commit without its file: SOP Class (a UID or pydicom keyword) "
         "and SOP Instance UID. Repeatable.",
     ),
@@ -892,7 +905,7 @@ CommitTransactionUid = Annotated[
         "--transaction-uid",
         metavar="UID",
         show_default=False,
-        rich_help_panel=PANEL_EVENT_INFO,
+        rich_help_panel=PANEL_ACTION_INFO,
         help="Transaction UID of the request. Default: TransactionUID of --data, else a new one.",
     ),
 ]
@@ -903,7 +916,7 @@ Split = Annotated[
         metavar="N",
         min=1,
         show_default=False,
-        rich_help_panel=PANEL_EVENT_INFO,
+        rich_help_panel=PANEL_ACTION_INFO,
         help="Send N instances per request, each its own transaction with its own result "
         "(large studies).",
     ),
@@ -950,6 +963,6 @@ ResultTimeout = Annotated[
         metavar="SECONDS",
         min=0,
         rich_help_panel=PANEL_RESULT,
-        help="How long to wait for each result after the request; exit 5 without it.",
+        help="How long to wait for the results after the (last) request; exit 5 without one.",
     ),
 ]
