@@ -1,4 +1,4 @@
-"""The command line: ``dcmreport echo | send-report | listen``.
+"""The command line: ``dcmreport echo | send-report | commit | listen | peers``.
 
 A table of contents. Each command takes its options as bundles
 (:mod:`dcmreport.config`), asks them for the configuration objects, calls one
@@ -30,11 +30,13 @@ from dcmreport.config import (
     Acceptance,
     AcceptorAssociation,
     Answering,
+    Commitment,
     ListenTls,
     Output,
     Report,
     ReportOutput,
     RequestorAssociation,
+    ResultWaiting,
     Tls,
     Verbosity,
     split_arguments,
@@ -43,6 +45,8 @@ from dcmreport.errors import DcmreportError, ExitCode, ListenTimeoutError
 from dcmreport.manual import PROG, Group, error
 from dcmreport.options import (
     Check,
+    CommitArguments,
+    CommitPeer,
     ConfigPath,
     Count,
     ListenTimeout,
@@ -56,6 +60,7 @@ from dcmreport.status import category
 
 if TYPE_CHECKING:
     from dcmreport.association import Listener
+    from dcmreport.records import CommitResult
     from dcmreport.render import Renderer
 
 
@@ -274,6 +279,79 @@ def send_report(
         return exit_code_for_status(rsp.status.code)
 
     run(body, output)
+
+
+@app.command(cls=ConfiguredCommand)
+@expand
+def commit(
+    ctx: typer.Context,
+    peer: CommitPeer,
+    request: Commitment,
+    waiting: ResultWaiting,
+    association: RequestorAssociation,
+    tls: Tls,
+    output: ReportOutput,
+    arguments: CommitArguments = None,
+) -> None:
+    """Ask a PACS to commit instances (storage commitment) and wait for its result.
+
+    Sends N-ACTION (Action Type 1) on Storage Commitment Push Model, then
+    waits for the N-EVENT-REPORT with its Transaction UID: on the same
+    association, kept open meanwhile, and with --port also on a new
+    association that the PACS opens to --aet. Answers it Success and shows
+    which instances were committed and which failed, with the reason.
+
+    [b]Examples[/b]:
+
+      dcmreport commit PACS@10.0.0.5:104 study/ --port 11115 --aet MODALITY
+
+      dcmreport commit pacs --ref CTImageStorage:1.2.3.4 --timeout 300
+
+      dcmreport commit pacs study/ --split 500 --port 11115
+    """
+    output = output.joined(ctx.obj)
+
+    def body() -> ExitCode:
+        from dcmreport import association as dicom
+
+        renderer = output.renderer()
+        target = association.peer(peer)
+        requests = request.requests(arguments or [], renderer)
+        inbox = dicom.ResultInbox(renderer.warn)
+        where = waiting.new_associations(association)
+        with dicom.accepting(where, inbox) as port:
+            if where is not None:
+                renderer.note(
+                    f"dcmreport: accepting the result on {waiting.bind}:{port} "
+                    f"as {where.settings.ae_title}"
+                )
+            settings = waiting.requestor_settings(association, tls.client_context())
+            results = dicom.request_commitment(target, settings, requests, inbox, waiting.timeout)
+        for result in results:
+            renderer.commit_result(result)
+        return _commit_exit_code(results, waiting)
+
+    run(body, output)
+
+
+def _commit_exit_code(results: list[CommitResult], waiting: ResultWaiting) -> ExitCode:
+    """The worst outcome of all transactions: refused (4), no result (5), failures (6)."""
+    if any(exit_code_for_status(r.action_status.code) for r in results):
+        return ExitCode.FAILURE_STATUS
+    missing = [r.request.transaction_uid for r in results if r.report is None]
+    if missing:
+        error(
+            f"no storage commitment result within {waiting.timeout:g} s (--timeout) for "
+            f"Transaction UID {', '.join(missing)}",
+            None
+            if waiting.port is not None
+            else "a PACS that reports on a new association needs --port (and --aet) where "
+            "it reaches this AE title",
+        )
+        return ExitCode.NO_REPORT
+    if any(r.failed or (r.report and r.report.event_type_id == 2) for r in results):
+        return ExitCode.COMMIT_FAILURES
+    return ExitCode.OK
 
 
 @app.command(cls=ConfiguredCommand)

@@ -1,4 +1,4 @@
-"""Storage commitment results built from DICOM files.
+"""Storage commitment, both halves, built from DICOM files.
 
 The most common N-EVENT-REPORT in the field is a storage commitment result
 (PS3.4 J.3.3): the SCP tells which instances of a transaction it committed
@@ -8,10 +8,17 @@ SOP Class and Instance UIDs are read (``stop_before_pixels``, ``specific_tags``)
 so large images cost nothing. The event follows from the outcome: 1 when
 everything was committed, 2 when anything failed (as dcm4che's dcmqrscp
 decides it).
+
+The request that starts it (``commit``, PS3.4 J.3.2: the N-ACTION's Action
+Information) names its instances the same way, from files or ``--ref``
+pairs, in the same Referenced SOP Sequence: :func:`instances` and
+:func:`referenced_sequence` serve both. :func:`requests` cuts a request into
+transactions (``--split``); :func:`outcome` reads a result back.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +29,7 @@ from pydicom.uid import generate_uid
 
 from dcmreport import catalog
 from dcmreport.errors import InputError
+from dcmreport.records import CommitRequest, ReferencedInstance
 
 SUCCESS_EVENT = 1
 FAILURES_EVENT = 2
@@ -30,11 +38,11 @@ DEFAULT_FAILURE_REASON = 0x0110  # Processing failure
 
 @dataclass(frozen=True)
 class Instance:
-    """A SOP instance named in the report, and the file it was read from."""
+    """A SOP instance named in a request or report, and the file it was read from (if any)."""
 
     sop_class_uid: str
     sop_instance_uid: str
-    path: Path
+    path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,40 @@ def read_instance(path: Path, option: str) -> Instance:
     return Instance(str(class_uid), str(instance_uid), path)
 
 
+def parse_ref(text: str) -> Instance:
+    """``CLASS:INSTANCE`` of ``--ref``; the class a UID, a pydicom keyword or a catalog name."""
+    sop_class, sep, instance = text.rpartition(":")
+    if not sep or not sop_class or not instance:
+        raise InputError(
+            f"--ref {text}: give CLASS_UID:INSTANCE_UID", "e.g. CTImageStorage:1.2.3.4"
+        )
+    try:
+        class_uid = catalog.resolve_class(sop_class)
+        return Instance(class_uid, catalog.check_uid(instance, "SOP Instance UID"))
+    except ValueError as exc:
+        raise InputError(f"--ref {text}: {exc}") from None
+
+
+def instances(texts: list[str], option: str) -> list[Instance]:
+    """The instances of files and directories, each once (``--commit``, ``commit FILE``)."""
+    return _unique([read_instance(p, option) for text in texts for p in _files(text, option)])
+
+
+def add_instances(ds: Dataset, named: list[Instance]) -> None:
+    """Append to ``ds``'s Referenced SOP Sequence the instances it does not name yet."""
+    if not named:
+        return
+    items = ds.get("ReferencedSOPSequence") or Sequence()
+    present = {str(item.get("ReferencedSOPInstanceUID", "")) for item in items}
+    new = [i for i in _unique(named) if i.sop_instance_uid not in present]
+    ds.ReferencedSOPSequence = Sequence([*items, *referenced_sequence(new)])
+
+
+def referenced_sequence(named: list[Instance]) -> Sequence:
+    """Referenced SOP Sequence: what a request asks to commit and a result says is committed."""
+    return Sequence([_item(i) for i in named])
+
+
 def _item(instance: Instance) -> Dataset:
     item = Dataset()
     item.ReferencedSOPClassUID = instance.sop_class_uid
@@ -140,9 +182,7 @@ def build(
     base: Dataset | None = None,
 ) -> Commitment:
     """The storage commitment result for ``--commit`` and ``--fail`` files, on top of ``base``."""
-    committed = _unique(
-        [read_instance(p, "--commit") for text in commit for p in _files(text, "--commit")]
-    )
+    committed = instances(commit, "--commit")
     failed_pairs: dict[str, tuple[Instance, int]] = {}
     for text in fail:
         path_text, reason = parse_fail(text)
@@ -159,7 +199,7 @@ def build(
     uid, generated = _transaction_uid(transaction_uid, ds)
     ds.TransactionUID = uid
     if committed:
-        ds.ReferencedSOPSequence = Sequence([_item(i) for i in committed])
+        ds.ReferencedSOPSequence = referenced_sequence(committed)
     failed = tuple(failed_pairs.values())
     if failed:
         ds.FailedSOPSequence = Sequence([_failed_item(i, r) for i, r in failed])
@@ -176,3 +216,90 @@ def check_event(commitment: Commitment, explicit: int | None) -> None:
     else:
         why = "nothing failed, which is event 1 (success); add --fail FILE[:REASON]"
     raise InputError(f"--event {explicit} disagrees with --commit/--fail: {why}")
+
+
+# --- the request: N-ACTION Action Information (PS3.4 J.3.2.1.1) ------------------------------
+
+
+def requests(ds: Dataset, transaction_uid: str | None, split: int | None) -> list[CommitRequest]:
+    """``ds`` as one request, or one per ``split`` instances of its Referenced SOP Sequence.
+
+    The Transaction UID is ``transaction_uid``, else the data set's, else a
+    new one; each further transaction of a split gets a new one, so a given
+    UID names one transaction only.
+    """
+    items = list(ds.get("ReferencedSOPSequence") or [])
+    if not items:
+        raise InputError(
+            "nothing to commit: give DICOM files, --ref CLASS:INSTANCE or "
+            "ReferencedSOPSequence[0].ReferencedSOPInstanceUID=... (and its class)"
+        )
+    named = [_referenced(item, f"ReferencedSOPSequence[{i}]") for i, item in enumerate(items)]
+    size = split or len(items)
+    chunks = [range(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+    given = transaction_uid or ds.get("TransactionUID")
+    if given and len(chunks) > 1:
+        raise InputError(
+            f"a Transaction UID names one transaction; --split {split} makes {len(chunks)}",
+            "leave out --transaction-uid (and TransactionUID) to have one made for each",
+        )
+    uid, generated = _transaction_uid(transaction_uid, ds)
+    made = []
+    for index, chunk in enumerate(chunks):
+        part = copy.deepcopy(ds) if len(chunks) > 1 else ds
+        part.ReferencedSOPSequence = Sequence([items[i] for i in chunk])
+        part.TransactionUID = uid if index == 0 else str(generate_uid())
+        made.append(
+            CommitRequest(
+                str(part.TransactionUID),
+                part,
+                tuple(named[i] for i in chunk),
+                message_id=index + 1,
+                transaction_uid_generated=generated or index > 0,
+            )
+        )
+    return made
+
+
+def _referenced(item: Dataset, where: str) -> ReferencedInstance:
+    """The SOP Class and Instance UIDs of a Referenced SOP Sequence item, both required."""
+    class_uid, instance_uid = (
+        item.get("ReferencedSOPClassUID"),
+        item.get("ReferencedSOPInstanceUID"),
+    )
+    if not class_uid or not instance_uid:
+        raise InputError(
+            f"{where} needs ReferencedSOPClassUID and ReferencedSOPInstanceUID (PS3.4 J.3.2.1.1)"
+        )
+    return ReferencedInstance(str(class_uid), str(instance_uid))
+
+
+# --- the result, read back ---------------------------------------------------------------------
+
+
+def outcome(
+    ds: Dataset | None,
+) -> tuple[tuple[ReferencedInstance, ...], tuple[ReferencedInstance, ...]]:
+    """The committed instances and the failed ones, with their Failure Reason, as reported.
+
+    A report is read, never trusted: an item without its UIDs is shown with
+    what it has, a failed one without a reason with 0x0110 (processing failure).
+    """
+    if ds is None:
+        return (), ()
+    committed = tuple(_as_reported(item, None) for item in ds.get("ReferencedSOPSequence") or [])
+    failed = tuple(_as_reported(item, _reason(item)) for item in ds.get("FailedSOPSequence") or [])
+    return committed, failed
+
+
+def _as_reported(item: Dataset, reason: int | None) -> ReferencedInstance:
+    return ReferencedInstance(
+        str(item.get("ReferencedSOPClassUID", "")),
+        str(item.get("ReferencedSOPInstanceUID", "")),
+        reason,
+    )
+
+
+def _reason(item: Dataset) -> int:
+    value = item.get("FailureReason")
+    return int(value) if isinstance(value, int) else DEFAULT_FAILURE_REASON

@@ -73,6 +73,11 @@ def report_arguments(ctx: typer.Context, incomplete: str) -> list[str]:
     return (peer_names(ctx, incomplete) if first else []) + keywords(incomplete)
 
 
+def commit_arguments(incomplete: str) -> list[str]:
+    """commit's arguments: ``Keyword=`` for a capital; a file name is the shell's to complete."""
+    return keywords(incomplete) if incomplete[:1].isupper() else []
+
+
 def keywords(incomplete: str) -> list[str]:
     """``Keyword=`` for each keyword starting so; after ``Seq[0].`` the nested keyword."""
     if "=" in incomplete or "(" in incomplete:

@@ -38,6 +38,8 @@ from dcmreport.options import (
     CalledAET,
     CallingAET,
     Commit,
+    CommitData,
+    CommitTransactionUid,
     ConfigPath,
     ConnectTimeout,
     ContextClass,
@@ -71,12 +73,18 @@ from dcmreport.options import (
     Port,
     ProposedTransferSyntaxes,
     Quiet,
+    Ref,
     Reject,
     Reply,
     RequireCalledAET,
+    ResultAET,
+    ResultBind,
+    ResultPort,
+    ResultTimeout,
     Role,
     RoleOpt,
     SopClassOpt,
+    Split,
     Strict,
     TlsCa,
     TlsCert,
@@ -96,9 +104,9 @@ if TYPE_CHECKING:
 
     from pydicom import Dataset
 
-    from dcmreport.association import ListenOptions, Settings
+    from dcmreport.association import ListenOptions, NewAssociations, Settings
     from dcmreport.receive import Reaction
-    from dcmreport.records import ReportRequest
+    from dcmreport.records import CommitRequest, ReportRequest
     from dcmreport.render import Renderer
 
 LOG = logging.getLogger("dcmreport")
@@ -573,3 +581,82 @@ def _check(request: ReportRequest, strict: bool, renderer: Renderer) -> None:
             f"--strict: nothing sent, the Event Information has {len(found)} finding(s); "
             f"the first: {found[0]}"
         )
+
+
+# --- commit ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """What ``commit`` asks the PACS to commit: the Action Information and its transactions."""
+
+    ref: Ref = None
+    data: CommitData = None
+    transaction_uid: CommitTransactionUid = None
+    split: Split = None
+
+    def requests(self, arguments: list[str], renderer: Renderer) -> list[CommitRequest]:
+        """--data, then the files and --ref appended to its Referenced SOP Sequence, then
+        KEY=VALUE; cut into --split transactions."""
+        from pydicom import Dataset
+
+        from dcmreport import commitment, dataset
+
+        files, assignments = _files_and_assignments(arguments)
+        stdin = sys.stdin.buffer.read() if self.data == "-" else None
+        ds = dataset.load_data(self.data, stdin) if self.data is not None else Dataset()
+        named = commitment.instances(files, "FILE") + [
+            commitment.parse_ref(text) for text in self.ref or []
+        ]
+        commitment.add_instances(ds, named)
+        if assignments:
+            ds = dataset.apply_assignments(ds, assignments)
+        made = commitment.requests(ds, self.transaction_uid, self.split)
+        for request in made:
+            new = " (generated)" if request.transaction_uid_generated else ""
+            renderer.note(
+                f"dcmreport: storage commitment request: {len(request.instances)} instance(s); "
+                f"Transaction UID{new}: {request.transaction_uid}"
+            )
+        return made
+
+
+def _files_and_assignments(arguments: list[str]) -> tuple[list[str], list[str]]:
+    """FILE|DIR from KEY=VALUE: a word with ``=`` that names no existing path is an assignment."""
+    files: list[str] = []
+    assignments: list[str] = []
+    for word in arguments:
+        (assignments if "=" in word and not Path(word).exists() else files).append(word)
+    return files, assignments
+
+
+@dataclass(frozen=True)
+class ResultWaiting:
+    """Where and how long ``commit`` waits for the result: its association, a new one too."""
+
+    port: ResultPort = None
+    aet: ResultAET = None
+    bind: ResultBind = "0.0.0.0"
+    timeout: ResultTimeout = 60.0
+
+    def requestor_settings(
+        self, association: RequestorAssociation, tls: ssl.SSLContext | None
+    ) -> Settings:
+        """The request's association stays open while waiting: idle no shorter than --timeout."""
+        settings = association.settings(tls)
+        idle = max(settings.network_timeout, self.timeout + settings.dimse_timeout)
+        return dataclasses.replace(settings, network_timeout=idle)
+
+    def new_associations(self, association: RequestorAssociation) -> NewAssociations | None:
+        """Where the PACS may report on a new association (--port), as --aet; None without."""
+        from dcmreport.association import ListenOptions, NewAssociations
+
+        if self.port is None:
+            return None
+        settings = dataclasses.replace(
+            association.settings(),
+            ae_title=self.aet or association.calling_aet,
+            transfer_syntaxes=_transfer_syntaxes(None, ACCEPTED_TRANSFER_SYNTAXES),
+            connect_timeout=None,
+        )
+        return NewAssociations(settings, ListenOptions(port=self.port, bind=self.bind))

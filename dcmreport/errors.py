@@ -26,8 +26,10 @@ class ExitCode(IntEnum):
     """No association: refused, unreachable, rejected, aborted, or a timeout."""
     FAILURE_STATUS = 4
     """The peer answered with a Failure status."""
-    LISTEN_TIMEOUT = 5
-    """``listen --timeout`` passed before ``--count`` reports were answered."""
+    NO_REPORT = 5
+    """``--timeout`` passed before the reports waited for came (listen, commit)."""
+    COMMIT_FAILURES = 6
+    """``commit``: the storage commitment result says some instances were not committed."""
     INTERRUPTED = 130
     """Interrupted by Ctrl-C (SIGINT)."""
 
@@ -38,7 +40,8 @@ EXIT_CODE_HELP = {
     ExitCode.USAGE: "usage or bad input (option, UID, JSON, keyword, file)",
     ExitCode.NO_ASSOCIATION: "no association (refused, unreachable, rejected, aborted, timeout)",
     ExitCode.FAILURE_STATUS: "the peer answered with a Failure status",
-    ExitCode.LISTEN_TIMEOUT: "listen --timeout passed before --count reports",
+    ExitCode.NO_REPORT: "no report within --timeout (listen: --count reports; commit: the result)",
+    ExitCode.COMMIT_FAILURES: "the storage commitment result says failures exist",
     ExitCode.INTERRUPTED: "interrupted",
 }
 
@@ -67,7 +70,14 @@ COMMAND_EXIT_CODES: dict[str, tuple[ExitCode, ...]] = {
         ExitCode.OK,
         ExitCode.ERROR,
         ExitCode.USAGE,
-        ExitCode.LISTEN_TIMEOUT,
+        ExitCode.NO_REPORT,
+        ExitCode.INTERRUPTED,
+    ),
+    # commit: 4 when the N-ACTION is refused, 5 without a result, 6 when it lists failures.
+    "commit": (
+        *_CALLER_EXIT_CODES[:-1],
+        ExitCode.NO_REPORT,
+        ExitCode.COMMIT_FAILURES,
         ExitCode.INTERRUPTED,
     ),
 }
@@ -98,4 +108,4 @@ class AssociationError(DcmreportError):
 class ListenTimeoutError(DcmreportError):
     """``listen --timeout`` passed before enough reports were answered."""
 
-    exit_code = ExitCode.LISTEN_TIMEOUT
+    exit_code = ExitCode.NO_REPORT

@@ -912,3 +912,122 @@ TlsRequireClientCert = Annotated[
         help="Refuse a client without a certificate signed by a --tls-ca CA.",
     ),
 ]
+
+
+# --- commit: the modality side of storage commitment --------------------------------------
+
+PANEL_RESULT = "Waiting for the result"
+PANEL_ACTION_INFO = "Action Information"
+
+CommitPeer = Annotated[
+    str,
+    typer.Argument(
+        parser=checked(_peer_or_name),
+        metavar="PEER",
+        show_default=False,
+        autocompletion=completion.peer_names,
+        help="The storage commitment SCP (the PACS): AE@HOST:PORT or a peer named in the "
+        "settings file.",
+    ),
+]
+CommitArguments = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="[FILE|DIR] [KEY=VALUE]...",
+        show_default=False,
+        autocompletion=completion.commit_arguments,
+        help="DICOM files (every file under DIR) to commit: their SOP Class/Instance UIDs go "
+        "into Referenced SOP Sequence. Then Action Information elements applied on top: "
+        "TransactionUID=UID, ReferencedSOPSequence[0].ReferencedSOPInstanceUID=UID.",
+    ),
+]
+CommitData = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        metavar="FILE|-",
+        show_default=False,
+        rich_help_panel=PANEL_ACTION_INFO,
+        help='Action Information to start from: DICOM JSON model, {"Keyword": value} JSON or '
+        "a DICOM Part 10 file; - reads stdin. Files and --ref are added to its Referenced "
+        "SOP Sequence.",
+    ),
+]
+Ref = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ref",
+        metavar="CLASS:INSTANCE",
+        show_default=False,
+        rich_help_panel=PANEL_ACTION_INFO,
+        help="An instance to commit without its file: SOP Class (a UID or pydicom keyword) "
+        "and SOP Instance UID. Repeatable.",
+    ),
+]
+CommitTransactionUid = Annotated[
+    str | None,
+    typer.Option(
+        "--transaction-uid",
+        metavar="UID",
+        show_default=False,
+        rich_help_panel=PANEL_ACTION_INFO,
+        help="Transaction UID of the request. Default: TransactionUID of --data, else a new one.",
+    ),
+]
+Split = Annotated[
+    int | None,
+    typer.Option(
+        "--split",
+        metavar="N",
+        min=1,
+        show_default=False,
+        rich_help_panel=PANEL_ACTION_INFO,
+        help="Send N instances per request, each its own transaction with its own result "
+        "(large studies).",
+    ),
+]
+ResultPort = Annotated[
+    int | None,
+    typer.Option(
+        "--port",
+        "-p",
+        metavar="PORT",
+        min=0,
+        max=65535,
+        show_default=False,
+        rich_help_panel=PANEL_RESULT,
+        help="Also accept the result on a new association to this port, where the PACS "
+        "reaches --aet (PS3.4 J.3.3). Without it: only on the request's association.",
+    ),
+]
+ResultAET = Annotated[
+    str | None,
+    typer.Option(
+        "--aet",
+        metavar="AET",
+        parser=wrap(check_ae_title),
+        show_default=False,
+        rich_help_panel=PANEL_RESULT,
+        help="Our AE title on that port, as the PACS knows it. Default: --calling-aet.",
+    ),
+]
+ResultBind = Annotated[
+    str,
+    typer.Option(
+        "--bind",
+        "-b",
+        metavar="ADDRESS",
+        rich_help_panel=PANEL_RESULT,
+        help="Address to accept the result on.",
+    ),
+]
+ResultTimeout = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0,
+        rich_help_panel=PANEL_RESULT,
+        help="How long to wait for the results after the (last) request; exit 5 without one.",
+    ),
+]

@@ -158,6 +158,45 @@ class ReportResponse:
 
 
 @dataclass(frozen=True)
+class ReferencedInstance:
+    """A SOP instance of a storage commitment, with its Failure Reason when it failed."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    failure_reason: int | None = None
+
+
+@dataclass(frozen=True)
+class CommitRequest:
+    """A storage commitment request (N-ACTION, Action Type ID 1) the user wants to send."""
+
+    transaction_uid: str
+    dataset: Dataset  # the Action Information
+    instances: tuple[ReferencedInstance, ...]
+    message_id: int = 1
+    transaction_uid_generated: bool = False
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """One transaction: the N-ACTION-RSP and, if it came, the report with its result.
+
+    ``report`` is None when the N-ACTION failed (nothing is waited for) or
+    no report came within the timeout; ``elapsed_ms`` runs from the request
+    to the report.
+    """
+
+    request: CommitRequest
+    association: AssociationInfo  # the association the N-ACTION went on
+    action_status: ResponseStatus
+    report: ReceivedReport | None = None
+    same_association: bool = False  # whether the report came on the N-ACTION's association
+    committed: tuple[ReferencedInstance, ...] = ()
+    failed: tuple[ReferencedInstance, ...] = ()
+    elapsed_ms: float | None = None
+
+
+@dataclass(frozen=True)
 class EchoResponse:
     """The C-ECHO-RSP the peer sent back."""
 

@@ -16,10 +16,12 @@ from dcmreport.dataset import to_json_model
 from dcmreport.records import (
     Answer,
     AssociationInfo,
+    CommitResult,
     Delivery,
     EchoResponse,
     Finding,
     PeerCheck,
+    ReferencedInstance,
     ReportRecord,
     ReportResponse,
     ResponseStatus,
@@ -143,6 +145,42 @@ def response_json(rsp: ReportResponse) -> dict[str, Any]:
         "round_trip_ms": round(rsp.round_trip_ms, 3),
         "warnings": list(rsp.warnings),
         "association": association_json(rsp.association),
+    }
+
+
+def _instance_json(instance: ReferencedInstance) -> dict[str, Any]:
+    form: dict[str, Any] = {
+        "sop_class_uid": instance.sop_class_uid,
+        "sop_instance_uid": instance.sop_instance_uid,
+    }
+    if instance.failure_reason is not None:
+        code = instance.failure_reason
+        form["failure_reason"] = code
+        form["failure_reason_hex"] = f"0x{code:04X}"
+        form["failure_reason_meaning"] = catalog.FAILURE_REASONS.get(code, ("", ""))[1] or None
+    return form
+
+
+def commit_json(result: CommitResult) -> dict[str, Any]:
+    """One transaction of ``commit --format json``: the N-ACTION's status and its result."""
+    report = result.report
+    return {
+        "transaction_uid": result.request.transaction_uid,
+        "action_status": status_json(result.action_status),
+        "requested": [_instance_json(i) for i in result.request.instances],
+        "event_type_id": report.event_type_id if report else None,
+        "event_name": catalog.describe_event(catalog.STORAGE_COMMITMENT, report.event_type_id)
+        if report
+        else None,
+        "committed": [_instance_json(i) for i in result.committed],
+        "failed": [_instance_json(i) for i in result.failed],
+        "elapsed_ms": None if result.elapsed_ms is None else round(result.elapsed_ms, 3),
+        "same_association": result.same_association if report else None,
+        "dataset": to_json_model(report.dataset) if report else None,
+        "association": {
+            "request": association_json(result.association),
+            "report": association_json(report.association) if report else None,
+        },
     }
 
 

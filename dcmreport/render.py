@@ -19,10 +19,22 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from dcmreport.records_json import echo_json, peer_check_json, record_json, response_json
+from dcmreport.records_json import (
+    commit_json,
+    echo_json,
+    peer_check_json,
+    record_json,
+    response_json,
+)
 
 if TYPE_CHECKING:
-    from dcmreport.records import EchoResponse, PeerCheck, ReportRecord, ReportResponse
+    from dcmreport.records import (
+        CommitResult,
+        EchoResponse,
+        PeerCheck,
+        ReportRecord,
+        ReportResponse,
+    )
 
 
 class Renderer(Protocol):
@@ -34,6 +46,9 @@ class Renderer(Protocol):
         """The response to ``send-report``; its warnings go to stderr first."""
 
     def report_received(self, record: ReportRecord) -> None: ...
+
+    def commit_result(self, result: CommitResult) -> None:
+        """One transaction of ``commit``: the N-ACTION's status and the result, if it came."""
 
     def peers(self, checks: list[PeerCheck]) -> None:
         """The named peers and, if they were checked, how each answered."""
@@ -87,6 +102,9 @@ class JsonRenderer:
 
     def report_received(self, record: ReportRecord) -> None:
         self._emit(record_json(record))
+
+    def commit_result(self, result: CommitResult) -> None:
+        self._emit(commit_json(result))
 
     def peers(self, checks: list[PeerCheck]) -> None:
         for check in checks:

@@ -26,10 +26,12 @@ from rich.tree import Tree
 from dcmreport import catalog
 from dcmreport.records import (
     Answer,
+    CommitResult,
     Delivery,
     EchoResponse,
     Finding,
     PeerCheck,
+    ReferencedInstance,
     ReportRecord,
     ReportResponse,
     ResponseStatus,
@@ -251,6 +253,59 @@ def response_text(rsp: ReportResponse, full: bool = False) -> Group:
     return Group(_fields(rows), dataset_tree("Event Reply", rsp.event_reply, full))
 
 
+def _instances_text(instances: tuple[ReferencedInstance, ...], full: bool) -> Text:
+    """One line per instance (class, UID, and the reason it failed), summarised unless full."""
+    head, tail = shown_indexes(len(instances), full)
+    lines = [_instance_line(instances[i]) for i in head]
+    if tail:
+        left_out = len(instances) - len(head) - len(tail)
+        lines.append(Text(f"… {left_out:,} more (--full shows all) …", style="dim"))
+        lines += [_instance_line(instances[i]) for i in tail]
+    return Text("\n").join(lines)
+
+
+def _instance_line(instance: ReferencedInstance) -> Text:
+    name = catalog.describe_class(instance.sop_class_uid) or instance.sop_class_uid
+    line = Text.assemble(instance.sop_instance_uid, "  ", (name, "dim"))
+    if instance.failure_reason is not None:
+        code = instance.failure_reason
+        meaning = catalog.FAILURE_REASONS.get(code, ("", "unknown Failure Reason"))[1]
+        line.append(f"  0x{code:04X} {meaning}", style="red")
+    return line
+
+
+def commit_text(result: CommitResult, full: bool = False) -> Table:
+    """One transaction: the N-ACTION's status, then what the result says and where it came."""
+    report = result.report
+    rows: list[tuple[str, Text | str]] = [
+        ("Transaction", result.request.transaction_uid),
+        ("Requested", f"{len(result.request.instances):,} instance(s)"),
+        ("N-ACTION", status_text(result.action_status)),
+    ]
+    if report is None:
+        refused = Status(result.action_status.code).category not in (SUCCESS, WARNING)
+        why = "not waited for: the request was refused" if refused else "none came"
+        rows.append(("Result", Text(f"({why})", style="bold red")))
+        return _fields(rows)
+    info = report.association
+    who = info.called_aet if result.same_association else info.calling_aet
+    where = "the same association" if result.same_association else "a new association"
+    rows += [
+        ("Result", _event_text(catalog.STORAGE_COMMITMENT, report.event_type_id)),
+        ("From", f"{who} ({info.peer_address}), on {where}"),
+        ("Time", f"{result.elapsed_ms or 0:.1f} ms from request to result"),
+        ("Committed", f"{len(result.committed):,}"),
+    ]
+    if result.committed:
+        rows.append(("", _instances_text(result.committed, full)))
+    rows.append(
+        ("Failed", Text(f"{len(result.failed):,}", style="bold red" if result.failed else ""))
+    )
+    if result.failed:
+        rows.append(("", _instances_text(result.failed, full)))
+    return _fields(rows)
+
+
 def echo_text(rsp: EchoResponse) -> Text:
     return Text.assemble(
         "C-ECHO ",
@@ -318,6 +373,9 @@ class TextRenderer:
 
     def report_received(self, record: ReportRecord) -> None:
         self._write(self._out, record_text(record, self._full))
+
+    def commit_result(self, result: CommitResult) -> None:
+        self._write(self._out, commit_text(result, self._full))
 
     def peers(self, checks: list[PeerCheck]) -> None:
         self._write(self._out, peers_table(checks))

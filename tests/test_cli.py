@@ -45,7 +45,13 @@ def silent_server() -> Iterator[int]:
 
 
 def test_help_does_not_import_pynetdicom_or_pydicom() -> None:
-    for args in (["--help"], ["send-report", "--help"], ["listen", "--help"], ["echo", "--help"]):
+    for args in (
+        ["--help"],
+        ["send-report", "--help"],
+        ["commit", "--help"],
+        ["listen", "--help"],
+        ["echo", "--help"],
+    ):
         run = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "dcmreport", *args],
             capture_output=True,
@@ -376,6 +382,7 @@ def _exit_codes(help_text: str) -> set[int]:
         ("echo", {0, 1, 2, 3, 4, 130}),
         ("send-report", {0, 1, 2, 3, 4, 130}),
         ("listen", {0, 1, 2, 5, 130}),
+        ("commit", {0, 1, 2, 3, 4, 5, 6, 130}),
     ],
 )
 def test_each_command_lists_its_own_exit_codes(command: str, codes: set[int]) -> None:

@@ -223,3 +223,62 @@ def test_end_to_end_every_uid_accounted_for(tmp_path: Path, listen: Any) -> None
     assert sorted(pairs(received, "FailedSOPSequence")) == sorted(
         (c, i, f"0x{r:04X}") for c, i, r in failed
     )
+
+
+# --- the request of commit, and the result read back ---------------------------------------
+
+
+def test_files_and_refs_make_one_referenced_sop_sequence(tmp_path: Path) -> None:
+    first = write(tmp_path / "a.dcm")
+    ds = Dataset()
+    named = commitment.instances([str(tmp_path)], "FILE")
+    named += [commitment.parse_ref("SecondaryCaptureImageStorage:1.2.3.9")]
+    named += [commitment.parse_ref(f"{CT}:{first[1]}")]  # the file's instance again: once
+    commitment.add_instances(ds, named)
+    [request] = commitment.requests(ds, None, None)
+    assert [(i.sop_class_uid, i.sop_instance_uid) for i in request.instances] == [
+        first,
+        (SC, "1.2.3.9"),
+    ]
+    assert request.transaction_uid_generated
+    assert ds.TransactionUID == request.transaction_uid
+
+
+def test_split_gives_each_transaction_its_own_uid_and_message_id() -> None:
+    ds = Dataset()
+    commitment.add_instances(ds, [commitment.Instance(CT, f"1.2.3.{i}") for i in range(5)])
+    ds.RetrieveAETitle = "PACS"
+    made = commitment.requests(ds, None, 2)
+    assert [len(r.instances) for r in made] == [2, 2, 1]
+    assert [r.message_id for r in made] == [1, 2, 3]
+    assert len({r.transaction_uid for r in made}) == 3
+    assert [str(r.dataset.TransactionUID) for r in made] == [r.transaction_uid for r in made]
+    assert all(r.dataset.RetrieveAETitle == "PACS" for r in made)
+    assert [i.ReferencedSOPInstanceUID for i in made[2].dataset.ReferencedSOPSequence] == [
+        "1.2.3.4"
+    ]
+
+
+def test_a_request_names_its_instances_whole() -> None:
+    ds = Dataset()
+    ds.ReferencedSOPSequence = [Dataset()]
+    ds.ReferencedSOPSequence[0].ReferencedSOPInstanceUID = "1.2.3"
+    with pytest.raises(InputError, match=r"ReferencedSOPSequence\[0\] needs ReferencedSOPClass"):
+        commitment.requests(ds, None, None)
+
+
+def test_outcome_reads_a_result_without_trusting_it() -> None:
+    ds = Dataset()
+    ds.ReferencedSOPSequence = [Dataset()]
+    ds.ReferencedSOPSequence[0].ReferencedSOPClassUID = CT
+    ds.ReferencedSOPSequence[0].ReferencedSOPInstanceUID = "1.2.3"
+    ds.FailedSOPSequence = [Dataset(), Dataset()]
+    ds.FailedSOPSequence[0].ReferencedSOPInstanceUID = "1.2.4"
+    ds.FailedSOPSequence[0].FailureReason = 0x0112
+    committed, failed = commitment.outcome(ds)
+    assert [(i.sop_instance_uid, i.failure_reason) for i in committed] == [("1.2.3", None)]
+    assert [(i.sop_class_uid, i.sop_instance_uid, i.failure_reason) for i in failed] == [
+        ("", "1.2.4", 0x0112),
+        ("", "", 0x0110),  # no reason given: processing failure
+    ]
+    assert commitment.outcome(None) == ((), ())

@@ -31,7 +31,7 @@ def test_completions_are_current() -> None:
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_and_a_man_page(command: str) -> None:
-    assert set(COMMANDS) == {"echo", "send-report", "listen", "peers"}
+    assert set(COMMANDS) == {"echo", "send-report", "commit", "listen", "peers"}
     page = man_pages()[f"dcmreport-{command}.1"]
     assert ".SH OPTIONS" in page and ".SH EXIT STATUS" in page
     roff_name = command.replace("-", "\\-")
@@ -46,7 +46,8 @@ def test_man_pages_list_each_commands_own_exit_codes() -> None:
     pages = man_pages()
     assert _exit_status(pages["dcmreport-listen.1"]) == {"0", "1", "2", "5", "130"}
     assert _exit_status(pages["dcmreport-echo.1"]) == {"0", "1", "2", "3", "4", "130"}
-    assert _exit_status(pages["dcmreport.1"]) == {"0", "1", "2", "3", "4", "5", "130"}
+    assert _exit_status(pages["dcmreport-commit.1"]) == {"0", "1", "2", "3", "4", "5", "6", "130"}
+    assert _exit_status(pages["dcmreport.1"]) == {"0", "1", "2", "3", "4", "5", "6", "130"}
 
 
 def test_man_pages_name_values_not_python_types() -> None:

@@ -84,6 +84,17 @@ def test_event_reply_read_off_any_response() -> None:
     assert "rsp.EventReply" in inspect.getsource(Association.send_n_event_report)
 
 
+def test_action_reply_read_off_any_response() -> None:
+    """Item 7: ``send_n_action`` reads ``ActionReply`` off whatever response arrives, after
+    taking the next message as the response while the reactor is paused (so a report sent
+    before the N-ACTION-RSP is what it returns)."""
+    source = inspect.getsource(Association.send_n_action)
+    assert "rsp.ActionReply" in source
+    assert source.index("self._reactor_checkpoint.clear()") < source.index(
+        "self.dimse.get_msg(block=True)"
+    )
+
+
 def test_pdu_reading_hooks() -> None:
     """Item 8: the DUL reads each PDU through ``self._read_pdu_data()``, decodes it with
     ``_decode_pdu`` into ``(pdu, event)``, and hands it on through ``event_queue`` and

@@ -1,8 +1,11 @@
 """The one association layer: the only package that uses pynetdicom.
 
 * :mod:`~dcmreport.association.common`: settings, the AE, describing a negotiation;
-* :mod:`~dcmreport.association.requestor`: ``echo`` and ``send_report``;
+* :mod:`~dcmreport.association.requestor`: ``echo``, ``send_report`` and
+  ``request_commitment`` (storage commitment, the modality side);
 * :mod:`~dcmreport.association.listener`: the ``Listener`` (SCP of every class);
+* :mod:`~dcmreport.association.results`: where a storage commitment result
+  arrives (the ``ResultInbox``, on the request's association or a new one);
 * :mod:`~dcmreport.association.internals`: every use of pynetdicom's internals,
   each listed with its reason, applied to our own associations only.
 
@@ -11,14 +14,19 @@ Importing it changes nothing in pynetdicom for other code in the process.
 
 from dcmreport.association.common import Settings, association_info
 from dcmreport.association.listener import Listener, ListenOptions, ReportHandler
-from dcmreport.association.requestor import echo, send_report
+from dcmreport.association.requestor import echo, request_commitment, send_report
+from dcmreport.association.results import NewAssociations, ResultInbox, accepting
 
 __all__ = [
     "ListenOptions",
     "Listener",
+    "NewAssociations",
     "ReportHandler",
+    "ResultInbox",
     "Settings",
+    "accepting",
     "association_info",
     "echo",
+    "request_commitment",
     "send_report",
 ]

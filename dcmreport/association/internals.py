@@ -29,8 +29,9 @@ in pynetdicom for other code in the same process.
    which timeout expired is only logged ("TCP Initialisation Error", "ACSE
    timeout", "DIMSE timeout", "No accepted presentation contexts").
 7. ``Association.send_n_event_report`` reads ``EventReply`` off whatever
-   response arrives; a C-ECHO-RSP instead raises AttributeError
-   (:func:`send_report_request` turns that into "no status").
+   response arrives, and ``send_n_action`` ``ActionReply``; a C-ECHO-RSP
+   instead raises AttributeError (:func:`send_report_request` and
+   :func:`send_action_request` turn that into "no status").
 8. ``DULServiceProvider._read_pdu_data``, ``_decode_pdu``, ``_recv_pdu``,
    ``event_queue``, ``to_user_queue`` and ``_kill_thread``
    (:class:`BoundedReader`): pynetdicom reads whatever length a PDU header
@@ -281,6 +282,15 @@ def send_report_request(assoc: Association, *args: Any, **kwargs: Any) -> tuple[
     except AttributeError:  # pynetdicom reads EventReply off a response of the wrong type
         return Dataset(), None
     return status, reply
+
+
+def send_action_request(assoc: Association, *args: Any, **kwargs: Any) -> Dataset:
+    """``send_n_action``'s status; a response of the wrong type gives an empty one (item 7)."""
+    try:
+        status, _ = assoc.send_n_action(*args, **kwargs)
+    except AttributeError:  # pynetdicom reads ActionReply off a response of the wrong type
+        return Dataset()
+    return status
 
 
 # --- limits on what a peer may make the listener hold (item 8) -----------------------------

@@ -137,7 +137,7 @@ def _event_information(
     return word_order(ds, ts == EXPLICIT_VR_BE)
 
 
-def _received_report(
+def received_report(
     assoc: Association, req: N_EVENT_REPORT, context: PresentationContext, limits: DatasetLimits
 ) -> ReceivedReport:
     """What the peer sent; a data set that does not decode becomes a ``problem``, not an error."""
@@ -330,7 +330,7 @@ class Listener:
             counts = self._counts.setdefault(id(assoc), [0, 0])
             counts[0] += 1
         try:
-            report = _received_report(assoc, req, context, self._options.dataset_limits)
+            report = received_report(assoc, req, context, self._options.dataset_limits)
             if report.problem:
                 LOG.warning(
                     "report from %s (message ID %s): %s",

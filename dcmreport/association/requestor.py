@@ -1,4 +1,5 @@
-"""The requesting side: open an association, send C-ECHO or one N-EVENT-REPORT, check the answer.
+"""The requesting side: open an association, send C-ECHO, one N-EVENT-REPORT or storage
+commitment requests (N-ACTION), check the answers.
 
 Every way an association can fail becomes an :class:`AssociationError` that
 says what happened and, where we can tell, what to do: an unresolvable host,
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +25,7 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import catalog, tls
+from dcmreport import catalog, commitment, tls
 from dcmreport.association import internals
 from dcmreport.association.common import (
     COMMAND_NAMES,
@@ -33,11 +35,14 @@ from dcmreport.association.common import (
     make_ae,
     word_order,
 )
-from dcmreport.catalog import EXPLICIT_VR_BE, VERIFICATION
+from dcmreport.association.results import ResultInbox, serve_reports
+from dcmreport.catalog import EXPLICIT_VR_BE, STORAGE_COMMITMENT, VERIFICATION
 from dcmreport.errors import AssociationError, InputError
 from dcmreport.peer import Peer
 from dcmreport.records import (
     AssociationInfo,
+    CommitRequest,
+    CommitResult,
     EchoResponse,
     ReportRequest,
     ReportResponse,
@@ -48,6 +53,9 @@ from dcmreport.status import SUCCESS, WARNING, category
 LOG = logging.getLogger("dcmreport")
 
 N_EVENT_REPORT_RSP = 0x8100
+N_ACTION_RSP = 0x8130
+REQUEST_STORAGE_COMMITMENT = 1  # the Action Type ID (PS3.4 J.3.2.1)
+STORAGE_COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"  # well-known (PS3.4 J.3.5)
 MAX_RESPONSE_DATASET = 64 * 1024 * 1024  # an Event Reply larger than this is refused
 
 
@@ -401,4 +409,142 @@ def _report_response(
         event_reply=reply if has_reply else None,
         round_trip_ms=elapsed,
         warnings=tuple(warnings),
+    )
+
+
+# --- storage commitment: the modality side ----------------------------------------------------
+
+
+class _Received:
+    """Every command set received on the association, in order (pynetdicom hides them).
+
+    The response to a request is the first message after it went out: the
+    reactor is paused meanwhile, so that is what pynetdicom took as the response.
+    """
+
+    def __init__(self) -> None:
+        self._commands: list[Dataset] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: evt.Event) -> None:
+        with self._lock:
+            self._commands.append(event.message.command_set)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._commands)
+
+    def at(self, index: int) -> Dataset | None:
+        with self._lock:
+            return self._commands[index] if index < len(self._commands) else None
+
+
+def _check_action_response(command: Dataset, request: CommitRequest) -> str | None:
+    """Why the response is not an N-ACTION-RSP to ``request``, or None if it is."""
+    field_ = int(command.CommandField)
+    if field_ != N_ACTION_RSP:
+        name = COMMAND_NAMES.get(field_, f"command 0x{field_:04X}")
+        return f"the peer sent {name} where the N-ACTION-RSP was due"
+    responded_to = command.get("MessageIDBeingRespondedTo")
+    if responded_to != request.message_id:
+        return (
+            f"the N-ACTION-RSP answers message ID {responded_to}, "
+            f"not the request's {request.message_id}"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A request that went out: its N-ACTION-RSP status and when it was sent (monotonic)."""
+
+    request: CommitRequest
+    status: ResponseStatus
+    at: float
+
+
+def request_commitment(
+    peer: Peer,
+    settings: Settings,
+    requests: list[CommitRequest],
+    inbox: ResultInbox,
+    timeout: float,
+) -> list[CommitResult]:
+    """Send each request (N-ACTION), then wait up to ``timeout`` for each one's result.
+
+    The association stays open while waiting, so a PACS that reports on it
+    can (its N-EVENT-REPORTs are answered through ``inbox``); results that
+    come on a new association reach ``inbox`` through its listener. A request
+    answered with a Failure status is not waited for.
+    """
+    received = _Received()
+    sending = threading.Lock()
+    contexts = [(STORAGE_COMMITMENT, "none")]
+    with _associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, received)]) as opened:
+        info = association_info(opened.assoc)
+        context = _context_for(opened.assoc, STORAGE_COMMITMENT)
+        serve_reports(opened.assoc, inbox, sending)
+        sent = []
+        for request in requests:
+            inbox.expect(request.transaction_uid)
+            with sending:
+                sent.append(_send_action(opened, peer, settings, context, request, received))
+        waited = [s.request.transaction_uid for s in sent if _accepted(s.status)]
+        if waited:
+            inbox.wait(waited, max(s.at for s in sent) + timeout)
+    return [_result(s, info, inbox) for s in sent]
+
+
+def _accepted(status: ResponseStatus) -> bool:
+    return category(status.code) in (SUCCESS, WARNING)
+
+
+def _send_action(
+    opened: _Open,
+    peer: Peer,
+    settings: Settings,
+    context: PresentationContext,
+    request: CommitRequest,
+    received: _Received,
+) -> _Sent:
+    """One N-ACTION-RQ, Action Type ID 1 on the well-known instance, and its checked status."""
+    assoc = opened.assoc
+    big_endian = context.transfer_syntax[0] == EXPLICIT_VR_BE
+    before, start = received.count(), time.monotonic()
+    try:
+        internals.send_action_request(
+            assoc,
+            word_order(request.dataset, big_endian),
+            REQUEST_STORAGE_COMMITMENT,
+            STORAGE_COMMITMENT,
+            STORAGE_COMMITMENT_INSTANCE,
+            msg_id=request.message_id,
+        )
+    except ValueError as exc:  # the data set cannot be encoded in the transfer syntax
+        raise InputError(f"cannot encode the Action Information: {exc}") from None
+    command = received.at(before)
+    problem = _check_action_response(command, request) if command is not None else None
+    if problem:
+        if assoc.is_established:
+            assoc.abort()
+        raise AssociationError(f"{peer}: {problem}; aborted the association")
+    if command is None or "Status" not in command:
+        raise _lost_response(opened, peer, "N-ACTION", settings)
+    return _Sent(request, _response_status(command), start)
+
+
+def _result(sent: _Sent, info: AssociationInfo, inbox: ResultInbox) -> CommitResult:
+    arrival = inbox.arrival(sent.request.transaction_uid)
+    if arrival is None:
+        return CommitResult(sent.request, info, sent.status)
+    committed, failed = commitment.outcome(arrival.report.dataset)
+    return CommitResult(
+        sent.request,
+        info,
+        sent.status,
+        report=arrival.report,
+        same_association=arrival.same_association,
+        committed=committed,
+        failed=failed,
+        elapsed_ms=(arrival.at - sent.at) * 1000,
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import dcmreport
+from conftest import dcmreport, unused_port
 
 from interop.datasets import (
     BIG,
@@ -38,6 +38,7 @@ from interop.datasets import (
     TS_OPTION,
     TYPED,
     TYPED_OW_SWAPPED,
+    sop_ref,
 )
 from interop.support import Relay, ScpJs, pdata_lengths, run_scu_js
 
@@ -437,3 +438,45 @@ def test_large_report_fits_each_receivers_max_pdu(
     assert len(pdata_lengths(to_dcmreport)) > 40
     assert max(pdata_lengths(to_dcmreport)) <= ours
     assert max(pdata_lengths(to_dcmjs)) <= theirs
+
+
+@pytest.mark.parametrize("fail", [0, 1])
+def test_commit_with_dcmjs_as_the_pacs(fail: int, scp_js: Any) -> None:
+    """``dcmreport commit`` -> scp.js playing the PACS: it answers the N-ACTION and sends
+    the result on a new association, proposing the SCP role, to the port commit listens
+    on (PS3.4 J.3.3); dcmreport answers it Success and shows what it says."""
+    port = unused_port()
+    peer: ScpJs = scp_js("--aet", "PACS", "--report-port", str(port), "--fail", str(fail))
+    refs = [arg for i in (1, 2) for arg in ("--ref", f"{CT_IMAGE_STORAGE}:{ROOT}.16.{i}")]
+    run = dcmreport(
+        *("commit", f"PACS@127.0.0.1:{peer.port}", *refs, "-aet", "MODALITY"),
+        *("--port", str(port), "--bind", "127.0.0.1", "--timeout", "20", "--format", "json"),
+    )
+    assert run.returncode == (6 if fail else 0), run.stderr
+    result = json.loads(run.stdout)
+    [action] = peer.lines("action")
+    assert (action["sop_class_uid"], action["sop_instance_uid"]) == (
+        STORAGE_COMMITMENT,
+        STORAGE_COMMITMENT_INSTANCE,
+    )
+    assert action["action_type_id"] == 1 and action["calling_aet"] == "MODALITY"
+    assert action["dataset"]["00081195"]["Value"] == [result["transaction_uid"]]
+    assert action["dataset"]["00081199"]["Value"] == [
+        sop_ref(CT_IMAGE_STORAGE, f"{ROOT}.16.{i}") for i in (1, 2)
+    ]
+    assert result["action_status"]["status"] == 0
+    assert result["event_type_id"] == (2 if fail else 1)
+    assert result["same_association"] is False
+    assert [i["sop_instance_uid"] for i in result["committed"]] == [
+        f"{ROOT}.16.{i}" for i in (1, 2)[: 2 - fail]
+    ]
+    assert [(i["sop_instance_uid"], i["failure_reason"]) for i in result["failed"]] == (
+        [(f"{ROOT}.16.2", 0x0112)] if fail else []
+    )
+    report_side = result["association"]["report"]
+    assert (report_side["calling_aet"], report_side["called_aet"]) == ("PACS", "MODALITY")
+    [context] = report_side["contexts"]
+    assert context["proposed_roles"] == {"scu": False, "scp": True}
+    assert peer.wait_for(re.compile(r'"report_sent"'), "stdout")
+    [sent] = peer.lines("report_sent")
+    assert sent == {"event_type_id": 2 if fail else 1, "status": 0}

@@ -5,14 +5,16 @@ const fs = require('fs');
 const net = require('net');
 const { dimse, TS, out, exitAfterOutput, UsageError, parseArgs, parseIntArg, JsonDataset, setupLogging } =
   require('./lib');
-const { Scp } = dimse;
-const { CEchoResponse, NEventReportResponse } = dimse.responses;
+const { Scp, Client } = dimse;
+const { CEchoResponse, NActionResponse, NEventReportResponse } = dimse.responses;
+const { NEventReportRequest } = dimse.requests;
 const { PresentationContextResult: PCResult, RejectResult, RejectSource, RejectReason, Status } =
   dimse.constants;
 
 const USAGE = `usage: node scp.js --port N [--host 127.0.0.1] [--aet AET] [--status CODE]
   [--error-comment TEXT] [--reply none|echo|FILE.json] [--abort] [--reject]
-  [--require-called-aet] [--count N] [--transfer-syntax UID ...] [--verbose]`;
+  [--require-called-aet] [--count N] [--transfer-syntax UID ...] [--verbose]
+  [--action-status CODE] [--report-port N] [--report-aet AET] [--fail N]`;
 
 let opts;
 try {
@@ -20,7 +22,10 @@ try {
     port: 'int', host: 'string', aet: 'string', status: 'string', 'error-comment': 'string',
     reply: 'string', abort: 'bool', reject: 'bool', 'require-called-aet': 'bool', count: 'int',
     'transfer-syntax': 'list', verbose: 'bool',
+    'action-status': 'string', 'report-port': 'int', 'report-aet': 'string', fail: 'int',
   });
+  opts['action-status'] = opts['action-status'] === undefined
+    ? Status.Success : parseIntArg('action-status', opts['action-status']);
   if (opts.port === undefined) throw new UsageError('--port is required');
   opts.status = opts.status === undefined ? Status.Success : parseIntArg('status', opts.status);
   opts.reply = opts.reply || 'none';
@@ -125,6 +130,87 @@ class PeerScp extends Scp {
     callback(response);
     countHandled(this);
   }
+}
+
+// --- storage commitment: the PACS side (PS3.4 J.3) ---------------------------------------
+const STGCMT = '1.2.840.10008.1.20.1';
+const STGCMT_INSTANCE = '1.2.840.10008.1.20.1.1';
+const NO_SUCH_OBJECT_INSTANCE = 0x0112;
+
+PeerScp.prototype.nActionRequest = function (request, callback) {
+  const dataset = request.hasDataset() && request.getDataset() ? request.getDataset() : null;
+  const calling = this.association.getCallingAeTitle();
+  const called = this.association.getCalledAeTitle();
+  out({ action: {
+    message_id: request.getMessageId(),
+    sop_class_uid: request.getRequestedSopClassUid(),
+    sop_instance_uid: request.getRequestedSopInstanceUid(),
+    action_type_id: request.getActionTypeId() ?? null,
+    transfer_syntax: request.arrivalContext.getAcceptedTransferSyntaxUid(),
+    calling_aet: calling,
+    dataset: dataset ? dataset.dicomJson : null,
+  } });
+  const response = NActionResponse.fromRequest(request);
+  response.setStatus(opts['action-status']);
+  callback(response);
+  if (opts['action-status'] === Status.Success && opts['report-port'] !== undefined && dataset) {
+    // J.3.3: the result goes on a new association, from the AE title the N-ACTION called,
+    // to the AE title the PACS knows for the modality (--report-aet, else its calling AE).
+    setTimeout(() => sendResult(dataset.dicomJson, called, opts['report-aet'] || calling), 100);
+  }
+};
+
+// The Event Information of the result: every requested instance, the last --fail N failed.
+function result(action) {
+  const items = (action['00081199'] && action['00081199'].Value) || [];
+  const cut = items.length - (opts.fail || 0);
+  const copy = (item) => ({ '00081150': item['00081150'], '00081155': item['00081155'] });
+  const json = { '00081195': action['00081195'] };
+  if (cut > 0) json['00081199'] = { vr: 'SQ', Value: items.slice(0, cut).map(copy) };
+  if (cut < items.length) {
+    json['00081198'] = { vr: 'SQ', Value: items.slice(cut).map((item) => ({
+      ...copy(item), '00081197': { vr: 'US', Value: [NO_SUCH_OBJECT_INSTANCE] },
+    })) };
+  }
+  return json;
+}
+
+function sendResult(action, ourAet, modalityAet) {
+  const eventType = opts.fail ? 2 : 1;
+  const report = new NEventReportRequest(STGCMT, STGCMT_INSTANCE, eventType);
+  report.setDataset(new JsonDataset(result(action), TS.implicitLE));
+  report.on('response', (response) => {
+    out({ report_sent: { event_type_id: eventType, status: response.getStatus() } });
+  });
+  const client = new Client();
+  client.addRequest(report);
+  client.on('associationRejected', ({ result: r, source, reason }) => {
+    out({ report_error: `association rejected (${r}/${source}/${reason})` });
+  });
+  client.on('networkError', (err) => out({ report_error: `network error: ${err.message}` }));
+  client.send(host, opts['report-port'], ourAet, modalityAet);
+  const network = client.network;
+  // As scu.js: propose Storage Commitment with the SCP role (SCU-role 0, SCP-role 1), which
+  // Client.send() cannot, and send the data set in the accepted transfer syntax.
+  network.sendAssociationRequest = function (association) {
+    association.clearPresentationContexts();
+    const pcId = association.addPresentationContext(STGCMT);
+    [TS.explicitLE, TS.implicitLE].forEach((ts) => association.addTransferSyntaxToPresentationContext(pcId, ts));
+    const pc = association.getPresentationContext(pcId);
+    pc.setUserRole(false);
+    pc.setProviderRole(true);
+    Object.getPrototypeOf(this).sendAssociationRequest.call(this, association);
+  };
+  network.sendRequests = function (requests) {
+    const pc = this.association.getAcceptedPresentationContextFromRequest(report);
+    if (!pc) {
+      out({ report_error: 'the modality accepted no Storage Commitment context' });
+      this.sendAssociationReleaseRequest();
+      return;
+    }
+    report.getDataset().setTransferSyntaxUid(pc.getAcceptedTransferSyntaxUid());
+    Object.getPrototypeOf(this).sendRequests.call(this, requests);
+  };
 }
 
 function countHandled(scp) {

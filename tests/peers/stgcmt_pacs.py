@@ -1,0 +1,150 @@
+"""A plain pynetdicom PACS playing storage commitment SCP, for ``dcmreport commit``.
+
+It never imports dcmreport: run as a separate process, it is pynetdicom as a
+PACS vendor would use it. It answers each N-ACTION with ``--status``, then
+(if that is Success, unless ``--report none``) sends the result for the
+requested instances: on the same association, or on a new one to
+``--to-port`` (called ``--to-aet``, proposing the SCP role as PS3.4 J.3.3
+says), after ``--delay`` seconds. ``--fail N`` reports the last N instances
+failed with 0x0112 (event 2); ``--other-first`` sends a report of another
+Transaction UID first.
+
+    python stgcmt_pacs.py [--status N] [--report same|new|none] [--to-port N]
+                          [--to-aet AET] [--delay S] [--fail N] [--other-first]
+
+Prints ``{"port": N}`` once listening; when stdin closes, one JSON object
+with what it received (each N-ACTION) and the status of each report it sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from typing import Any
+
+from pydicom import Dataset
+from pydicom.sequence import Sequence
+from pydicom.uid import generate_uid
+from pynetdicom import AE, build_role, evt
+from pynetdicom.association import Association
+from pynetdicom.sop_class import StorageCommitmentPushModel, Verification
+
+INSTANCE = "1.2.840.10008.1.20.1.1"
+SYNTAXES = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
+NO_SUCH_OBJECT_INSTANCE = 0x0112
+
+
+def result(action: Dataset, failures: int, transaction_uid: str | None = None) -> Dataset:
+    """The Event Information: every requested instance, the last ``failures`` failed."""
+    items = list(action.get("ReferencedSOPSequence") or [])
+    cut = len(items) - failures
+    ds = Dataset()
+    ds.TransactionUID = transaction_uid or action.TransactionUID
+    ds.RetrieveAETitle = "PACS"
+    if items[:cut]:
+        ds.ReferencedSOPSequence = Sequence([_copy(i) for i in items[:cut]])
+    if items[cut:]:
+        failed = [_copy(i) for i in items[cut:]]
+        for item in failed:
+            item.FailureReason = NO_SUCH_OBJECT_INSTANCE
+        ds.FailedSOPSequence = Sequence(failed)
+    return ds
+
+
+def _copy(item: Dataset) -> Dataset:
+    new = Dataset()
+    new.ReferencedSOPClassUID = item.ReferencedSOPClassUID
+    new.ReferencedSOPInstanceUID = item.ReferencedSOPInstanceUID
+    return new
+
+
+class Pacs:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.seen: dict[str, Any] = {"actions": [], "reports_sent": []}
+        self.threads: list[threading.Thread] = []
+        self.one_at_a_time = threading.Lock()  # pynetdicom: one request at a time per association
+
+    def on_action(self, event: evt.Event) -> tuple[int, Dataset | None]:
+        req, ds = event.request, event.action_information
+        self.seen["actions"].append(
+            {
+                "message_id": req.MessageID,
+                "action_type_id": req.ActionTypeID,
+                "sop_class_uid": str(req.RequestedSOPClassUID),
+                "sop_instance_uid": str(req.RequestedSOPInstanceUID),
+                "calling_aet": event.assoc.requestor.ae_title,
+                "dataset": ds.to_json_dict(),
+            }
+        )
+        if self.args.status != 0x0000 or self.args.report == "none":
+            return self.args.status, None
+        thread = threading.Thread(target=self.report, args=(event.assoc, ds))
+        thread.start()
+        self.threads.append(thread)
+        return self.args.status, None
+
+    def report(self, assoc: Association, action: Dataset) -> None:
+        """After the N-ACTION-RSP has gone: the result(s), here or on a new association."""
+        time.sleep(max(self.args.delay, 0.1))
+        fails = self.args.fail
+        event_type = 2 if fails else 1
+        reports = [(event_type, result(action, fails))]
+        if self.args.other_first:
+            reports.insert(0, (1, result(action, 0, str(generate_uid()))))
+        if self.args.report == "same":
+            self.send(assoc, reports)
+            return
+        ae = AE(ae_title="PACS")
+        ae.add_requested_context(StorageCommitmentPushModel, SYNTAXES)
+        role = build_role(StorageCommitmentPushModel, scp_role=True)
+        new = ae.associate(
+            "127.0.0.1", self.args.to_port, ae_title=self.args.to_aet, ext_neg=[role]
+        )
+        if not new.is_established:
+            self.seen["reports_sent"].append({"error": "association to the modality failed"})
+            return
+        self.send(new, reports)
+        new.release()
+
+    def send(self, assoc: Association, reports: list[tuple[int, Dataset]]) -> None:
+        for event_type, ds in reports:
+            with self.one_at_a_time:
+                status, _ = assoc.send_n_event_report(
+                    ds, event_type, StorageCommitmentPushModel, INSTANCE
+                )
+            self.seen["reports_sent"].append(
+                {"event_type_id": event_type, "status": status.get("Status")}
+            )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--status", type=lambda v: int(v, 0), default=0)
+    parser.add_argument("--report", choices=("same", "new", "none"), default="same")
+    parser.add_argument("--to-port", type=int, default=0)
+    parser.add_argument("--to-aet", default="MODALITY")
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--fail", type=int, default=0)
+    parser.add_argument("--other-first", action="store_true")
+    pacs = Pacs(parser.parse_args(argv))
+    ae = AE(ae_title="PACS")
+    ae.add_supported_context(Verification, SYNTAXES)
+    ae.add_supported_context(StorageCommitmentPushModel, SYNTAXES)
+    server = ae.start_server(
+        ("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_N_ACTION, pacs.on_action)]
+    )
+    print(json.dumps({"port": server.server_address[1]}), flush=True)
+    sys.stdin.read()  # the test closes stdin to stop us
+    for thread in pacs.threads:
+        thread.join(30)
+    server.shutdown()
+    print(json.dumps(pacs.seen, default=str), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
