@@ -31,6 +31,7 @@ from dcmreport.config import (
     AcceptorAssociation,
     Answering,
     Commitment,
+    Committing,
     ListenTls,
     Output,
     Report,
@@ -359,6 +360,7 @@ def _commit_exit_code(results: list[CommitResult], waiting: ResultWaiting) -> Ex
 def listen(
     ctx: typer.Context,
     answering: Answering,
+    committing: Committing,
     acceptance: Acceptance,
     association: AcceptorAssociation,
     tls: ListenTls,
@@ -393,7 +395,8 @@ def listen(
         renderer = output.renderer()
         handler = ReportHandler(answering.reaction(), renderer.report_received)
         settings = association.settings(tls.server_context())
-        listener = Listener(settings, acceptance.listen_options(association), handler)
+        options = acceptance.listen_options(association, committing.service())
+        listener = Listener(settings, options, handler)
         return _serve(listener, renderer, association.aet, acceptance, count, timeout, ready_file)
 
     run(body, output)

@@ -303,3 +303,96 @@ def _as_reported(item: Dataset, reason: int | None) -> ReferencedInstance:
 def _reason(item: Dataset) -> int:
     value = item.get("FailureReason")
     return int(value) if isinstance(value, int) else DEFAULT_FAILURE_REASON
+
+
+# --- the PACS side: ``listen --commitment POLICY`` -------------------------------------------
+
+CLASS_INSTANCE_CONFLICT = 0x0119
+NO_SUCH_OBJECT_INSTANCE = 0x0112
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How ``listen --commitment`` decides: ``all``, ``none[:REASON]`` or ``dir:DIR``."""
+
+    kind: str  # all, none, dir
+    reason: int = DEFAULT_FAILURE_REASON  # with none
+    directory: Path | None = None  # with dir
+
+    def decide(
+        self, requested: list[Instance]
+    ) -> tuple[list[Instance], list[tuple[Instance, int]]]:
+        """(committed, failed with their Failure Reason) for the requested instances.
+
+        ``dir:DIR`` commits an instance stored under DIR (what a storescp
+        received, say) with the same SOP Class; another class is 0x0119
+        Class/Instance conflict, absence 0x0112 No such object instance.
+        """
+        if self.kind == "all":
+            return list(requested), []
+        if self.kind == "none":
+            return [], [(i, self.reason) for i in requested]
+        stored = _stored(self.directory) if self.directory else {}
+        committed, failed = [], []
+        for instance in requested:
+            found = stored.get(instance.sop_instance_uid)
+            if found == instance.sop_class_uid:
+                committed.append(instance)
+            else:
+                reason = NO_SUCH_OBJECT_INSTANCE if found is None else CLASS_INSTANCE_CONFLICT
+                failed.append((instance, reason))
+        return committed, failed
+
+
+def parse_policy(text: str) -> Policy:
+    """``all``, ``none``, ``none:no-such-object-instance``, ``dir:/srv/incoming``."""
+    kind, _, rest = text.partition(":")
+    if kind == "all" and not rest:
+        return Policy("all")
+    if kind == "none":
+        return Policy(
+            "none", catalog.resolve_failure_reason(rest) if rest else DEFAULT_FAILURE_REASON
+        )
+    if kind == "dir" and rest:
+        directory = Path(rest)
+        if not directory.is_dir():
+            raise ValueError(f"dir:{rest}: no such directory")
+        return Policy("dir", directory=directory)
+    raise ValueError(f"unknown policy {text!r}: use all, none[:REASON] or dir:DIR")
+
+
+def _stored(directory: Path) -> dict[str, str]:
+    """SOP Instance UID -> SOP Class UID of every DICOM file under ``directory``, read now."""
+    stored = {}
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        try:
+            instance = read_instance(path, "--commitment dir")
+        except InputError:
+            continue  # not a DICOM file: not a stored instance
+        stored[instance.sop_instance_uid] = instance.sop_class_uid
+    return stored
+
+
+def requested_instances(action_information: Dataset) -> list[Instance]:
+    """The instances an N-ACTION asks to commit (its Referenced SOP Sequence)."""
+    return [
+        Instance(
+            str(item.get("ReferencedSOPClassUID", "")),
+            str(item.get("ReferencedSOPInstanceUID", "")),
+        )
+        for item in action_information.get("ReferencedSOPSequence") or []
+    ]
+
+
+def result(
+    transaction_uid: str, committed: list[Instance], failed: list[tuple[Instance, int]]
+) -> Commitment:
+    """The N-EVENT-REPORT's Event Information for a decided transaction (PS3.4 J.3.3)."""
+    ds = Dataset()
+    ds.TransactionUID = transaction_uid
+    if committed:
+        ds.ReferencedSOPSequence = referenced_sequence(committed)
+    if failed:
+        ds.FailedSOPSequence = Sequence([_failed_item(i, r) for i, r in failed])
+    event = FAILURES_EVENT if failed else SUCCESS_EVENT
+    return Commitment(ds, event, transaction_uid, False, tuple(committed), tuple(failed))

@@ -39,6 +39,12 @@ from dcmreport.options import (
     CallingAET,
     Commit,
     CommitData,
+    CommitmentDelay,
+    CommitmentOn,
+    CommitmentOnOpt,
+    CommitmentPeers,
+    CommitmentPolicy,
+    CommitmentRetries,
     CommitTransactionUid,
     ConfigPath,
     ConnectTimeout,
@@ -104,7 +110,12 @@ if TYPE_CHECKING:
 
     from pydicom import Dataset
 
-    from dcmreport.association import ListenOptions, NewAssociations, Settings
+    from dcmreport.association import (
+        CommitmentService,
+        ListenOptions,
+        NewAssociations,
+        Settings,
+    )
     from dcmreport.receive import Reaction
     from dcmreport.records import CommitRequest, ReportRequest
     from dcmreport.render import Renderer
@@ -356,10 +367,12 @@ class Acceptance:
     reject: Reject = None
     max_dataset_size: MaxDatasetSize = 64 * 1024 * 1024
     max_depth: MaxDepth = 32
-    max_elements: MaxElements = 1_000_000
+    max_elements: MaxElements = 400_000
     pdu_timeout: PduTimeout = 10.0
 
-    def listen_options(self, association: AcceptorAssociation) -> ListenOptions:
+    def listen_options(
+        self, association: AcceptorAssociation, commitment: CommitmentService | None = None
+    ) -> ListenOptions:
         """With -x the listener prefers its own transfer syntax order to the requestor's."""
         from dcmreport.association import ListenOptions
         from dcmreport.limits import DatasetLimits
@@ -380,6 +393,7 @@ class Acceptance:
             else None,
             dataset_limits=DatasetLimits(self.max_dataset_size, self.max_depth, self.max_elements),
             pdu_timeout=self.pdu_timeout,
+            commitment=commitment,
         )
 
 
@@ -396,6 +410,45 @@ def _allowed_aets(values: list[str]) -> tuple[str, ...]:
         else:
             titles.append(value)
     return tuple(parsed("--allow-calling-aet", check_ae_title, t) for t in titles if t)
+
+
+@dataclass(frozen=True)
+class Committing:
+    """``listen --commitment``: the PACS side of storage commitment."""
+
+    commitment: CommitmentPolicy = None
+    commitment_delay: CommitmentDelay = 0.0
+    commitment_on: CommitmentOnOpt = CommitmentOn.AUTO
+    commitment_peer: CommitmentPeers = None
+    commitment_retries: CommitmentRetries = 2
+
+    def service(self) -> CommitmentService | None:
+        """None without --commitment; the policy and where results go, checked now."""
+        from dcmreport.association import CommitmentService
+        from dcmreport.commitment import parse_policy
+
+        if self.commitment is None:
+            if self.commitment_peer:
+                raise InputError("--peer goes with --commitment", "e.g. --commitment all")
+            return None
+        return CommitmentService(
+            policy=parsed("--commitment", parse_policy, self.commitment),
+            delay=self.commitment_delay,
+            on=self.commitment_on.value,
+            peers=dict(
+                parsed("--peer", _named_address, text) for text in self.commitment_peer or []
+            ),
+            retries=self.commitment_retries,
+        )
+
+
+def _named_address(text: str) -> tuple[str, Peer]:
+    """``MODALITY=10.0.0.7:11112``: the AE title, and the peer to call with it."""
+    aet, sep, address = text.partition("=")
+    if not sep or not aet.strip():
+        raise ValueError(f"{text!r}: give AET=HOST:PORT, e.g. MODALITY=10.0.0.7:11112")
+    peer = parse_peer(f"{check_ae_title(aet.strip())}@{address}")
+    return aet.strip(), peer
 
 
 @dataclass(frozen=True)

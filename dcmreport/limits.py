@@ -43,7 +43,7 @@ class DatasetLimits:
 
     max_size: int = 64 * 1024 * 1024  # bytes, encoded (and once inflated)
     max_depth: int = 32  # sequences within sequences
-    max_elements: int = 1_000_000  # elements and items, all levels
+    max_elements: int = 400_000  # elements and items: a 100,000-instance result fits
 
 
 class LimitExceeded(ValueError):

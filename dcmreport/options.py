@@ -1031,3 +1031,70 @@ ResultTimeout = Annotated[
         help="How long to wait for the results after the (last) request; exit 5 without one.",
     ),
 ]
+
+
+# --- listen --commitment: the PACS side of storage commitment ----------------------------
+
+PANEL_COMMITMENT = "Storage commitment (the PACS side)"
+
+
+class CommitmentOn(str, Enum):
+    """Where ``listen --commitment`` sends a result (PS3.4 J.3.3)."""
+
+    AUTO = "auto"
+    SAME = "same"
+    NEW = "new"
+
+
+CommitmentPolicy = Annotated[
+    str | None,
+    typer.Option(
+        "--commitment",
+        metavar="POLICY",
+        rich_help_panel=PANEL_COMMITMENT,
+        show_default=False,
+        help="Answer storage commitment requests (N-ACTION), then report the result: all "
+        "(every instance committed), none[:REASON] (every one failed), dir:DIR (committed if "
+        "a DICOM file of that instance and class is under DIR, else 0x0112 or 0x0119).",
+    ),
+]
+CommitmentDelay = Annotated[
+    float,
+    typer.Option(
+        "--commitment-delay",
+        metavar="SECONDS",
+        min=0,
+        rich_help_panel=PANEL_COMMITMENT,
+        help="Wait that long between the N-ACTION-RSP and the result.",
+    ),
+]
+CommitmentOnOpt = Annotated[
+    CommitmentOn,
+    typer.Option(
+        "--commitment-on",
+        rich_help_panel=PANEL_COMMITMENT,
+        help="Send the result on the request's association (same), on a new one to --peer "
+        "(new), or on the same while the requester holds it, else a new one (auto).",
+    ),
+]
+CommitmentPeers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--peer",
+        metavar="AET=HOST:PORT",
+        rich_help_panel=PANEL_COMMITMENT,
+        show_default=False,
+        help="Where a requester's AE title listens for results on a new association "
+        "(repeatable); the listener's AE title calls it, proposing the SCP role.",
+    ),
+]
+CommitmentRetries = Annotated[
+    int,
+    typer.Option(
+        "--commitment-retries",
+        metavar="N",
+        min=0,
+        rich_help_panel=PANEL_COMMITMENT,
+        help="Attempts after a result could not be delivered, a second apart.",
+    ),
+]

@@ -35,12 +35,15 @@ from pathlib import Path
 from pydicom import Dataset
 
 from dcmreport import hooks, validate
+from dcmreport.catalog import STORAGE_COMMITMENT_INSTANCE
 from dcmreport.dataset import from_json_text
 from dcmreport.errors import InputError
 from dcmreport.records import Answer, Finding, ReceivedReport, ReportRecord, ResponseStatus
 from dcmreport.records_json import record_json
 from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, category
 from dcmreport.store import ReportStore
+
+REQUEST_STORAGE_COMMITMENT = 1  # its only Action Type (PS3.4 J.3.2)
 
 LOG = logging.getLogger("dcmreport")
 
@@ -97,7 +100,8 @@ class ReportHandler:
         """The record with its answer; its files (and the pending record) are on disk already."""
         if self._reaction.delay:
             time.sleep(self._reaction.delay)
-        findings = tuple(validate.report_findings(report))
+        action = report.kind == "n-action"
+        findings = () if action else tuple(validate.report_findings(report))
         if self._abort_now():
             return ReportRecord(
                 report, Answer(ResponseStatus(PROCESSING_FAILURE), abort=True), (), findings
@@ -105,7 +109,10 @@ class ReportHandler:
         if report.problem:
             failed = Answer(ResponseStatus(report.problem_status, report.problem))
             return ReportRecord(report, failed, (), findings)
-        planned = None if self._reaction.exec_decides else self._planned(report, findings)
+        if action:
+            planned: Answer | None = Answer(commitment_request_status(report))
+        else:
+            planned = None if self._reaction.exec_decides else self._planned(report, findings)
         record = ReportRecord(report, planned, (), findings)
         if self._store is not None:
             return self._keep(self._store, record)
@@ -191,6 +198,21 @@ class ReportHandler:
             except InputError as exc:
                 return _answer(PROCESSING_FAILURE, str(exc)[:64], None)
         return _answer(code, comment, reply)
+
+
+def commitment_request_status(request: ReceivedReport) -> ResponseStatus:
+    """The N-ACTION-RSP status of a storage commitment request (PS3.4 J.3.2, PS3.7 10.1.4.1.10).
+
+    Success only acknowledges the request: the result follows as an N-EVENT-REPORT.
+    """
+    if request.event_type_id != REQUEST_STORAGE_COMMITMENT:
+        return ResponseStatus(0x0123, "storage commitment has Action Type 1 only")
+    if request.sop_instance_uid != STORAGE_COMMITMENT_INSTANCE:
+        return ResponseStatus(0x0112, "not the well-known storage commitment instance")
+    ds = request.dataset if request.dataset is not None else Dataset()
+    if not ds.get("TransactionUID") or not ds.get("ReferencedSOPSequence"):
+        return ResponseStatus(0x0115, "no Transaction UID or Referenced SOP Sequence")
+    return ResponseStatus(0x0000)
 
 
 def _answer(status: int, error_comment: str | None, reply: Dataset | None) -> Answer:

@@ -85,6 +85,7 @@ class ReceivedReport:
     problem: str | None = None  # e.g. the Event Information could not be decoded
     problem_status: int = 0x0110  # the answer to a problem: 0x0213 for a limit, else 0x0110
     context_class_uid: str = ""  # the abstract syntax of the context it came on
+    kind: str = "n-event-report"  # or n-action: a storage commitment request (event = action)
 
 
 @dataclass(frozen=True)

@@ -216,12 +216,18 @@ def record_text(record: ReportRecord, full: bool = False) -> Panel:
     """One received report: who sent it, what it says, what was answered and whether it went out."""
     report, answer = record.report, record.answer
     info = report.association
+    action = report.kind == "n-action"  # a storage commitment request: Action Type 1
+    event = (
+        Text.assemble((str(report.event_type_id), "bold"), " Request Storage Commitment")
+        if action and report.event_type_id == 1
+        else _event_text(report.sop_class_uid, report.event_type_id)
+    )
     rows: list[tuple[str, Text | str]] = [
         ("From", f"{info.calling_aet} -> {info.called_aet}  ({info.peer_address})"),
         ("Message ID", str(report.message_id)),
         ("SOP Class", _class_text(report.sop_class_uid)),
         ("SOP Instance", report.sop_instance_uid),
-        ("Event Type", _event_text(report.sop_class_uid, report.event_type_id)),
+        ("Action Type" if action else "Event Type", event),
         ("Context", f"{report.context_id}, {catalog.transfer_syntax_name(report.transfer_syntax)}"),
         ("Answered", _answered_text(answer, record.delivery)),
     ]
@@ -233,12 +239,13 @@ def record_text(record: ReportRecord, full: bool = False) -> Panel:
         rows.append(("Kept", "\n".join(record.files)))
     parts: list[RenderableType] = [
         _fields(rows),
-        dataset_tree("Event Information", report.dataset, full),
+        dataset_tree("Action Information" if action else "Event Information", report.dataset, full),
     ]
     if answer is not None and answer.event_reply is not None:
         parts.append(dataset_tree("Event Reply sent", answer.event_reply, full))
     stamp = report.received_at.strftime("%H:%M:%S")
-    return Panel(Group(*parts), title=f"N-EVENT-REPORT {stamp}", title_align="left")
+    title = "N-ACTION" if action else "N-EVENT-REPORT"
+    return Panel(Group(*parts), title=f"{title} {stamp}", title_align="left")
 
 
 def response_text(rsp: ReportResponse, full: bool = False) -> Group:

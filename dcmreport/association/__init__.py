@@ -13,11 +13,17 @@ Importing it changes nothing in pynetdicom for other code in the process.
 """
 
 from dcmreport.association.common import Settings, association_info
-from dcmreport.association.listener import Listener, ListenOptions, ReportHandler
+from dcmreport.association.listener import (
+    CommitmentService,
+    Listener,
+    ListenOptions,
+    ReportHandler,
+)
 from dcmreport.association.requestor import echo, request_commitment, send_report
 from dcmreport.association.results import NewAssociations, ResultInbox, accepting
 
 __all__ = [
+    "CommitmentService",
     "ListenOptions",
     "Listener",
     "NewAssociations",

@@ -96,22 +96,31 @@ NO_CONTEXTS = "No accepted presentation contexts"
 ReportServer = Callable[[Association, N_EVENT_REPORT, PresentationContext], None]
 
 
-def serve_requests(assoc: Association, serve_report: ReportServer) -> None:
+def serve_requests(
+    assoc: Association,
+    serve_report: ReportServer,
+    serve_other: Callable[[Association, Any, PresentationContext], bool] | None = None,
+) -> None:
     """Route this association's N-EVENT-REPORT requests to ``serve_report`` (item 1).
 
-    ``serve_report`` runs in the association's own thread, as pynetdicom's
-    services do; other requests (C-ECHO) keep pynetdicom's routing.
+    Other requests go to ``serve_other`` when given (it returns False for
+    those pynetdicom should serve, C-ECHO); else to pynetdicom. Both run in
+    the association's own thread, as pynetdicom's services do.
     """
     original = assoc._serve_request
 
     def route(msg: Any, context_id: int) -> None:
         context = assoc._accepted_cx.get(context_id)
-        if not isinstance(msg, N_EVENT_REPORT) or context is None:
+        if context is None:
             original(msg, context_id)  # an unknown context: pynetdicom aborts, as PS3.8 says
             return
         assoc._is_paused = True  # as pynetdicom does while a service runs
         try:
-            serve_report(assoc, msg, context)
+            if isinstance(msg, N_EVENT_REPORT):
+                serve_report(assoc, msg, context)
+            elif serve_other is None or not serve_other(assoc, msg, context):
+                assoc._is_paused = False
+                original(msg, context_id)
         finally:
             assoc._is_paused = False
 
@@ -178,7 +187,7 @@ class DeliveryTracker:
 
 
 def send_response(
-    assoc: Association, tracker: DeliveryTracker, rsp: N_EVENT_REPORT, context_id: int
+    assoc: Association, tracker: DeliveryTracker, rsp: Any, context_id: int
 ) -> Delivery:
     """Send a response and learn whether it was written before the association ended (item 3)."""
     if not assoc.is_established:
@@ -358,7 +367,9 @@ class BoundedReader:
     def __call__(self) -> None:
         deadline = time.monotonic() + self._limits.pdu_timeout
         try:
-            if self._desynchronised:
+            if self._desynchronised or self._dul.state_machine.current_state == "Sta13":
+                # After an A-ABORT (ours or pynetdicom's) nothing the peer sends matters:
+                # close now rather than hold the slot while it keeps the connection open.
                 raise _Closed
             header = self._read(6, deadline)
             pdu_type, _, length = struct.unpack(">BBL", header)

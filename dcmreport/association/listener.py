@@ -20,12 +20,12 @@ from typing import Any, Protocol, cast
 from pydicom import Dataset
 from pynetdicom import build_context, evt
 from pynetdicom.association import Association
-from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.dimse_primitives import C_CANCEL, C_ECHO, N_ACTION, N_EVENT_REPORT
 from pynetdicom.dsutils import decode, encode
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import catalog, tls
+from dcmreport import catalog, commitment, tls
 from dcmreport.association import internals
 from dcmreport.association.common import (
     Settings,
@@ -34,17 +34,26 @@ from dcmreport.association.common import (
     make_ae,
     word_order,
 )
-from dcmreport.catalog import EXPLICIT_VR_BE, IMPLICIT_VR_LE, VERIFICATION
-from dcmreport.errors import InputError
+from dcmreport.catalog import (
+    EXPLICIT_VR_BE,
+    EXPLICIT_VR_LE,
+    IMPLICIT_VR_LE,
+    STORAGE_COMMITMENT,
+    STORAGE_COMMITMENT_INSTANCE,
+    VERIFICATION,
+)
+from dcmreport.errors import AssociationError, InputError
 from dcmreport.limits import DatasetLimits, LimitExceeded, check, inflate
+from dcmreport.peer import Peer
 from dcmreport.records import (
     Answer,
     Delivery,
     ReceivedReport,
     ReportRecord,
+    ReportRequest,
     ResponseStatus,
 )
-from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, category
+from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, Status, category
 
 LOG = logging.getLogger("dcmreport")
 RESOURCE_LIMITATION = 0x0213
@@ -74,6 +83,18 @@ class ListenOptions:
     reject: tuple[int, int, int] | None = None  # reject every association with this
     dataset_limits: DatasetLimits = field(default_factory=DatasetLimits)
     pdu_timeout: float = 10.0  # a whole PDU must arrive within this, however it trickles
+    commitment: CommitmentService | None = None  # answer storage commitment requests
+
+
+@dataclass(frozen=True)
+class CommitmentService:
+    """``listen --commitment``: how requests are decided and where their results go (J.3.3)."""
+
+    policy: commitment.Policy
+    delay: float = 0.0  # seconds between the N-ACTION-RSP and the result
+    on: str = "auto"  # same, new, or auto: the same association while the requester holds it
+    peers: dict[str, Peer] = field(default_factory=dict)  # calling AE title -> where to report
+    retries: int = 2  # more attempts after a failed delivery, a second apart
 
 
 def _supported_contexts(
@@ -116,14 +137,13 @@ def _supported_contexts(
 
 
 def _event_information(
-    req: N_EVENT_REPORT, context: PresentationContext, limits: DatasetLimits
+    raw: BytesIO | None, context: PresentationContext, limits: DatasetLimits
 ) -> Dataset | None:
     """The decoded data set, or None without one; raises whatever a malformed one raises.
 
     Its bytes are checked against ``limits`` before pydicom builds anything
     (:mod:`dcmreport.limits`); a deflated one is inflated here, with a bound.
     """
-    raw = req.EventInformation
     data = raw.getvalue() if raw is not None else b""
     if not data:
         return None
@@ -138,29 +158,79 @@ def _event_information(
 
 
 def received_report(
-    assoc: Association, req: N_EVENT_REPORT, context: PresentationContext, limits: DatasetLimits
+    assoc: Association, req: Any, context: PresentationContext, limits: DatasetLimits
 ) -> ReceivedReport:
-    """What the peer sent; a data set that does not decode becomes a ``problem``, not an error."""
+    """What the peer sent (an N-EVENT-REPORT-RQ, or an N-ACTION-RQ of storage commitment);
+    a data set that does not decode becomes a ``problem``, not an error."""
+    action = isinstance(req, N_ACTION)
+    what = "Action Information" if action else "Event Information"
     dataset, problem, problem_status = None, None, PROCESSING_FAILURE
     try:
-        dataset = _event_information(req, context, limits)
+        raw = req.ActionInformation if action else req.EventInformation
+        dataset = _event_information(raw, context, limits)
     except LimitExceeded as exc:  # PS3.7: not performed due to resource limitation
-        problem, problem_status = f"refused the Event Information: {exc}", RESOURCE_LIMITATION
+        problem, problem_status = f"refused the {what}: {exc}", RESOURCE_LIMITATION
     except Exception as exc:  # a peer may send anything; answer rather than abort
-        problem = f"cannot decode the Event Information: {type(exc).__name__}"
+        problem = f"cannot decode the {what}: {type(exc).__name__}"
+    event = req.ActionTypeID if action else req.EventTypeID
     return ReceivedReport(
         association=association_info(assoc),
         context_id=int(context.context_id or 0),
         transfer_syntax=str(context.transfer_syntax[0]),
         message_id=int(req.MessageID) if req.MessageID is not None else None,
-        sop_class_uid=str(req.AffectedSOPClassUID or ""),
-        sop_instance_uid=str(req.AffectedSOPInstanceUID or ""),
-        event_type_id=int(req.EventTypeID) if req.EventTypeID is not None else None,
+        sop_class_uid=str((req.RequestedSOPClassUID if action else req.AffectedSOPClassUID) or ""),
+        sop_instance_uid=str(
+            (req.RequestedSOPInstanceUID if action else req.AffectedSOPInstanceUID) or ""
+        ),
+        event_type_id=int(event) if event is not None else None,
         dataset=dataset,
         problem=problem,
         problem_status=problem_status,
         context_class_uid=str(context.abstract_syntax),
+        kind="n-action" if action else "n-event-report",
     )
+
+
+def _succeeded(answer: Answer | None) -> bool:
+    return answer is not None and category(answer.status.code) in (SUCCESS, WARNING)
+
+
+# What a request the listener does not serve is answered (never an abort, never 0x0110):
+# DIMSE-C services are refused for their SOP Class (0x0122, PS3.7 C.5), DIMSE-N operations
+# as not agreed between the users (0x0211, PS3.7 C.5.10).
+SOP_CLASS_NOT_SUPPORTED = 0x0122
+UNRECOGNIZED_OPERATION = 0x0211
+
+
+def _refusal_status(req: Any) -> int:
+    return SOP_CLASS_NOT_SUPPORTED if req.msg_type.startswith("C-") else UNRECOGNIZED_OPERATION
+
+
+def _refusal(req: Any, status: int) -> Any:
+    """The response of the request's own type, with its IDs and the refusal."""
+    rsp = type(req)()
+    rsp.MessageIDBeingRespondedTo = req.MessageID if req.MessageID is not None else 0
+    sop_class = getattr(req, "AffectedSOPClassUID", None) or getattr(
+        req, "RequestedSOPClassUID", None
+    )
+    if sop_class:
+        rsp.AffectedSOPClassUID = sop_class
+    rsp.Status = status
+    return rsp
+
+
+def _action_response(req: N_ACTION, answer: Answer) -> N_ACTION:
+    """The N-ACTION-RSP: Action Type ID only with Success or Warning (PS3.7 10.1.4.1)."""
+    rsp = N_ACTION()
+    rsp.MessageIDBeingRespondedTo = req.MessageID if req.MessageID is not None else 0
+    rsp.AffectedSOPClassUID = req.RequestedSOPClassUID
+    rsp.AffectedSOPInstanceUID = req.RequestedSOPInstanceUID
+    if _succeeded(answer):
+        rsp.ActionTypeID = req.ActionTypeID
+    rsp.Status = answer.status.code
+    if answer.status.error_comment:
+        rsp.ErrorComment = answer.status.error_comment[:64]  # type: ignore[assignment]
+    return rsp
 
 
 def _status_dataset(status: ResponseStatus) -> Dataset:
@@ -309,7 +379,40 @@ class Listener:
             list(proposed), self._settings.transfer_syntaxes, self._options
         )
         tracker = internals.DeliveryTracker(assoc)
-        internals.serve_requests(assoc, lambda a, req, cx: self._serve(a, tracker, req, cx))
+        internals.serve_requests(
+            assoc,
+            lambda a, req, cx: self._serve(a, tracker, req, cx),
+            lambda a, req, cx: self._serve_other(a, tracker, req, cx),
+        )
+
+    def _serve_other(
+        self,
+        assoc: Association,
+        tracker: internals.DeliveryTracker,
+        req: Any,
+        context: PresentationContext,
+    ) -> bool:
+        """A request other than N-EVENT-REPORT: C-ECHO is pynetdicom's (False), storage
+        commitment is served with ``--commitment``, anything else refused with a status."""
+        if isinstance(req, C_ECHO | C_CANCEL):
+            return isinstance(req, C_CANCEL)  # C-CANCEL of nothing we run: no answer is due
+        commitment_request = (
+            isinstance(req, N_ACTION) and str(req.RequestedSOPClassUID) == STORAGE_COMMITMENT
+        )
+        if commitment_request and self._options.commitment is not None:
+            self._serve(assoc, tracker, req, context)
+            return True
+        status = _refusal_status(req)
+        LOG.warning(
+            "refused %s from %s (%s): 0x%04X %s",
+            req.msg_type,
+            _who(assoc),
+            getattr(req, "AffectedSOPClassUID", None) or getattr(req, "RequestedSOPClassUID", ""),
+            status,
+            Status(status).meaning,
+        )
+        internals.send_response(assoc, tracker, _refusal(req, status), int(context.context_id or 0))
+        return True
 
     def _log_rejected(self, assoc: Association, why: str) -> None:
         """One line per refused association, without -v: who, and the reason."""
@@ -321,7 +424,7 @@ class Listener:
         self,
         assoc: Association,
         tracker: internals.DeliveryTracker,
-        req: N_EVENT_REPORT,
+        req: N_EVENT_REPORT | N_ACTION,
         context: PresentationContext,
     ) -> None:
         """One report: received → decided → answered → delivery known → recorded and shown."""
@@ -351,10 +454,113 @@ class Listener:
                     delivery.reason,
                 )
             self._finish(record)
+            if record.report.kind == "n-action" and delivery.sent and _succeeded(record.answer):
+                self._report_commitment(assoc, record.report)
         finally:
             with self._lock:
                 self._in_flight -= 1
                 self._lock.notify_all()
+
+    def _report_commitment(self, assoc: Association, request: ReceivedReport) -> None:
+        """Decide the transaction by the policy and report it from a thread of its own, so
+        the requester's association goes on being served (it may release meanwhile)."""
+        service = cast(CommitmentService, self._options.commitment)
+        ds = request.dataset if request.dataset is not None else Dataset()
+        committed, failed = service.policy.decide(commitment.requested_instances(ds))
+        result = commitment.result(str(ds.get("TransactionUID", "")), committed, failed)
+        calling = request.association.calling_aet
+        with self._lock:
+            self._in_flight += 1  # a stop waits for the result to go out too
+        threading.Thread(
+            target=self._deliver_commitment,
+            args=(assoc, service, calling, result),
+            name=f"commitment-{result.transaction_uid[-8:]}",
+            daemon=True,
+        ).start()
+
+    def _deliver_commitment(
+        self,
+        assoc: Association,
+        service: CommitmentService,
+        calling: str,
+        result: commitment.Commitment,
+    ) -> None:
+        """Send the result on the same association or a new one, retrying; one line each way."""
+        try:
+            self._try_delivering(assoc, service, calling, result)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._lock.notify_all()
+
+    def _try_delivering(
+        self,
+        assoc: Association,
+        service: CommitmentService,
+        calling: str,
+        result: commitment.Commitment,
+    ) -> None:
+        time.sleep(service.delay)
+        what = (
+            f"storage commitment result (event {result.event_type_id}, "
+            f"{len(result.committed)} committed, {len(result.failed)} failed) "
+            f"for transaction {result.transaction_uid} to {calling}"
+        )
+        for attempt in range(service.retries + 1):
+            same = service.on == "same" or (service.on == "auto" and assoc.is_established)
+            try:
+                status = self._send_result(assoc if same else None, service, calling, result)
+            except (AssociationError, RuntimeError, ValueError) as exc:
+                LOG.warning("cannot deliver the %s (attempt %d): %s", what, attempt + 1, exc)
+                time.sleep(1.0)
+                continue
+            level = logging.INFO if category(status) in (SUCCESS, WARNING) else logging.WARNING
+            where = "the same" if same else "a new"
+            LOG.log(level, "delivered the %s on %s association: %s", what, where, Status(status))
+            return
+        LOG.error("gave up delivering the %s after %d attempts", what, service.retries + 1)
+
+    def _send_result(
+        self,
+        assoc: Association | None,
+        service: CommitmentService,
+        calling: str,
+        result: commitment.Commitment,
+    ) -> int:
+        """The status the requester answered, on ``assoc`` or on a new association to it."""
+        if assoc is not None:
+            if not assoc.is_established:
+                raise AssociationError("the requester's association has ended (--commitment-on)")
+            status, _ = internals.send_report_request(
+                assoc,
+                result.dataset,
+                result.event_type_id,
+                STORAGE_COMMITMENT,
+                STORAGE_COMMITMENT_INSTANCE,
+                msg_id=1,
+            )
+            if "Status" not in status:
+                raise AssociationError("no answer to the result on the requester's association")
+            return int(status.Status)
+        from dcmreport.association.requestor import send_report  # requestor imports us
+
+        peer = service.peers.get(calling)
+        if peer is None:
+            raise AssociationError(f"no --peer {calling}=HOST:PORT says where {calling} listens")
+        request = ReportRequest(
+            STORAGE_COMMITMENT,
+            STORAGE_COMMITMENT_INSTANCE,
+            result.event_type_id,
+            1,
+            result.dataset,
+            role="scp",
+        )
+        settings = replace(
+            self._settings,
+            transfer_syntaxes=(EXPLICIT_VR_LE, IMPLICIT_VR_LE),
+            connect_timeout=10.0,
+        )
+        return send_report(peer, settings, request).status.code
 
     def _decide(self, report: ReceivedReport) -> ReportRecord:
         try:
@@ -373,7 +579,7 @@ class Listener:
         self,
         assoc: Association,
         tracker: internals.DeliveryTracker,
-        req: N_EVENT_REPORT,
+        req: N_EVENT_REPORT | N_ACTION,
         context: PresentationContext,
         answer: Answer | None,
     ) -> Delivery:
@@ -383,9 +589,12 @@ class Listener:
             # connection before the A-ABORT PDU is written (pynetdicom's handlers do the same).
             assoc.abort(block=False)
             return Delivery(False, "the listener aborted the association instead (--abort-after)")
-        return internals.send_response(
-            assoc, tracker, _response(req, context, answer), int(context.context_id or 0)
+        rsp = (
+            _action_response(req, answer)
+            if isinstance(req, N_ACTION)
+            else _response(req, context, answer)
         )
+        return internals.send_response(assoc, tracker, rsp, int(context.context_id or 0))
 
     def _finish(self, record: ReportRecord) -> None:
         try:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import VERIFICATION, dcmreport
+from test_commitment_scp import CT, ROOT, commit, write_instance
 
 from interop.datasets import BIG, EXPLICIT, IMPLICIT, TS_OPTION, TYPED
 from interop.support import Dcmtk, Relay, data_sets
@@ -271,3 +273,29 @@ def test_dcmtk_reads_ow_in_big_endian_as_sent(dcmtk: Dcmtk, listen: Any, tmp_pat
     request, reply, _ = relayed_report(dcmtk, listen, tmp_path, BIG)
     assert request[OW_ELEMENT] == TYPED[OW_ELEMENT]
     assert reply[OW_ELEMENT] == TYPED[OW_ELEMENT]
+
+
+def test_listen_commits_exactly_what_storescp_received(
+    dcmtk: Dcmtk, storescp: Any, listen: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """DCMTK's storescu stores two of three instances into a storescp directory; then
+    ``listen --commitment dir:DIR`` commits exactly those two to ``dcmreport commit``."""
+    study = tmp_path_factory.mktemp("study")
+    files = [write_instance(study, f"{n}.dcm", CT, f"{ROOT}.{n}") for n in range(3)]
+    scp = storescp("--aetitle", "STORESCP")
+    storescu = str(Path(dcmtk.storescp).with_name("storescu"))
+    sent = subprocess.run(
+        [storescu, "-aec", "STORESCP", "127.0.0.1", str(scp.port), *map(str, files[:2])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert sent.returncode == 0, sent.stderr
+    scp.stop()
+    pacs = listen("--aet", "PACS", "--commitment", f"dir:{scp.output_dir}")
+    code, result = commit(pacs.port, study)
+    assert code == 6, result
+    assert sorted(i["sop_instance_uid"] for i in result["committed"]) == [f"{ROOT}.0", f"{ROOT}.1"]
+    assert [(f["sop_instance_uid"], f["failure_reason"]) for f in result["failed"]] == [
+        (f"{ROOT}.2", 0x0112)
+    ]

@@ -385,8 +385,12 @@ def exchange(
     timeout: float = 5.0,
     wait_for: Callable[[Outcome], bool] | None = None,
     then: bytes = b"",
+    step_wait: float = 0.2,
 ) -> Outcome:
-    """Send each step once the previous one was answered (or 0.2 s passed), then read.
+    """Send each step once the previous one was answered (or ``step_wait`` passed), then read.
+
+    A hostile peer does not wait long; a well-formed one waits for each answer
+    (its P-DATA before the A-ASSOCIATE-AC would break PS3.8, and be aborted).
 
     Reads until the listener ends the association (A-ASSOCIATE-RJ, A-RELEASE-RP,
     A-ABORT), closes the connection, ``wait_for`` is satisfied, or ``timeout``;
@@ -400,7 +404,13 @@ def exchange(
         reader = Reader(sock)
         for step in steps:
             _send(sock, step, outcome, deadline)
-            _drain(reader, outcome, dimse, min(deadline, time.monotonic() + 0.2), stop_on_any=True)
+            _drain(
+                reader,
+                outcome,
+                dimse,
+                min(deadline, time.monotonic() + step_wait),
+                stop_on_any=True,
+            )
             if _over(outcome):
                 break
         _drain(reader, outcome, dimse, deadline, wait_for=wait_for)
@@ -463,7 +473,9 @@ def _answered(outcome: Outcome) -> bool:
 def well_formed_report(host: str, port: int, instance: str, timeout: float = 10.0) -> Outcome:
     """What a legitimate peer sees: an association, a Success answer, a release."""
     steps = report_stream(instance)
-    return exchange(host, port, steps[:2], timeout, wait_for=_answered, then=RELEASE_RQ)
+    return exchange(
+        host, port, steps[:2], timeout, wait_for=_answered, then=RELEASE_RQ, step_wait=timeout
+    )
 
 
 def report_case(
