@@ -40,8 +40,9 @@ in pynetdicom for other code in the same process.
    arrive. A connection that closes before its A-ASSOCIATE-RQ ends the
    acceptor's wait for one at once (``to_user_queue.put(None)`` is what an
    ACSE timeout looks like to it), so it frees its slot. Also
-   ``DIMSEServiceProvider.receive_primitive``: a command pynetdicom cannot
-   decode kills the reader's thread without an A-ABORT; we send one.
+   ``DIMSEServiceProvider.receive_primitive`` and ``StateMachine.do_action``:
+   a command pynetdicom cannot decode, or an event its state table does not
+   allow, kills the reader's thread without an A-ABORT; we send one.
 9. ``negotiate_as_acceptor`` indexes the first transfer syntax of every
    proposed context it rejects, and fails in its thread, answering nothing,
    on a context that proposes none (:func:`placeholder_transfer_syntax`).
@@ -63,6 +64,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import socket
 import ssl
 import struct
@@ -78,6 +80,7 @@ from pydicom import Dataset
 from pynetdicom import evt
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.fsm import InvalidEventError
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, P_DATA
 from pynetdicom.presentation import PresentationContext
 
@@ -309,6 +312,8 @@ COMMAND_BOUND = 1 << 16  # a command set is a few hundred bytes; 64 KiB is gener
 # (0000,0800) Command Data Set Type 0x0101, "no data set", in Implicit VR LE (PS3.7 E.1)
 _NO_DATASET = b"\x00\x00\x00\x08\x02\x00\x00\x00\x01\x01"
 _P_DATA_TF = 0x04
+# State machine events that stand for a primitive of ours waiting in to_provider_queue
+_LOCAL_EVENTS = {"Evt1", "Evt7", "Evt8", "Evt9", "Evt11", "Evt14", "Evt15"}
 _ABORT_PDU = b"\x07\x00\x00\x00\x00\x04\x00\x00"  # + source, reason (PS3.8 9.3.8)
 
 
@@ -531,8 +536,14 @@ class BoundedReader:
         self._end_negotiation()
 
     def _invalid(self) -> None:
-        """An unrecognised or malformed PDU: pynetdicom's A-ABORT, and no wait for a request."""
+        """An unrecognised or malformed PDU: pynetdicom's A-ABORT, then the connection closed.
+
+        Evt19 sends the A-ABORT and waits in Sta13 for the peer to close, up to
+        the ARTIM timeout (30 s), holding the slot; the Evt17 queued after it
+        ends that wait as soon as the A-ABORT is out.
+        """
         self._dul.event_queue.put("Evt19")
+        self._dul.event_queue.put("Evt17")
         self._end_negotiation()
 
     def _end_negotiation(self) -> None:
@@ -549,7 +560,11 @@ def bound_reading(
     Also guard ``dimse.receive_primitive``, which pynetdicom's state machine
     calls in the reader's thread: a command it cannot decode (no Command
     Field, an unknown one) raises there and kills the thread, closing the
-    connection without a word; the peer gets an A-ABORT instead.
+    connection without a word; the peer gets an A-ABORT instead. And guard
+    ``state_machine.do_action``: an event its table does not allow raises
+    InvalidEventError and kills the thread too, e.g. our A-ASSOCIATE-AC
+    (Evt7) decided after a junk PDU made the DUL abort (Sta13), which left
+    the association holding its slot until the network timeout.
     """
     reader = BoundedReader(assoc, limits, log)
     assoc.dul._read_pdu_data = reader  # type: ignore[method-assign]
@@ -562,6 +577,20 @@ def bound_reading(
             reader.refuse(f"a DIMSE message pynetdicom cannot decode ({type(exc).__name__})")
 
     assoc.dimse.receive_primitive = receive_or_abort  # type: ignore[method-assign]
+    act = assoc.dul.state_machine.do_action
+
+    def act_or_abort(event: str) -> None:
+        try:
+            act(event)
+        except InvalidEventError:
+            if event in _LOCAL_EVENTS:  # our own primitive, which the action would have taken
+                with contextlib.suppress(queue.Empty):
+                    assoc.dul.to_provider_queue.get_nowait()
+            if assoc.dul.state_machine.current_state != "Sta13":
+                reader.refuse(f"a PDU the protocol does not allow now ({event})")
+            # In Sta13 we have aborted already: our own late A-ASSOCIATE-AC (Evt7) is moot.
+
+    assoc.dul.state_machine.do_action = act_or_abort  # type: ignore[method-assign]
 
 
 def tls_handshake(assoc: Association, timeout: float | None) -> tls.Handshake | None:
