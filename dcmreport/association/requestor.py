@@ -299,18 +299,15 @@ class _LastResponse:
         self.command = event.message.command_set
 
 
-def _check_response(command: Dataset, request: ReportRequest) -> str | None:
-    """Why the response is not an N-EVENT-REPORT-RSP to ``request``, or None if it is."""
+def _check_response(command: Dataset, expected: int, message_id: int) -> str | None:
+    """Why ``command`` is not the ``expected`` response to ``message_id``, or None if it is."""
     field_ = int(command.CommandField)
-    if field_ != N_EVENT_REPORT_RSP:
+    if field_ != expected:
         name = COMMAND_NAMES.get(field_, f"command 0x{field_:04X}")
-        return f"the peer answered with {name} instead of N-EVENT-REPORT-RSP"
+        return f"the peer answered with {name} instead of {COMMAND_NAMES[expected]}"
     responded_to = command.get("MessageIDBeingRespondedTo")
-    if responded_to != request.message_id:
-        return (
-            f"the response answers message ID {responded_to}, "
-            f"not the request's {request.message_id}"
-        )
+    if responded_to != message_id:
+        return f"the response answers message ID {responded_to}, not the request's {message_id}"
     return None
 
 
@@ -367,7 +364,11 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
         elapsed = (time.perf_counter() - start) * 1000
         reply = word_order(reply, big_endian)
         command = last.command
-        problem = _check_response(command, request) if command is not None else None
+        problem = (
+            _check_response(command, N_EVENT_REPORT_RSP, request.message_id)
+            if command is not None
+            else None
+        )
         if problem:
             if assoc.is_established:
                 assoc.abort()
@@ -439,21 +440,6 @@ class _Received:
             return self._commands[index] if index < len(self._commands) else None
 
 
-def _check_action_response(command: Dataset, request: CommitRequest) -> str | None:
-    """Why the response is not an N-ACTION-RSP to ``request``, or None if it is."""
-    field_ = int(command.CommandField)
-    if field_ != N_ACTION_RSP:
-        name = COMMAND_NAMES.get(field_, f"command 0x{field_:04X}")
-        return f"the peer sent {name} where the N-ACTION-RSP was due"
-    responded_to = command.get("MessageIDBeingRespondedTo")
-    if responded_to != request.message_id:
-        return (
-            f"the N-ACTION-RSP answers message ID {responded_to}, "
-            f"not the request's {request.message_id}"
-        )
-    return None
-
-
 @dataclass(frozen=True)
 class _Sent:
     """A request that went out: its N-ACTION-RSP status and when it was sent (monotonic)."""
@@ -523,7 +509,9 @@ def _send_action(
     except ValueError as exc:  # the data set cannot be encoded in the transfer syntax
         raise InputError(f"cannot encode the Action Information: {exc}") from None
     command = received.at(before)
-    problem = _check_action_response(command, request) if command is not None else None
+    problem = (
+        _check_response(command, N_ACTION_RSP, request.message_id) if command is not None else None
+    )
     if problem:
         if assoc.is_established:
             assoc.abort()
