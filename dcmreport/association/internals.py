@@ -10,9 +10,10 @@ in pynetdicom for other code in the same process.
 1. ``Association._serve_request`` (per association, :func:`serve_requests`):
    pynetdicom picks the service for a request from its Affected SOP Class UID,
    so an N-EVENT-REPORT about a storage class gets a C-STORE-RSP and one about
-   an unknown class aborts the association. We take N-EVENT-REPORT requests
-   before that lookup and leave every other request to pynetdicom.
-2. ``DULServiceProvider.send_pdu`` (per association, :class:`Delivery`): to
+   an unknown class aborts the association. We take every request before
+   that lookup (the listener serves N-EVENT-REPORT, storage commitment's
+   N-ACTION and refuses the rest) and leave C-ECHO to pynetdicom.
+2. ``DULServiceProvider.send_pdu`` (per association, :class:`DeliveryTracker`): to
    learn whether an answer reached the socket we count the P-DATA primitives
    queued for the peer, and ``EVT_DATA_SENT`` (public) counts those written.
 3. ``DIMSEServiceProvider.send_msg`` and the ``N_EVENT_REPORT`` primitive
