@@ -57,6 +57,7 @@ from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, Status, categ
 
 LOG = logging.getLogger("dcmreport")
 RESOURCE_LIMITATION = 0x0213
+MAX_PENDING_RESULTS = 64  # storage commitment results waiting at once, each in a thread
 
 
 class ReportHandler(Protocol):
@@ -295,7 +296,8 @@ class Listener:
         self._options = options
         self._handler = handler
         self._answered = 0
-        self._in_flight = 0  # reports received and not yet answered
+        self._in_flight = 0  # reports received and not yet answered, results not yet sent
+        self._results_pending = 0  # storage commitment results waiting in their threads
         self._counts: dict[int, list[int]] = {}  # id(association) -> [received, answered]
         self._lock = threading.Condition()
         self._ae = make_ae(settings)
@@ -470,6 +472,15 @@ class Listener:
         result = commitment.result(str(ds.get("TransactionUID", "")), committed, failed)
         calling = request.association.calling_aet
         with self._lock:
+            if self._results_pending >= MAX_PENDING_RESULTS:  # a peer flooding N-ACTIONs
+                LOG.warning(
+                    "not reporting transaction %s to %s: %d results are pending already",
+                    result.transaction_uid,
+                    calling,
+                    MAX_PENDING_RESULTS,
+                )
+                return
+            self._results_pending += 1
             self._in_flight += 1  # a stop waits for the result to go out too
         threading.Thread(
             target=self._deliver_commitment,
@@ -490,6 +501,7 @@ class Listener:
             self._try_delivering(assoc, service, calling, result)
         finally:
             with self._lock:
+                self._results_pending -= 1
                 self._in_flight -= 1
                 self._lock.notify_all()
 
