@@ -14,9 +14,9 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import certs
 import pytest
@@ -129,21 +129,28 @@ class Listener(Background):
         self.port = int(self.wait_for(_LISTENING)[1])
 
 
+_B = TypeVar("_B", bound=Background)
+
+
+def started_processes(start_one: Callable[..., _B]) -> Iterator[Callable[..., _B]]:
+    """A fixture's body: hand out ``start_one``; kill what still runs at the end."""
+    started: list[_B] = []
+
+    def start(*args: Any) -> _B:
+        started.append(start_one(*args))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.proc.poll() is None:
+            process.proc.kill()
+            process.proc.wait()
+
+
 @pytest.fixture
 def listen() -> Iterator[Any]:
     """Start listeners; any still running at the end are stopped."""
-    started: list[Listener] = []
-
-    def start(*args: str) -> Listener:
-        listener = Listener(*args)
-        started.append(listener)
-        return listener
-
-    yield start
-    for listener in started:
-        if listener.proc.poll() is None:
-            listener.proc.kill()
-            listener.proc.wait()
+    yield from started_processes(Listener)
 
 
 @pytest.fixture

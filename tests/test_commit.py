@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PEERS, Background, dcmreport, unused_port
+from conftest import PEERS, Background, dcmreport, started_processes, unused_port
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
@@ -43,18 +43,7 @@ class Pacs(Background):
 
 @pytest.fixture
 def pacs() -> Iterator[Any]:
-    started: list[Pacs] = []
-
-    def start(*args: str) -> Pacs:
-        peer = Pacs(*args)
-        started.append(peer)
-        return peer
-
-    yield start
-    for peer in started:
-        if peer.proc.poll() is None:
-            peer.proc.kill()
-            peer.proc.wait()
+    yield from started_processes(Pacs)
 
 
 @pytest.fixture

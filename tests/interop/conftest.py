@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import started_processes
 
 from interop.support import Dcmtk, ScpJs, StoreScp, require_dcmjs, require_dcmtk
 
@@ -30,18 +31,7 @@ def node() -> str:
 @pytest.fixture
 def scp_js(node: str) -> Iterator[Any]:
     """Start ``scp.js`` receivers on port 0; any still running at the end are killed."""
-    started: list[ScpJs] = []
-
-    def start(*args: str) -> ScpJs:
-        peer = ScpJs(node, *args)
-        started.append(peer)
-        return peer
-
-    yield start
-    for peer in started:
-        if peer.proc.poll() is None:
-            peer.proc.kill()
-            peer.proc.wait()
+    yield from started_processes(lambda *args: ScpJs(node, *args))
 
 
 @pytest.fixture
