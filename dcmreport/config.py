@@ -110,12 +110,9 @@ if TYPE_CHECKING:
 
     from pydicom import Dataset
 
-    from dcmreport.association import (
-        CommitmentService,
-        ListenOptions,
-        NewAssociations,
-        Settings,
-    )
+    from dcmreport.association.common import Settings
+    from dcmreport.association.listener import CommitmentService, ListenOptions
+    from dcmreport.association.results import NewAssociations
     from dcmreport.receive import Reaction
     from dcmreport.records import CommitRequest, ReportRequest
     from dcmreport.render import Renderer
@@ -212,7 +209,7 @@ class _Association:
         connect_timeout: float | None,
         tls: ssl.SSLContext | None,
     ) -> Settings:
-        from dcmreport.association import Settings
+        from dcmreport.association.common import Settings
 
         return Settings(
             ae_title=ae_title,
@@ -374,7 +371,7 @@ class Acceptance:
         self, association: AcceptorAssociation, commitment: CommitmentService | None = None
     ) -> ListenOptions:
         """With -x the listener prefers its own transfer syntax order to the requestor's."""
-        from dcmreport.association import ListenOptions
+        from dcmreport.association.listener import ListenOptions
         from dcmreport.limits import DatasetLimits
 
         return ListenOptions(
@@ -424,7 +421,7 @@ class Committing:
 
     def service(self) -> CommitmentService | None:
         """None without --commitment; the policy and where results go, checked now."""
-        from dcmreport.association import CommitmentService
+        from dcmreport.association.listener import CommitmentService
         from dcmreport.commitment import parse_policy
 
         if self.commitment is None:
@@ -702,7 +699,8 @@ class ResultWaiting:
 
     def new_associations(self, association: RequestorAssociation) -> NewAssociations | None:
         """Where the PACS may report on a new association (--port), as --aet; None without."""
-        from dcmreport.association import ListenOptions, NewAssociations
+        from dcmreport.association.listener import ListenOptions
+        from dcmreport.association.results import NewAssociations
 
         if self.port is None:
             return None
