@@ -224,6 +224,7 @@ def _associate(
                 (evt.EVT_CONN_OPEN, diagnostics.on_connect),
                 (evt.EVT_CONN_OPEN, handshake),
                 (evt.EVT_CONN_OPEN, lambda event: _bound_reading(event.assoc, settings)),
+                (evt.EVT_CONN_OPEN, lambda event: internals.prompt_close(event.assoc)),
                 *(handlers or []),
             ],
         )
