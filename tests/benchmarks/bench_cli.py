@@ -11,8 +11,8 @@ TAB completions through bash's protocol: ``--status`` and a DICOM keyword
 
 Bytecode is written and used, as an installed dcmreport has it: with
 PYTHONDONTWRITEBYTECODE set (as in some sandboxes) an editable install
-compiles every dcmreport module on every run, which made a TAB cost 1.3x
-``--help`` instead of 0.5x.
+compiles every dcmreport module on every run, about 90 ms of CPU more for
+``echo`` (0.2x pynetdicom's ``echoscu``).
 """
 
 from __future__ import annotations
