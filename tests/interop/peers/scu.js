@@ -90,7 +90,7 @@ request.on('response', (response) => {
     sop_class_uid: response.getAffectedSopClassUid() ?? null,
     sop_instance_uid: response.getAffectedSopInstanceUid() ?? null,
     event_type_id: (response.getEventTypeId && response.getEventTypeId()) ?? null,
-    action_type_id: (response.getActionTypeId && response.getActionTypeId()) ?? null,
+    ...(opts.commit ? { action_type_id: response.getActionTypeId() ?? null } : {}),
     error_comment: response.getErrorComment() ?? null,
     event_reply: reply ? reply.dicomJson ?? null : null,
   } });
