@@ -327,7 +327,7 @@ def _result_delivery_text(result: CommitmentResultRecord) -> Text:
     return text.append_text(status_text(delivery.status or ResponseStatus(0)))
 
 
-def commitment_result_text(result: CommitmentResultRecord, full: bool = False) -> Table:
+def commitment_result_text(result: CommitmentResultRecord, full: bool = False) -> Panel:
     """A result ``listen --commitment`` sent: what it says, and whether it was delivered."""
     rows: list[tuple[str, Text | str]] = [
         ("Result", _event_text(catalog.STORAGE_COMMITMENT, result.event_type_id)),
@@ -346,7 +346,8 @@ def commitment_result_text(result: CommitmentResultRecord, full: bool = False) -
         rows.append(("Fallback", Text(f"the --exec program: {result.fallback}", style="red")))
     if result.files:
         rows.append(("Kept", "\n".join(result.files)))
-    return _fields(rows)
+    stamp = result.decided_at.strftime("%H:%M:%S")
+    return Panel(_fields(rows), title=f"Storage commitment result {stamp}", title_align="left")
 
 
 def echo_text(rsp: EchoResponse) -> Text:
