@@ -139,3 +139,25 @@ def test_the_state_machine_hands_p_data_to_dimse_receive_primitive() -> None:
     from pynetdicom import fsm
 
     assert "dul.assoc.dimse.receive_primitive(" in inspect.getsource(fsm.DT_2)
+
+
+def test_reactor_polling_hooks() -> None:
+    """Item 12: the DUL reactor sleeps ``self._run_loop_delay`` when a pass found nothing, asks
+    ``self._is_transport_event()`` for incoming data, and stops on ``_kill_thread``; stop_dul
+    sets it in Sta1 and waits for the thread; incoming data is read by ``_read_pdu_data``."""
+    reactor = inspect.getsource(DULServiceProvider.run_reactor)
+    assert "time.sleep(self._run_loop_delay)" in reactor
+    assert "elif self._is_transport_event():" in reactor
+    assert reactor.index("if self._kill_thread:") < reactor.index("self._process_recv_primitive()")
+    assert "self.event_queue.get(block=False)" in reactor
+    assert "self._kill_thread = True" in inspect.getsource(DULServiceProvider.stop_dul)
+    assert "self.to_provider_queue.put(primitive)" in inspect.getsource(
+        DULServiceProvider.send_pdu
+    )
+    assert parameters(DULServiceProvider._is_transport_event) == ["self"]
+    assert "self._run_loop_delay" in inspect.getsource(DULServiceProvider.__init__)
+    # EVT_CONN_CLOSE comes from the state machine's actions, which only the reactor runs
+    from pynetdicom import fsm
+
+    assert "evt.trigger(dul.assoc, evt.EVT_CONN_CLOSE" in inspect.getsource(fsm)
+    assert "self.state_machine.do_action(event)" in reactor

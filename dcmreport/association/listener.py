@@ -342,8 +342,10 @@ class Listener:
             ) from None
 
     def _on_connected(self, event: evt.Event) -> None:
-        """A new connection: no Nagle, and limits on what it may send from its first byte."""
+        """A new connection: no Nagle, no polling, and limits on what it may send from its
+        first byte."""
         internals.no_delay(event.assoc)
+        internals.Reactor(event.assoc)
         limits = internals.PduLimits(
             max_pdu=self._settings.max_pdu,
             max_dataset=self._options.dataset_limits.max_size,

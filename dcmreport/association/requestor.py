@@ -222,6 +222,7 @@ def _associate(
                 (evt.EVT_CONN_OPEN, diagnostics.on_connect),
                 (evt.EVT_CONN_OPEN, handshake),
                 (evt.EVT_CONN_OPEN, lambda event: _bound_reading(event.assoc, settings)),
+                (evt.EVT_CONN_OPEN, lambda event: internals.Reactor(event.assoc)),
                 *(handlers or []),
             ],
         )
