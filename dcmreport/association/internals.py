@@ -70,6 +70,23 @@ in pynetdicom for other code in the same process.
    CPU for an idle association than polling). The pipe is closed from the
    reactor's own thread once the connection has closed (``EVT_CONN_CLOSE``);
    after that the reactor polls as pynetdicom does until it stops.
+13. ``DIMSEMessage.primitive_to_message`` and ``encode_msg``, the tables
+   ``_RQ_TO_MESSAGE``/``_RSP_TO_MESSAGE`` (:func:`send_message`): pynetdicom's
+   ``send_msg`` queues each fragment as its own P-DATA-TF PDU, so a command
+   and its data set are two PDUs, two writes and two wake-ups of the
+   reactor. We pack the same fragments (PDVs) into as few PDUs as the peer's
+   maximum length allows (PS3.8 9.3.5: a P-DATA-TF carries one or more
+   PDVs): a report or an answer of ordinary size is one PDU, one write. The
+   data set may be given already encoded (a ``BytesIO``): a batch encodes a
+   repeated report once.
+14. ``DIMSEServiceProvider.msg_queue`` and ``get_msg`` (:class:`Responses`):
+   the requestor's association reactor takes messages off ``msg_queue`` with
+   ``get_msg(block=False)`` while ``send_n_event_report`` waits on the same
+   queue; its pause between two requests is racy, so back to back it
+   sometimes takes the next response itself and the sender waits out its
+   timeout (pynetdicom 3.0.4). For a batch the reactor takes none: our
+   ``get_msg`` gives it nothing (and empties the queue), and the batch reads
+   every message from ``EVT_DIMSE_RECV`` (public), command set and data set.
 """
 
 from __future__ import annotations
@@ -94,6 +111,7 @@ from typing import Any
 from pydicom import Dataset
 from pynetdicom import evt
 from pynetdicom.association import Association
+from pynetdicom.dimse import _RQ_TO_MESSAGE, _RSP_TO_MESSAGE
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
 from pynetdicom.fsm import InvalidEventError
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, P_DATA
@@ -204,13 +222,34 @@ class DeliveryTracker:
         return Delivery(False, f"the peer did not take the answer within {timeout:g} s")
 
 
+def send_message(assoc: Association, primitive: Any, context_id: int) -> None:
+    """``dimse.send_msg``, with the fragments packed into as few P-DATA PDUs as fit (item 13)."""
+    table = _RQ_TO_MESSAGE if primitive.MessageIDBeingRespondedTo is None else _RSP_TO_MESSAGE
+    message = table[type(primitive)]()
+    message.primitive_to_message(primitive)
+    message.context_id = context_id
+    evt.trigger(assoc, evt.EVT_DIMSE_SENT, {"message": message})
+    max_pdu = assoc.dimse.maximum_pdu_size or 0
+    packed = P_DATA()
+    size = 0
+    for fragment in message.encode_msg(context_id, max_pdu):
+        for item in fragment.presentation_data_value_list:
+            item_size = 4 + len(item[1])  # the PDV item's length field and its value
+            if packed.presentation_data_value_list and max_pdu and size + item_size > max_pdu:
+                assoc.dul.send_pdu(packed)
+                packed, size = P_DATA(), 0
+            packed.presentation_data_value_list.append(item)
+            size += item_size
+    assoc.dul.send_pdu(packed)
+
+
 def send_response(
     assoc: Association, tracker: DeliveryTracker, rsp: Any, context_id: int
 ) -> Delivery:
     """Send a response and learn whether it was written before the association ended (item 3)."""
     if not assoc.is_established:
         return Delivery(False, "the association ended before the answer was sent")
-    assoc.dimse.send_msg(rsp, context_id)
+    send_message(assoc, rsp, context_id)
     # Everything queued so far, ours last: the DUL writes in order.
     return tracker.wait_written(tracker.queued(), assoc.dimse_timeout or 30.0)
 
@@ -706,3 +745,47 @@ def _close_pipe(*fds: int) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):
             os.close(fd)
+
+
+# --- a batch's responses (item 14) ---------------------------------------------------------
+
+
+class Responses:
+    """Every message the peer sends on a requestor's association, for the batch alone (item 14).
+
+    Its :meth:`handlers` go to ``associate``: from the connection on, the
+    reactor takes no message (what it would take is dropped) and the batch
+    reads each one's command set and data set from ``EVT_DIMSE_RECV``, whose
+    message pynetdicom empties after the event.
+    """
+
+    def __init__(self) -> None:
+        self._messages: queue.SimpleQueue[tuple[Dataset, BytesIO | None]] = queue.SimpleQueue()
+
+    def handlers(self) -> list[tuple[Any, Callable[[evt.Event], None]]]:
+        return [(evt.EVT_CONN_OPEN, self._install), (evt.EVT_DIMSE_RECV, self._on_message)]
+
+    def _install(self, event: evt.Event) -> None:
+        dimse = event.assoc.dimse
+        get_msg, waiting = dimse.get_msg, dimse.msg_queue
+
+        def reactor_get_msg(block: bool = False) -> tuple[Any, Any]:
+            if block:
+                return get_msg(block=True)
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    waiting.get_nowait()  # the batch has it already: keep the queue empty
+            return None, None
+
+        dimse.get_msg = reactor_get_msg  # type: ignore[method-assign]
+
+    def _on_message(self, event: evt.Event) -> None:
+        message = event.message
+        self._messages.put((message.command_set, message.data_set))
+
+    def next(self, timeout: float) -> tuple[Dataset, BytesIO | None] | None:
+        """The next message's command set and data set, or None within ``timeout``."""
+        try:
+            return self._messages.get(timeout=timeout)
+        except queue.Empty:
+            return None
