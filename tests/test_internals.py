@@ -190,3 +190,15 @@ def test_response_queue_hooks() -> None:
     assert "self.msg_queue.get(" in inspect.getsource(DIMSEServiceProvider.get_msg)
     receive = inspect.getsource(DIMSEServiceProvider.receive_primitive)
     assert receive.index("evt.EVT_DIMSE_RECV") < receive.index("self.msg_queue.put(")
+
+
+def test_debug_handlers_are_bound_per_association() -> None:
+    """Item 15: each association binds the four standard debug handlers, and ``unbind`` takes
+    an event and a handler."""
+    defaults = inspect.getsource(Association._bind_defaults)
+    assert "self.bind(evt.EVT_DIMSE_RECV, standard_dimse_recv_handler)" in defaults
+    assert "self.bind(evt.EVT_DIMSE_SENT, standard_dimse_sent_handler)" in defaults
+    assert "self.bind(evt.EVT_PDU_RECV, standard_pdu_recv_handler)" in defaults
+    assert "self.bind(evt.EVT_PDU_SENT, standard_pdu_sent_handler)" in defaults
+    assert "self._bind_defaults()" in inspect.getsource(Association.__init__)
+    assert parameters(Association.unbind) == ["self", "event", "handler"]
