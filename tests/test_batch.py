@@ -280,3 +280,51 @@ def test_text_output_is_a_summary(listen: Any) -> None:
     assert run.returncode == 0, run.stderr
     assert "Succeeded" in run.stdout and "reports/s" in run.stdout and "p50" in run.stdout
     assert '"kind"' not in run.stdout
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"Status": 0, "EventTypeID": 1, "reply": b"\x10\x00\x20\x00\x02\x00\x00\x00ID"},
+        {"Status": 0x0110, "ErrorComment": "odd", "ErrorID": 7},
+        {"Status": 0x0110, "ErrorComment": "even"},
+        {"Status": 0xB000},
+    ],
+)
+def test_hand_encoded_command_sets_are_pynetdicoms(fields: dict[str, Any]) -> None:
+    """The lean path's command sets, byte for byte what pynetdicom encodes."""
+    from io import BytesIO
+
+    from pynetdicom.dimse_messages import N_EVENT_REPORT_RQ, N_EVENT_REPORT_RSP
+    from pynetdicom.dimse_primitives import N_EVENT_REPORT
+    from pynetdicom.dsutils import encode
+
+    from dcmreport.association import command
+
+    fields = dict(fields)
+    reply = fields.pop("reply", None)
+    for message_id, data in ((1, False), (65535, True)):
+        rq = N_EVENT_REPORT()
+        rq.MessageID = message_id
+        rq.AffectedSOPClassUID = "1.2.840.10008.1.20.1"
+        rq.AffectedSOPInstanceUID = "1.2.840.10008.1.20.1.1"
+        rq.EventTypeID = 2
+        if data:
+            rq.EventInformation = BytesIO(b"\x08\x00\x16\x00\x02\x00\x00\x00ab")
+        message = N_EVENT_REPORT_RQ()
+        message.primitive_to_message(rq)
+        ours = command.ReportRequest("1.2.840.10008.1.20.1", "1.2.840.10008.1.20.1.1", 2, data)
+        assert ours.encoded(message_id) == encode(message.command_set, True, True)
+    rsp = N_EVENT_REPORT()
+    rsp.MessageIDBeingRespondedTo = 300
+    rsp.AffectedSOPClassUID = "1.2.3"
+    rsp.AffectedSOPInstanceUID = "1.2.34"
+    for keyword, value in fields.items():
+        setattr(rsp, keyword, value)
+    if reply is not None:
+        rsp.EventReply = BytesIO(reply)
+    message = N_EVENT_REPORT_RSP()
+    message.primitive_to_message(rsp)
+    assert command.report_response(rsp, reply is not None) == encode(
+        message.command_set, True, True
+    )

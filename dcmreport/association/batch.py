@@ -17,7 +17,6 @@ without answering anything: a peer that aborts every association.
 from __future__ import annotations
 
 import logging
-import struct
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from pynetdicom.pdu_primitives import AsynchronousOperationsWindowNegotiation
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport.association import internals
+from dcmreport.association.command import ReportRequest as ReportCommand
 from dcmreport.association.common import Settings, association_info, word_order
 from dcmreport.association.listener import _event_information
 from dcmreport.association.requestor import (
@@ -67,43 +67,6 @@ class _Sent:
 
 class _Lost(Exception):
     """The peer released or aborted the association before answering everything sent."""
-
-
-def _element(element: int, value: bytes) -> bytes:
-    """A command element (group 0000) in Implicit VR Little Endian (PS3.7 6.3.1, E.1)."""
-    return struct.pack("<HHI", 0x0000, element, len(value)) + value
-
-
-def _uid(uid: str) -> bytes:
-    value = uid.encode("ascii")  # checked already: digits and dots
-    return value + b"\0" * (len(value) % 2)
-
-
-def _us(value: int) -> bytes:
-    return struct.pack("<H", value)
-
-
-class _Command:
-    """An N-EVENT-REPORT-RQ command set (PS3.7 10.3.1), encoded once for every Message ID.
-
-    pydicom encodes a command set twice per message in pynetdicom (once to
-    measure its group length): most of a report's CPU time on the sender.
-    """
-
-    def __init__(self, request: ReportRequest, has_data: bool) -> None:
-        head = _element(0x0002, _uid(request.sop_class_uid)) + _element(0x0100, _us(0x0100))
-        tail = (
-            _element(0x0800, _us(0x0001 if has_data else 0x0101))
-            + _element(0x1000, _uid(request.sop_instance_uid))
-            + _element(0x1002, _us(request.event_type_id))
-        )
-        message_id = struct.pack("<HHI", 0x0000, 0x0110, 2)  # its value follows
-        length = len(head) + len(message_id) + 2 + len(tail)
-        self._head = _element(0x0000, struct.pack("<I", length)) + head + message_id
-        self._tail = tail
-
-    def encoded(self, message_id: int) -> bytes:
-        return self._head + _us(message_id) + self._tail
 
 
 def contexts(items: list[Item]) -> list[tuple[str, str]]:
@@ -227,7 +190,7 @@ class _Sender:
         self._outstanding: dict[int, _Sent] = {}
         self._contexts: dict[str, PresentationContext] = {}
         self._encoded: dict[tuple[int, str], bytes | None] = {}
-        self._commands: dict[tuple[str, str, int], _Command] = {}
+        self._commands: dict[tuple[str, str, int], ReportCommand] = {}
         self._stopping = False
 
     def run(
@@ -291,7 +254,7 @@ class _Sender:
         key = (request.sop_class_uid, request.sop_instance_uid, request.event_type_id)
         command = self._commands.get(key)
         if command is None:
-            command = self._commands[key] = _Command(request, data is not None)
+            command = self._commands[key] = ReportCommand(*key, data is not None)
         self._outstanding[request.message_id] = _Sent(item, attempt, time.perf_counter())
         encoded = command.encoded(request.message_id)
         internals.send_encoded(self._assoc, int(context.context_id or 0), encoded, data)

@@ -131,6 +131,7 @@ from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, P_DATA
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport import tls
+from dcmreport.association import command
 from dcmreport.records import Delivery
 
 LOG = logging.getLogger("dcmreport")
@@ -247,6 +248,12 @@ def send_message(assoc: Association, primitive: Any, context_id: int) -> None:
     send_encoded(assoc, context_id, cast(bytes, command), data)
 
 
+def send_report_response(assoc: Association, rsp: N_EVENT_REPORT, context_id: int) -> None:
+    """An N-EVENT-REPORT-RSP, its command set encoded by hand: the listener's hot path."""
+    reply = rsp.EventReply.getvalue() if rsp.EventReply is not None else None
+    send_encoded(assoc, context_id, command.report_response(rsp, reply is not None), reply)
+
+
 # PS3.8 E.2, the message control header of a PDV: bit 0 command, bit 1 last fragment
 _COMMAND, _DATA = 0x01, 0x00
 _LAST = 0x02
@@ -293,7 +300,10 @@ def send_response(
     """Send a response and learn whether it was written before the association ended (item 3)."""
     if not assoc.is_established:
         return Delivery(False, "the association ended before the answer was sent")
-    send_message(assoc, rsp, context_id)
+    if isinstance(rsp, N_EVENT_REPORT):
+        send_report_response(assoc, rsp, context_id)
+    else:
+        send_message(assoc, rsp, context_id)
     # Everything queued so far, ours last: the DUL writes in order.
     return tracker.wait_written(tracker.queued(), assoc.dimse_timeout or 30.0)
 
