@@ -76,9 +76,11 @@ in pynetdicom for other code in the same process.
    and its data set are two PDUs, two writes and two wake-ups of the
    reactor. We pack the same fragments (PDVs) into as few PDUs as the peer's
    maximum length allows (PS3.8 9.3.5: a P-DATA-TF carries one or more
-   PDVs): a report or an answer of ordinary size is one PDU, one write. The
-   data set may be given already encoded (a ``BytesIO``): a batch encodes a
-   repeated report once.
+   PDVs): a report or an answer of ordinary size is one PDU, one write
+   (:func:`send_encoded`). N-EVENT-REPORT answers and a batch's requests
+   skip pynetdicom's message classes altogether: their command sets are
+   encoded by :mod:`~dcmreport.association.command`, and a batch encodes a
+   repeated data set once.
 14. ``DIMSEServiceProvider.msg_queue`` and ``get_msg`` (:class:`Responses`):
    the requestor's association reactor takes messages off ``msg_queue`` with
    ``get_msg(block=False)`` while ``send_n_event_report`` waits on the same
