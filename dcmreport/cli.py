@@ -361,7 +361,7 @@ def commit(
         target = association.peer(peer)
         requests = request.requests(arguments or [], renderer)
         inbox = dicom.ResultInbox(renderer.warn)
-        where = waiting.new_associations(association)
+        where = waiting.new_associations(association, tls)
         with dicom.accepting(where, inbox) as port:
             if where is not None:
                 renderer.note(
@@ -435,10 +435,14 @@ def listen(
         from dcmreport.receive import ReportHandler
 
         renderer = output.renderer()
-        handler = ReportHandler(answering.reaction(), renderer.report_received)
+        handler = ReportHandler(
+            answering.reaction(committing.policy()),
+            renderer.report_received,
+            renderer.commitment_result,
+        )
         settings = association.settings(tls.server_context())
-        options = acceptance.listen_options(association, committing.service())
-        listener = Listener(settings, options, handler)
+        options = acceptance.listen_options(association, committing.service(tls))
+        listener = Listener(settings, options, handler, handler)
         return _serve(listener, renderer, association.aet, acceptance, count, timeout, ready_file)
 
     run(body, output)

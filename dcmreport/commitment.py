@@ -19,6 +19,7 @@ transactions (``--split``); :func:`outcome` reads a result back.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -313,9 +314,13 @@ NO_SUCH_OBJECT_INSTANCE = 0x0112
 
 @dataclass(frozen=True)
 class Policy:
-    """How ``listen --commitment`` decides: ``all``, ``none[:REASON]`` or ``dir:DIR``."""
+    """How ``listen --commitment`` decides: ``all``, ``none[:REASON]``, ``dir:DIR`` or ``exec``.
 
-    kind: str  # all, none, dir
+    ``exec`` is decided by the ``--exec`` program (``dcmreport.receive``), its
+    output read by :func:`program_decision`; the others here.
+    """
+
+    kind: str  # all, none, dir, exec
     reason: int = DEFAULT_FAILURE_REASON  # with none
     directory: Path | None = None  # with dir
 
@@ -332,7 +337,9 @@ class Policy:
             return list(requested), []
         if self.kind == "none":
             return [], [(i, self.reason) for i in requested]
-        stored = _stored(self.directory) if self.directory else {}
+        if self.directory is None:
+            raise ValueError(f"the {self.kind} policy is decided by its program")
+        stored = _stored(self.directory)
         committed, failed = [], []
         for instance in requested:
             found = stored.get(instance.sop_instance_uid)
@@ -358,7 +365,41 @@ def parse_policy(text: str) -> Policy:
         if not directory.is_dir():
             raise ValueError(f"dir:{rest}: no such directory")
         return Policy("dir", directory=directory)
-    raise ValueError(f"unknown policy {text!r}: use all, none[:REASON] or dir:DIR")
+    if kind == "exec" and not rest:
+        return Policy("exec")
+    raise ValueError(f"unknown policy {text!r}: use all, none[:REASON], dir:DIR or exec")
+
+
+def program_decision(
+    text: str, requested: list[Instance]
+) -> tuple[list[Instance], list[tuple[Instance, int]]]:
+    """What the ``exec`` policy's program printed: ``{"committed": [UID, ...],
+    "failed": {UID: REASON, ...}}``, REASON a name, hex or decimal Failure Reason.
+
+    Every requested instance must be decided exactly once and nothing else
+    named: a PACS commits nothing by omission or by accident. The classes are
+    the request's. Anything else raises ValueError, saying what is wrong.
+    """
+    try:
+        decided = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(decided, dict) or set(decided) - {"committed", "failed"}:
+        raise ValueError('not an object with "committed" and "failed" only')
+    committed_uids, failed_reasons = decided.get("committed", []), decided.get("failed", {})
+    if not isinstance(committed_uids, list) or not isinstance(failed_reasons, dict):
+        raise ValueError('"committed" must be a list of UIDs, "failed" an object UID: REASON')
+    by_uid = {i.sop_instance_uid: i for i in requested}
+    named = [*committed_uids, *failed_reasons]
+    if sorted(map(str, named)) != sorted(by_uid):
+        raise ValueError("it must name every requested SOP Instance UID once, and no other")
+    failed = []
+    for uid, reason in failed_reasons.items():
+        try:
+            failed.append((by_uid[uid], catalog.resolve_failure_reason(str(reason))))
+        except ValueError as exc:
+            raise ValueError(f"{uid}: {exc}") from None
+    return [by_uid[uid] for uid in committed_uids], failed
 
 
 def _stored(directory: Path) -> dict[str, str]:

@@ -122,6 +122,7 @@ if TYPE_CHECKING:
         Settings,
     )
     from dcmreport.batch import Item
+    from dcmreport.commitment import Policy
     from dcmreport.receive import Reaction
     from dcmreport.records import CommitRequest, ReportRequest
     from dcmreport.render import Renderer
@@ -312,6 +313,20 @@ class Tls:
             self.tls_cert, self.tls_key, self.tls_ca, verify=not self.tls_no_verify
         )
 
+    def result_server_context(self) -> ssl.SSLContext | None:
+        """``commit --port`` with --tls: the PACS's new association is TLS too, under
+        --tls-cert; a client certificate it shows must be signed by --tls-ca."""
+        from dcmreport import tls
+
+        if not self._checked():
+            return None
+        if self.tls_cert is None:
+            raise InputError(
+                "commit --tls --port needs --tls-cert (and --tls-key unless the key is in it)",
+                "the PACS reports on a new association to a TLS server, which has a certificate",
+            )
+        return tls.server_context(self.tls_cert, self.tls_key, self.tls_ca, False)
+
     def _checked(self) -> bool:
         """Whether TLS is on; a TLS option without --tls would silently not apply (exit 2)."""
         given = [
@@ -428,23 +443,34 @@ class Committing:
     commitment_peer: CommitmentPeers = None
     commitment_retries: CommitmentRetries = 2
 
-    def service(self) -> CommitmentService | None:
-        """None without --commitment; the policy and where results go, checked now."""
-        from dcmreport.association import CommitmentService
+    def policy(self) -> Policy | None:
+        """How results are decided; None without --commitment."""
         from dcmreport.commitment import parse_policy
+
+        if self.commitment is None:
+            return None
+        return parsed("--commitment", parse_policy, self.commitment)
+
+    def service(self, tls: ListenTls) -> CommitmentService | None:
+        """None without --commitment; where and how results go, checked now.
+
+        With --tls a result's new association is TLS too, the listener's own
+        certificate its client certificate and --tls-ca what checks the requester's.
+        """
+        from dcmreport.association import CommitmentService
 
         if self.commitment is None:
             if self.commitment_peer:
                 raise InputError("--peer goes with --commitment", "e.g. --commitment all")
             return None
         return CommitmentService(
-            policy=parsed("--commitment", parse_policy, self.commitment),
             delay=self.commitment_delay,
             on=self.commitment_on.value,
             peers=dict(
                 parsed("--peer", _named_address, text) for text in self.commitment_peer or []
             ),
             retries=self.commitment_retries,
+            tls=tls.client_context(),
         )
 
 
@@ -473,7 +499,8 @@ class Answering:
     delay: Delay = 0.0
     abort_after: AbortAfter = None
 
-    def reaction(self) -> Reaction:
+    def reaction(self, commitment: Policy | None = None) -> Reaction:
+        """How reports are answered and, with --commitment, how results are decided."""
         from dcmreport import dataset
         from dcmreport.receive import Reaction
 
@@ -497,6 +524,7 @@ class Answering:
             exec_command=self.exec_command,
             exec_decides=self.exec_decides,
             exec_timeout=self.exec_timeout,
+            commitment=commitment,
         )
 
 
@@ -790,14 +818,19 @@ class ResultWaiting:
         idle = max(settings.network_timeout, self.timeout + settings.dimse_timeout)
         return dataclasses.replace(settings, network_timeout=idle)
 
-    def new_associations(self, association: RequestorAssociation) -> NewAssociations | None:
-        """Where the PACS may report on a new association (--port), as --aet; None without."""
+    def new_associations(
+        self, association: RequestorAssociation, tls: Tls
+    ) -> NewAssociations | None:
+        """Where the PACS may report on a new association (--port), as --aet; None without.
+
+        With --tls it is DICOM over TLS, as the request's association.
+        """
         from dcmreport.association import ListenOptions, NewAssociations
 
         if self.port is None:
             return None
         settings = dataclasses.replace(
-            association.settings(),
+            association.settings(tls.result_server_context()),
             ae_title=self.aet or association.calling_aet,
             transfer_syntaxes=_transfer_syntaxes(None, ACCEPTED_TRANSFER_SYNTAXES),
             connect_timeout=None,

@@ -659,7 +659,8 @@ ExecCommand = Annotated[
         show_default=False,
         help="Run COMMAND (no shell) for each report before answering, with "
         "DCMREPORT_RECORD, DCMREPORT_DATASET, DCMREPORT_SOP_INSTANCE_UID, ... "
-        "in its environment.",
+        "in its environment; with --commitment exec, for a storage commitment request "
+        "after answering it, to decide its result.",
     ),
 ]
 
@@ -1054,7 +1055,8 @@ ResultPort = Annotated[
         show_default=False,
         rich_help_panel=PANEL_RESULT,
         help="Also accept the result on a new association to this port, where the PACS "
-        "reaches --aet (PS3.4 J.3.3). Without it: only on the request's association.",
+        "reaches --aet (PS3.4 J.3.3), with --tls over TLS under --tls-cert. Without it: "
+        "only on the request's association.",
     ),
 ]
 ResultAET = Annotated[
@@ -1112,7 +1114,9 @@ CommitmentPolicy = Annotated[
         show_default=False,
         help="Answer storage commitment requests (N-ACTION), then report the result: all "
         "(every instance committed), none[:REASON] (every one failed), dir:DIR (committed if "
-        "a DICOM file of that instance and class is under DIR, else 0x0112 or 0x0119).",
+        "a DICOM file of that instance and class is under DIR, else 0x0112 or 0x0119), exec "
+        '(the --exec program prints {"committed": [UID, ...], "failed": {UID: REASON}} naming '
+        "each requested instance once; if it fails, every instance failed with 0x0110).",
     ),
 ]
 CommitmentDelay = Annotated[
@@ -1142,7 +1146,8 @@ CommitmentPeers = Annotated[
         rich_help_panel=PANEL_COMMITMENT,
         show_default=False,
         help="Where a requester's AE title listens for results on a new association "
-        "(repeatable); the listener's AE title calls it, proposing the SCP role.",
+        "(repeatable); the listener's AE title calls it, proposing the SCP role. With --tls "
+        "over TLS: --tls-cert is the client certificate, --tls-ca checks the requester's.",
     ),
 ]
 CommitmentRetries = Annotated[

@@ -14,6 +14,13 @@ it, so each report stays one self-contained JSON file that a hook or a
 person can read, and a crash between the two leaves the honest
 ``answer_sent: null`` rather than a torn line in a shared journal.
 
+A storage commitment request answered Success (``listen --commitment``) is
+then decided again, later and in its own thread: :meth:`ReportHandler.commitment_result`
+decides the transaction by the policy (``exec``: the ``--exec`` program, run
+for an N-ACTION then and only then), keeps the result next to the request
+with ``delivered: null``, and :meth:`ReportHandler.result_finished` completes
+and shows it once the association layer has delivered it, or given up.
+
 By default the answer is the one the standard gives (``validate.standard_status``:
 0x0113 for an undefined event type, 0x0112 for another instance than the
 class's well-known one ...); ``--answer-findings no`` answers ``--status``
@@ -31,15 +38,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 from pydicom import Dataset
 
-from dcmreport import hooks, validate
+from dcmreport import commitment, hooks, validate
 from dcmreport.catalog import STORAGE_COMMITMENT_INSTANCE
 from dcmreport.dataset import from_json_text
 from dcmreport.errors import InputError
-from dcmreport.records import Answer, Finding, ReceivedReport, ReportRecord, ResponseStatus
-from dcmreport.records_json import record_json
+from dcmreport.records import (
+    Answer,
+    CommitmentResultRecord,
+    Finding,
+    ReceivedReport,
+    ReferencedInstance,
+    ReportRecord,
+    ResponseStatus,
+)
+from dcmreport.records_json import commitment_result_json, record_json
 from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, category
 from dcmreport.store import ReportStore
 
@@ -63,6 +79,7 @@ class Reaction:
     exec_decides: bool = False
     exec_timeout: float = 30.0
     answer_findings: bool = True  # answer what the standard says about the findings
+    commitment: commitment.Policy | None = None  # listen --commitment: how results are decided
 
 
 def exec_argv(command: str) -> list[str]:
@@ -88,10 +105,24 @@ def exec_argv(command: str) -> list[str]:
 class ReportHandler:
     """Decide, keep, then record and show each report; see the module docstring for the order."""
 
-    def __init__(self, reaction: Reaction, show: Callable[[ReportRecord], None]) -> None:
+    def __init__(
+        self,
+        reaction: Reaction,
+        show: Callable[[ReportRecord], None],
+        show_result: Callable[[CommitmentResultRecord], None] = lambda _: None,
+    ) -> None:
         self._reaction = reaction
         self._show = show
+        self._show_result = show_result
         self._argv = exec_argv(reaction.exec_command) if reaction.exec_command else None
+        self._program_commits = (
+            reaction.commitment is not None and reaction.commitment.kind == "exec"
+        )
+        if self._program_commits and self._argv is None:
+            raise InputError(
+                "--commitment exec needs --exec PROGRAM: the program that decides each result",
+                "e.g. --commitment exec --exec ./decide.py",
+            )
         self._store = ReportStore.open(reaction.output_dir) if reaction.output_dir else None
         self._answered = 0
         self._lock = threading.Lock()
@@ -116,9 +147,46 @@ class ReportHandler:
         record = ReportRecord(report, planned, (), findings)
         if self._store is not None:
             return self._keep(self._store, record)
-        if self._argv is not None:
+        if self._runs_before_answer(report):
             return self._hook_in_temporary_directory(record)
         return record
+
+    def commitment_result(self, request: ReportRecord) -> CommitmentResultRecord:
+        """The result of a request answered Success, decided now; kept pending next to it."""
+        policy = cast(commitment.Policy, self._reaction.commitment)
+        ds = request.report.dataset if request.report.dataset is not None else Dataset()
+        uid = str(ds.get("TransactionUID", ""))
+        requested = commitment.requested_instances(ds)
+        fallback = None
+        if policy.kind == "exec":
+            committed, failed, fallback = self._program_decides(request, uid, requested)
+        else:
+            committed, failed = policy.decide(requested)
+        built = commitment.result(uid, committed, failed)
+        result = CommitmentResultRecord(
+            request=request.report,
+            transaction_uid=uid,
+            event_type_id=built.event_type_id,
+            dataset=built.dataset,
+            committed=tuple(
+                ReferencedInstance(i.sop_class_uid, i.sop_instance_uid) for i in committed
+            ),
+            failed=tuple(
+                ReferencedInstance(i.sop_class_uid, i.sop_instance_uid, r) for i, r in failed
+            ),
+            policy=policy.kind,
+            fallback=fallback,
+        )
+        return self._keep_result(request, result)
+
+    def result_finished(self, result: CommitmentResultRecord) -> None:
+        """Complete the kept result with its delivery, then show it."""
+        if self._store is not None and result.files:
+            try:
+                self._store.complete(Path(result.files[0]), commitment_result_json(result))
+            except OSError as exc:
+                LOG.error("cannot complete %s: %s", result.files[0], exc.strerror or exc)
+        self._show_result(result)
 
     def finish(self, record: ReportRecord) -> None:
         """Complete the kept record with what happened, then show it."""
@@ -167,28 +235,39 @@ class ReportHandler:
             decided = self._keep(ReportStore.open(Path(directory)), record)
         return replace(decided, files=())
 
-    def _run_program(self, record: ReportRecord, paths: tuple[Path, Path | None]) -> Answer | None:
-        """Run ``--exec``; with ``--exec-decides`` its outcome is the answer (else None)."""
-        if self._argv is None:
-            return None
-        report, planned = record.report, record.answer
+    def _runs_before_answer(self, report: ReceivedReport) -> bool:
+        """``--exec`` runs for every report before its answer; with ``--commitment exec``
+        an N-ACTION's run waits for its result instead (:meth:`_program_decides`)."""
+        return self._argv is not None and not (self._program_commits and report.kind == "n-action")
+
+    def _run(self, record: ReportRecord, paths: tuple[Path, Path | None]) -> hooks.HookResult:
+        """Run the ``--exec`` program on a kept record; one line if it had to be killed."""
+        report, answer = record.report, record.answer
         record_path, dataset = paths
         env = hooks.environment(
-            report, record_path, dataset, planned.status.code if planned else None
+            report, record_path, dataset, answer.status.code if answer else None
         )
         started = time.monotonic()
-        result = hooks.run(self._argv, env, self._reaction.exec_timeout)
+        result = hooks.run(cast(list[str], self._argv), env, self._reaction.exec_timeout)
         if result.returncode is None:
             LOG.error(
                 "--exec program killed after %.1f s (message ID %s)",
                 time.monotonic() - started,
                 report.message_id,
             )
-        elif result.returncode != 0 and not self._reaction.exec_decides:
-            LOG.warning(
-                "--exec program exited %d (message ID %s)", result.returncode, report.message_id
-            )
+        return result
+
+    def _run_program(self, record: ReportRecord, paths: tuple[Path, Path | None]) -> Answer | None:
+        """Run ``--exec``; with ``--exec-decides`` its outcome is the answer (else None)."""
+        if not self._runs_before_answer(record.report):
+            return None
+        report = record.report
+        result = self._run(record, paths)
         if not self._reaction.exec_decides:
+            if result.returncode:  # None: killed, said already
+                LOG.warning(
+                    "--exec program exited %d (message ID %s)", result.returncode, report.message_id
+                )
             return None
         code, comment = hooks.decided_status(result)
         reply = None
@@ -198,6 +277,57 @@ class ReportHandler:
             except InputError as exc:
                 return _answer(PROCESSING_FAILURE, str(exc)[:64], None)
         return _answer(code, comment, reply)
+
+    def _program_decides(
+        self, request: ReportRecord, uid: str, requested: list[commitment.Instance]
+    ) -> tuple[list[commitment.Instance], list[tuple[commitment.Instance, int]], str | None]:
+        """``--commitment exec``: the program's result (:func:`commitment.program_decision`),
+        else every instance failed with 0x0110, and one line saying why (the third item)."""
+        try:
+            if self._store is not None and request.files:
+                ran = self._run(request, self._store.paths(request))
+            else:
+                with tempfile.TemporaryDirectory(prefix="dcmreport-") as directory:
+                    store = ReportStore.open(Path(directory))
+                    ran = self._run(request, store.paths(store.keep(request, record_json)))
+            if ran.returncode is None:
+                why = f"it was killed after {self._reaction.exec_timeout:g} s (--exec-timeout)"
+            elif ran.returncode != 0:
+                why = f"it exited {ran.returncode}"
+            else:
+                committed, failed = commitment.program_decision(ran.stdout, requested)
+                return committed, failed, None
+        except OSError as exc:
+            why = f"cannot keep the request for it: {exc.strerror or type(exc).__name__}"
+        except ValueError as exc:
+            why = f"its output is not a result: {exc}"
+        LOG.error(
+            "the --exec program did not decide transaction %s: %s; every instance failed (0x%04X)",
+            uid,
+            why,
+            commitment.DEFAULT_FAILURE_REASON,
+        )
+        failed_all = [(i, commitment.DEFAULT_FAILURE_REASON) for i in requested]
+        return [], failed_all, why
+
+    def _keep_result(
+        self, request: ReportRecord, result: CommitmentResultRecord
+    ) -> CommitmentResultRecord:
+        """With ``--output-dir``: the pending result next to its request (``STEM-result.json``)."""
+        if self._store is None or not request.files:
+            return result
+        stem = f"{Path(request.files[-1]).stem}-result"
+        kept = replace(result, files=(str(self._store.directory / f"{stem}.json"),))
+        try:
+            self._store.write_record(stem, commitment_result_json(kept))
+        except OSError as exc:
+            LOG.error(
+                "cannot keep the result of transaction %s: %s",
+                result.transaction_uid,
+                exc.strerror or type(exc).__name__,
+            )
+            return result
+        return kept
 
 
 def commitment_request_status(request: ReceivedReport) -> ResponseStatus:

@@ -198,6 +198,38 @@ class CommitResult:
 
 
 @dataclass(frozen=True)
+class ResultDelivery:
+    """Whether ``listen --commitment`` delivered a result, where, and what the requester said."""
+
+    delivered: bool
+    attempts: int
+    association: str | None = None  # "same" or "new": where the last attempt went
+    status: ResponseStatus | None = None  # the requester's N-EVENT-REPORT-RSP
+    reason: str | None = None  # why it was not delivered
+
+
+@dataclass(frozen=True)
+class CommitmentResultRecord:
+    """A storage commitment result that ``listen --commitment`` decided and sends (J.3.3).
+
+    ``delivery`` is None while it is being delivered: the record kept on disk
+    before the first attempt says so, the completed one says what happened.
+    """
+
+    request: ReceivedReport  # the N-ACTION it answers
+    transaction_uid: str
+    event_type_id: int
+    dataset: Dataset  # the Event Information
+    committed: tuple[ReferencedInstance, ...]
+    failed: tuple[ReferencedInstance, ...]
+    policy: str  # the --commitment policy that decided it
+    fallback: str | None = None  # why the exec program's result was replaced: all failed 0x0110
+    decided_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    files: tuple[str, ...] = ()  # where --output-dir keeps it
+    delivery: ResultDelivery | None = None
+
+
+@dataclass(frozen=True)
 class EchoResponse:
     """The C-ECHO-RSP the peer sent back."""
 

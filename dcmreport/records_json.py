@@ -16,6 +16,7 @@ from dcmreport.dataset import to_json_model
 from dcmreport.records import (
     Answer,
     AssociationInfo,
+    CommitmentResultRecord,
     CommitResult,
     Delivery,
     EchoResponse,
@@ -182,6 +183,32 @@ def commit_json(result: CommitResult) -> dict[str, Any]:
             "request": association_json(result.association),
             "report": association_json(report.association) if report else None,
         },
+    }
+
+
+def commitment_result_json(result: CommitmentResultRecord) -> dict[str, Any]:
+    """A result ``listen --commitment`` sent, or could not: a line of ``listen --format json``
+    and the ``-result.json`` kept next to its request; ``delivered`` null while it is tried."""
+    request, delivery = result.request, result.delivery
+    return {
+        "kind": "commitment-result",
+        "decided_at": result.decided_at.isoformat(),
+        "transaction_uid": result.transaction_uid,
+        "event_type_id": result.event_type_id,
+        "event_name": catalog.describe_event(catalog.STORAGE_COMMITMENT, result.event_type_id),
+        "policy": result.policy,
+        "fallback": result.fallback,
+        "committed": [_instance_json(i) for i in result.committed],
+        "failed": [_instance_json(i) for i in result.failed],
+        "requester": request.association.calling_aet,
+        "request_message_id": request.message_id,
+        "delivered": None if delivery is None else delivery.delivered,
+        "delivered_on": None if delivery is None else delivery.association,
+        "attempts": 0 if delivery is None else delivery.attempts,
+        "not_delivered_reason": None if delivery is None else delivery.reason,
+        "response": status_json(delivery.status) if delivery and delivery.status else None,
+        "dataset": to_json_model(result.dataset),
+        "files": list(result.files),
     }
 
 

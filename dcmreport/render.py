@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from dcmreport.records_json import (
     association_json,
     commit_json,
+    commitment_result_json,
     echo_json,
     peer_check_json,
     record_json,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from dcmreport.batch import Result, Summary
     from dcmreport.records import (
         AssociationInfo,
+        CommitmentResultRecord,
         CommitResult,
         EchoResponse,
         PeerCheck,
@@ -64,6 +66,9 @@ class Renderer(Protocol):
 
     def commit_result(self, result: CommitResult) -> None:
         """One transaction of ``commit``: the N-ACTION's status and the result, if it came."""
+
+    def commitment_result(self, result: CommitmentResultRecord) -> None:
+        """A storage commitment result ``listen`` sent, or gave up sending."""
 
     def peers(self, checks: list[PeerCheck]) -> None:
         """The named peers and, if they were checked, how each answered."""
@@ -138,6 +143,9 @@ class JsonRenderer:
 
     def commit_result(self, result: CommitResult) -> None:
         self._emit(commit_json(result))
+
+    def commitment_result(self, result: CommitmentResultRecord) -> None:
+        self._emit(commitment_result_json(result))
 
     def peers(self, checks: list[PeerCheck]) -> None:
         for check in checks:

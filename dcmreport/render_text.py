@@ -26,6 +26,7 @@ from rich.tree import Tree
 from dcmreport import catalog
 from dcmreport.records import (
     Answer,
+    CommitmentResultRecord,
     CommitResult,
     Delivery,
     EchoResponse,
@@ -317,6 +318,42 @@ def commit_text(result: CommitResult, full: bool = False) -> Table:
     return _fields(rows)
 
 
+def _result_delivery_text(result: CommitmentResultRecord) -> Text:
+    """Whether the requester got the result, on which association, and what it answered."""
+    delivery, to = result.delivery, result.request.association.calling_aet
+    if delivery is None:
+        return Text(f"to {to}: (not yet)", style="dim")
+    tries = f"after {delivery.attempts} attempt(s)"
+    if not delivery.delivered:
+        return Text(f"to {to}: NOT delivered {tries}: {delivery.reason}", style="bold red")
+    text = Text(f"to {to} on {'the same' if delivery.association == 'same' else 'a new'} ")
+    text.append(f"association {tries}: ")
+    return text.append_text(status_text(delivery.status or ResponseStatus(0)))
+
+
+def commitment_result_text(result: CommitmentResultRecord, full: bool = False) -> Panel:
+    """A result ``listen --commitment`` sent: what it says, and whether it was delivered."""
+    rows: list[tuple[str, Text | str]] = [
+        ("Result", _event_text(catalog.STORAGE_COMMITMENT, result.event_type_id)),
+        ("Transaction", result.transaction_uid),
+        ("Sent", _result_delivery_text(result)),
+        ("Committed", f"{len(result.committed):,}"),
+    ]
+    if result.committed:
+        rows.append(("", _instances_text(result.committed, full)))
+    rows.append(
+        ("Failed", Text(f"{len(result.failed):,}", style="bold red" if result.failed else ""))
+    )
+    if result.failed:
+        rows.append(("", _instances_text(result.failed, full)))
+    if result.fallback:
+        rows.append(("Fallback", Text(f"the --exec program: {result.fallback}", style="red")))
+    if result.files:
+        rows.append(("Kept", "\n".join(result.files)))
+    stamp = result.decided_at.strftime("%H:%M:%S")
+    return Panel(_fields(rows), title=f"Storage commitment result {stamp}", title_align="left")
+
+
 def echo_text(rsp: EchoResponse) -> Text:
     return Text.assemble(
         "C-ECHO ",
@@ -443,6 +480,9 @@ class TextRenderer:
             self._progress.stop()
             self._progress = None
         self._write(self._out, summary_text(summary))
+
+    def commitment_result(self, result: CommitmentResultRecord) -> None:
+        self._write(self._out, commitment_result_text(result, self._full))
 
     def peers(self, checks: list[PeerCheck]) -> None:
         self._write(self._out, peers_table(checks))

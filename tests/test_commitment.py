@@ -282,3 +282,37 @@ def test_outcome_reads_a_result_without_trusting_it() -> None:
         ("", "", 0x0110),  # no reason given: processing failure
     ]
     assert commitment.outcome(None) == ((), ())
+
+
+REQUESTED = [commitment.Instance(CT, "1.2.3.1"), commitment.Instance(SC, "1.2.3.2")]
+
+
+def test_program_decision_takes_the_classes_from_the_request() -> None:
+    committed, failed = commitment.program_decision(
+        '{"committed": ["1.2.3.1"], "failed": {"1.2.3.2": "class-instance-conflict"}}', REQUESTED
+    )
+    assert committed == [REQUESTED[0]] and failed == [(REQUESTED[1], 0x0119)]
+    _, failed = commitment.program_decision(
+        '{"failed": {"1.2.3.1": 274, "1.2.3.2": "0x0110"}}', REQUESTED
+    )
+    assert [reason for _, reason in failed] == [0x0112, 0x0110]
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("", "not JSON"),
+        ("[]", 'not an object with "committed" and "failed" only'),
+        ('{"committed": ["1.2.3.1", "1.2.3.2"], "extra": 1}', '"committed" and "failed" only'),
+        ('{"committed": "1.2.3.1"}', '"committed" must be a list'),
+        ('{"committed": ["1.2.3.1"]}', "every requested SOP Instance UID once"),
+        ('{"committed": ["1.2.3.1", "1.2.3.2", "1.2.3.3"]}', "and no other"),
+        ('{"committed": ["1.2.3.1", "1.2.3.1", "1.2.3.2"]}', "once"),
+        ('{"committed": ["1.2.3.1"], "failed": {"1.2.3.1": 274, "1.2.3.2": 274}}', "once"),
+        ('{"committed": [1, "1.2.3.2"]}', "every requested SOP Instance UID"),
+        ('{"committed": ["1.2.3.1"], "failed": {"1.2.3.2": "lost"}}', "1.2.3.2: "),
+    ],
+)
+def test_program_decision_refuses_anything_else(output: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        commitment.program_decision(output, REQUESTED)

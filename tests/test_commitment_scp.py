@@ -9,10 +9,12 @@ sent by plain pynetdicom, each with the status the standard gives.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from certs import Certs
 from conftest import dcmreport, unused_port
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
@@ -67,10 +69,21 @@ def test_all_committed_on_the_same_association(listen: Any, study: Path, tmp_pat
     ]
     assert result["failed"] == []
     pacs.finish()
-    [request] = pacs.json_lines()  # the N-ACTION, kept and shown like a report
+    request, sent = pacs.json_lines()  # the N-ACTION, kept and shown like a report; its result
     assert (request["kind"], request["event_type_id"], request["status"]) == ("n-action", 1, 0)
     assert request["answer_sent"] is True
-    assert len(list(kept.glob("*.json"))) == 1
+    assert (sent["kind"], sent["delivered"], sent["delivered_on"]) == (
+        "commitment-result",
+        True,
+        "same",
+    )
+    assert (sent["response"]["status"], sent["attempts"]) == (0, 1)
+    [request_file] = (Path(f) for f in request["files"] if f.endswith(".json"))
+    result_file = request_file.with_name(f"{request_file.stem}-result.json")
+    assert sorted(kept.glob("*.json")) == sorted([request_file, result_file])
+    assert sent["files"] == [str(result_file)]
+    assert json.loads(result_file.read_text()) == sent  # kept as shown, completed
+    assert result_file.stat().st_mode & 0o777 == 0o600
 
 
 def test_none_committed_reported_on_a_new_association(listen: Any, study: Path) -> None:
@@ -104,10 +117,13 @@ def test_dir_policy_commits_exactly_what_is_stored(
     assert reasons == {f"{ROOT}.1": 0x0119, f"{ROOT}.2": 0x0112}
 
 
-def test_a_result_that_cannot_be_delivered_is_logged_and_retried(listen: Any, study: Path) -> None:
+def test_a_result_that_cannot_be_delivered_is_logged_retried_and_kept(
+    listen: Any, study: Path, tmp_path: Path
+) -> None:
+    kept = tmp_path / "kept"
     pacs = listen(
         *("--aet", "PACS", "--commitment", "all", "--commitment-on", "new"),
-        *("--commitment-retries", "1"),
+        *("--commitment-retries", "1", "--output-dir", str(kept)),
     )
     code, _ = commit(pacs.port, study, "--timeout", "4")
     assert code == 5  # no result: the PACS does not know where MODALITY listens
@@ -116,6 +132,154 @@ def test_a_result_that_cannot_be_delivered_is_logged_and_retried(listen: Any, st
     assert stderr.count("cannot deliver the storage commitment result") == 2
     assert "no --peer DCMREPORT=HOST:PORT" in stderr
     assert "gave up delivering" in stderr
+    _, shown = pacs.json_lines()
+    [on_disk] = kept.glob("*-result.json")
+    result = json.loads(on_disk.read_text())
+    assert result == shown
+    assert (result["kind"], result["delivered"], result["attempts"]) == (
+        "commitment-result",
+        False,
+        2,
+    )
+    assert "no --peer DCMREPORT=HOST:PORT" in result["not_delivered_reason"]
+    assert result["delivered_on"] is None and result["response"] is None
+    assert (result["event_type_id"], len(result["committed"]), result["failed"]) == (1, 3, [])
+    assert result["dataset"]["00081195"]["Value"] == [shown["transaction_uid"]]
+
+
+def test_a_result_on_a_new_association_is_shown_as_text(listen: Any, study: Path) -> None:
+    back = unused_port()
+    pacs = listen(
+        *("--aet", "PACS", "--commitment", "none", "--format", "text"),
+        *("--commitment-on", "new", "--peer", f"MODALITY=127.0.0.1:{back}"),
+    )
+    code, _ = commit(pacs.port, study, "-aet", "MODALITY", "--port", str(back))
+    assert code == 6
+    pacs.finish()
+    shown = " ".join("".join(pacs.stdout).split())
+    assert "to MODALITY on a new association after 1 attempt(s): 0x0000 Success" in shown
+    assert "Failed 3" in shown and "0x0110 Processing failure" in shown
+
+
+# --- --commitment exec: a program decides ----------------------------------------------------
+
+DECIDE = """\
+import json, os, sys
+request = json.load(open(os.environ["DCMREPORT_RECORD"]))  # the kept N-ACTION's record
+items = request["dataset"]["00081199"]["Value"]
+uids = [item["00081155"]["Value"][0] for item in items]
+print(json.dumps({"committed": uids[:1], "failed": {uids[1]: "no-such-object-instance",
+                  uids[2]: "0x0119"}}))
+"""
+
+
+def program(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "decide.py"
+    path.write_text(f"#!{sys.executable}\n{body}")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["output-dir", "temporary"])
+def test_exec_policy_commits_what_the_program_says(
+    listen: Any, study: Path, tmp_path: Path, kept: bool
+) -> None:
+    """The program reads the request's record (kept, or in a temporary directory)."""
+    keep = ("--output-dir", str(tmp_path / "kept")) if kept else ()
+    pacs = listen(
+        *("--aet", "PACS", "--commitment", "exec", "--exec", str(program(tmp_path, DECIDE))),
+        *keep,
+    )
+    code, result = commit(pacs.port, study)
+    assert code == 6, result
+    assert [i["sop_instance_uid"] for i in result["committed"]] == [f"{ROOT}.0"]
+    reasons = {f["sop_instance_uid"]: f["failure_reason"] for f in result["failed"]}
+    assert reasons == {f"{ROOT}.1": 0x0112, f"{ROOT}.2": 0x0119}
+    pacs.finish()
+    request, sent = pacs.json_lines()
+    assert request["status"] == 0 and (sent["policy"], sent["fallback"]) == ("exec", None)
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("import sys; sys.exit(3)", "it exited 3"),
+        ("print('committed: all')", "its output is not a result: not JSON"),
+        (
+            f"import json; print(json.dumps({{'committed': ['{ROOT}.0']}}))",
+            "its output is not a result: it must name every requested SOP Instance UID once",
+        ),
+        (
+            f"import json; print(json.dumps({{'committed': ['{ROOT}.0', '{ROOT}.1'], "
+            f"'failed': {{'{ROOT}.2': 'no-such-reason'}}}}))",
+            f"its output is not a result: {ROOT}.2: ",
+        ),
+        ("import time; time.sleep(30)", "it was killed after 1 s (--exec-timeout)"),
+    ],
+    ids=["exit", "not-json", "undecided", "bad-reason", "timeout"],
+)
+def test_exec_policy_falls_back_to_every_instance_failed(
+    listen: Any, study: Path, tmp_path: Path, body: str, why: str
+) -> None:
+    """A program that fails: one line, and nothing committed (0x0110 each), never a traceback."""
+    pacs = listen(
+        *("--aet", "PACS", "--commitment", "exec", "--exec", str(program(tmp_path, body))),
+        *("--exec-timeout", "1"),
+    )
+    code, result = commit(pacs.port, study)
+    assert code == 6, result
+    assert result["committed"] == []
+    assert [f["failure_reason"] for f in result["failed"]] == [0x0110] * 3
+    pacs.finish()
+    stderr = "".join(pacs.stderr)
+    assert "Traceback" not in stderr
+    [line] = [x for x in pacs.stderr if "did not decide transaction" in x]
+    assert why in line, line
+    assert why in pacs.json_lines()[-1]["fallback"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "--commitment exec needs --exec PROGRAM"),
+        (["--exec", "/no/such/program"], "--exec: /no/such/program: no such executable"),
+        (["--exec", "true", "--commitment", "exec:x"], "unknown policy 'exec:x'"),
+    ],
+)
+def test_exec_policy_without_a_program_is_a_usage_error(args: list[str], message: str) -> None:
+    run = dcmreport("listen", "--port", "0", "--commitment", "exec", *args)
+    assert run.returncode == 2 and message in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_the_result_on_a_new_association_over_tls(
+    listen: Any, study: Path, tls_certs: Certs
+) -> None:
+    """Each side's TLS options serve both its roles: listen calls back with its certificate
+    and checks commit's with --tls-ca; commit accepts the result under its own."""
+    back = unused_port()
+    tls = ("--tls", "--tls-ca", str(tls_certs.ca))
+    identity = ("--tls-cert", str(tls_certs.server.cert), "--tls-key", str(tls_certs.server.key))
+    pacs = listen(
+        *("--aet", "PACS", "--commitment", "all", *tls, *identity, "-v"),
+        *("--commitment-on", "new", "--peer", f"MODALITY=127.0.0.1:{back}"),
+    )
+    code, result = commit(
+        pacs.port, study, "-aet", "MODALITY", "--port", str(back), *tls, *identity, "-v"
+    )
+    assert code == 0, result
+    assert result["same_association"] is False and result["event_type_id"] == 1
+    pacs.finish()
+    _, sent = pacs.json_lines()
+    assert (sent["delivered"], sent["delivered_on"]) == (True, "new")
+
+
+def test_the_result_over_tls_needs_a_certificate_to_accept_it(tls_certs: Certs) -> None:
+    run = dcmreport(
+        *("commit", "PACS@127.0.0.1:1", "--ref", f"{CT}:{ROOT}.0", "--port", "0"),
+        *("--tls", "--tls-ca", str(tls_certs.ca)),
+    )
+    assert run.returncode == 2 and "commit --tls --port needs --tls-cert" in run.stderr
 
 
 def test_peer_without_commitment_is_a_usage_error() -> None:

@@ -21,6 +21,7 @@ from dcmreport.association.listener import (
     Listener,
     ListenOptions,
     ReportHandler,
+    ResultHandler,
 )
 from dcmreport.association.requestor import echo, request_commitment, send_report
 from dcmreport.association.results import NewAssociations, ResultInbox, accepting
@@ -32,6 +33,7 @@ __all__ = [
     "Listener",
     "NewAssociations",
     "ReportHandler",
+    "ResultHandler",
     "ResultInbox",
     "Settings",
     "accepting",

@@ -10,6 +10,7 @@ out, not answers that were merely decided.
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from pynetdicom.dsutils import decode, encode
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import catalog, commitment, tls
+from dcmreport import catalog, tls
 from dcmreport.association import internals
 from dcmreport.association.common import (
     Settings,
@@ -47,11 +48,13 @@ from dcmreport.limits import DatasetLimits, LimitExceeded, check, inflate
 from dcmreport.peer import Peer
 from dcmreport.records import (
     Answer,
+    CommitmentResultRecord,
     Delivery,
     ReceivedReport,
     ReportRecord,
     ReportRequest,
     ResponseStatus,
+    ResultDelivery,
 )
 from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, Status, category
 
@@ -68,6 +71,16 @@ class ReportHandler(Protocol):
 
     def finish(self, record: ReportRecord) -> None:
         """The record with its delivery known: complete what was kept, show it."""
+
+
+class ResultHandler(Protocol):
+    """What ``--commitment`` needs from whoever decides, keeps and shows results."""
+
+    def commitment_result(self, request: ReportRecord) -> CommitmentResultRecord:
+        """The result of a request answered Success, decided (and kept, when asked)."""
+
+    def result_finished(self, result: CommitmentResultRecord) -> None:
+        """The result with its delivery known: complete what was kept, show it."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +102,17 @@ class ListenOptions:
 
 @dataclass(frozen=True)
 class CommitmentService:
-    """``listen --commitment``: how requests are decided and where their results go (J.3.3)."""
+    """``listen --commitment``: where and when results go (J.3.3); a ResultHandler decides them.
 
-    policy: commitment.Policy
+    A new association to the requester uses TLS when the listener does:
+    ``tls`` is then the client side of the listener's own TLS options.
+    """
+
     delay: float = 0.0  # seconds between the N-ACTION-RSP and the result
     on: str = "auto"  # same, new, or auto: the same association while the requester holds it
     peers: dict[str, Peer] = field(default_factory=dict)  # calling AE title -> where to report
     retries: int = 2  # more attempts after a failed delivery, a second apart
+    tls: ssl.SSLContext | None = None  # for the new association
 
 
 def _supported_contexts(
@@ -291,10 +308,18 @@ class Listener:
     each in its own thread.
     """
 
-    def __init__(self, settings: Settings, options: ListenOptions, handler: ReportHandler) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        options: ListenOptions,
+        handler: ReportHandler,
+        results: ResultHandler | None = None,
+    ) -> None:
+        """``results`` decides storage commitment results: it goes with ``options.commitment``."""
         self._settings = settings
         self._options = options
         self._handler = handler
+        self._results = results
         self._answered = 0
         self._in_flight = 0  # reports received and not yet answered, results not yet sent
         self._results_pending = 0  # storage commitment results waiting in their threads
@@ -460,26 +485,23 @@ class Listener:
                 )
             self._finish(record)
             if record.report.kind == "n-action" and delivery.sent and _succeeded(record.answer):
-                self._report_commitment(assoc, record.report)
+                self._report_commitment(assoc, record)
         finally:
             with self._lock:
                 self._in_flight -= 1
                 self._lock.notify_all()
 
-    def _report_commitment(self, assoc: Association, request: ReceivedReport) -> None:
-        """Decide the transaction by the policy and report it from a thread of its own, so
-        the requester's association goes on being served (it may release meanwhile)."""
+    def _report_commitment(self, assoc: Association, request: ReportRecord) -> None:
+        """Decide and report the transaction from a thread of its own, so the requester's
+        association goes on being served (it may release meanwhile)."""
         service = cast(CommitmentService, self._options.commitment)
-        ds = request.dataset if request.dataset is not None else Dataset()
-        committed, failed = service.policy.decide(commitment.requested_instances(ds))
-        result = commitment.result(str(ds.get("TransactionUID", "")), committed, failed)
-        calling = request.association.calling_aet
+        ds = request.report.dataset if request.report.dataset is not None else Dataset()
         with self._lock:
             if self._results_pending >= MAX_PENDING_RESULTS:  # a peer flooding N-ACTIONs
                 LOG.warning(
                     "not reporting transaction %s to %s: %d results are pending already",
-                    result.transaction_uid,
-                    calling,
+                    ds.get("TransactionUID", ""),
+                    request.report.association.calling_aet,
                     MAX_PENDING_RESULTS,
                 )
                 return
@@ -487,21 +509,28 @@ class Listener:
             self._in_flight += 1  # a stop waits for the result to go out too
         threading.Thread(
             target=self._deliver_commitment,
-            args=(assoc, service, calling, result),
-            name=f"commitment-{result.transaction_uid[-8:]}",
+            args=(assoc, service, request),
+            name=f"commitment-{str(ds.get('TransactionUID', ''))[-8:]}",
             daemon=True,
         ).start()
 
     def _deliver_commitment(
-        self,
-        assoc: Association,
-        service: CommitmentService,
-        calling: str,
-        result: commitment.Commitment,
+        self, assoc: Association, service: CommitmentService, request: ReportRecord
     ) -> None:
-        """Send the result on the same association or a new one, retrying; one line each way."""
+        """After --commitment-delay: decided → delivered (or given up) → recorded and shown."""
+        results = cast(ResultHandler, self._results)
         try:
-            self._try_delivering(assoc, service, calling, result)
+            time.sleep(service.delay)
+            result = results.commitment_result(request)
+            delivery = self._try_delivering(assoc, service, result)
+            results.result_finished(replace(result, delivery=delivery))
+        except Exception as exc:  # a thread of ours: say it, never a traceback
+            LOG.error(
+                "cannot report the result of message ID %s: %s",
+                request.report.message_id,
+                type(exc).__name__,
+            )
+            LOG.debug("details", exc_info=True)
         finally:
             with self._lock:
                 self._results_pending -= 1
@@ -509,38 +538,39 @@ class Listener:
                 self._lock.notify_all()
 
     def _try_delivering(
-        self,
-        assoc: Association,
-        service: CommitmentService,
-        calling: str,
-        result: commitment.Commitment,
-    ) -> None:
-        time.sleep(service.delay)
+        self, assoc: Association, service: CommitmentService, result: CommitmentResultRecord
+    ) -> ResultDelivery:
+        """On the same association or a new one, retrying; one line each way."""
         what = (
             f"storage commitment result (event {result.event_type_id}, "
             f"{len(result.committed)} committed, {len(result.failed)} failed) "
-            f"for transaction {result.transaction_uid} to {calling}"
+            f"for transaction {result.transaction_uid} to {result.request.association.calling_aet}"
         )
-        for attempt in range(service.retries + 1):
+        attempts, reason = service.retries + 1, ""
+        for attempt in range(attempts):
             same = service.on == "same" or (service.on == "auto" and assoc.is_established)
             try:
-                status = self._send_result(assoc if same else None, service, calling, result)
+                status = self._send_result(assoc if same else None, service, result)
             except (AssociationError, RuntimeError, ValueError) as exc:
-                LOG.warning("cannot deliver the %s (attempt %d): %s", what, attempt + 1, exc)
-                time.sleep(1.0)
+                reason = str(exc)
+                LOG.warning("cannot deliver the %s (attempt %d): %s", what, attempt + 1, reason)
+                if attempt + 1 < attempts:
+                    time.sleep(1.0)
                 continue
             level = logging.INFO if category(status) in (SUCCESS, WARNING) else logging.WARNING
-            where = "the same" if same else "a new"
-            LOG.log(level, "delivered the %s on %s association: %s", what, where, Status(status))
-            return
-        LOG.error("gave up delivering the %s after %d attempts", what, service.retries + 1)
+            where = "same" if same else "new"
+            LOG.log(
+                level, "delivered the %s on the %s association: %s", what, where, Status(status)
+            )
+            return ResultDelivery(True, attempt + 1, where, ResponseStatus(status))
+        LOG.error("gave up delivering the %s after %d attempts", what, attempts)
+        return ResultDelivery(False, attempts, reason=reason)
 
     def _send_result(
         self,
         assoc: Association | None,
         service: CommitmentService,
-        calling: str,
-        result: commitment.Commitment,
+        result: CommitmentResultRecord,
     ) -> int:
         """The status the requester answered, on ``assoc`` or on a new association to it."""
         if assoc is not None:
@@ -559,6 +589,7 @@ class Listener:
             return int(status.Status)
         from dcmreport.association.requestor import send_report  # requestor imports us
 
+        calling = result.request.association.calling_aet
         peer = service.peers.get(calling)
         if peer is None:
             raise AssociationError(f"no --peer {calling}=HOST:PORT says where {calling} listens")
@@ -574,6 +605,7 @@ class Listener:
             self._settings,
             transfer_syntaxes=(EXPLICIT_VR_LE, IMPLICIT_VR_LE),
             connect_timeout=10.0,
+            tls=service.tls,
         )
         return send_report(peer, settings, request).status.code
 

@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 from conftest import dcmreport, unused_port
+from pydicom import Dataset
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
 
 from interop.datasets import (
     BIG,
@@ -480,3 +483,55 @@ def test_commit_with_dcmjs_as_the_pacs(fail: int, scp_js: Any) -> None:
     assert peer.wait_for(re.compile(r'"report_sent"'), "stdout")
     [sent] = peer.lines("report_sent")
     assert sent == {"event_type_id": 2 if fail else 1, "status": 0}
+
+
+@pytest.mark.parametrize("on", ["same", "new"])
+def test_listen_commitment_with_dcmjs_as_the_modality(
+    on: str, node: str, listen: Any, tmp_path: Path
+) -> None:
+    """scu.js playing the modality -> ``dcmreport listen --commitment dir:DIR``: the N-ACTION
+    is answered, and the result reaches dcmjs-dimse on the request's association (its Client,
+    lingering, hands the N-EVENT-REPORT-RQ over) or on a new association to its own Scp."""
+    stored = tmp_path / "stored"
+    stored.mkdir()
+    kept = Dataset()
+    kept.SOPClassUID, kept.SOPInstanceUID = CT_IMAGE_STORAGE, f"{ROOT}.17.1"
+    kept.file_meta = FileMetaDataset()
+    kept.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    kept.save_as(stored / "one.dcm", enforce_file_format=True)
+    back = unused_port()
+    where = (
+        ("--commitment-on", "same")
+        if on == "same"
+        else ("--commitment-on", "new", "--peer", f"MODALITY=127.0.0.1:{back}")
+    )
+    pacs = listen("--aet", "PACS", "--commitment", f"dir:{stored}", *where)
+    modality = ("--linger", "10") if on == "same" else ("--result-port", str(back))
+    transaction = f"{ROOT}.17.99"
+    run = run_scu_js(
+        node,
+        *("--port", str(pacs.port), "--aet", "MODALITY", "--called-aet", "PACS"),
+        *("--commit", *(f"{CT_IMAGE_STORAGE}:{ROOT}.17.{i}" for i in (1, 2))),
+        *("--transaction-uid", transaction, "--timeout", "20", *modality),
+    )
+    assert run.returncode == 0, (run.lines, run.stderr)
+    response = run.one("response")
+    assert (response["status"], response["action_type_id"]) == (0, 1)
+    result = run.one("result")
+    assert result["on"] == on
+    assert (result["calling_aet"], result["called_aet"]) == (
+        ("MODALITY", "PACS") if on == "same" else ("PACS", "MODALITY")
+    )
+    assert (result["sop_class_uid"], result["sop_instance_uid"]) == (
+        STORAGE_COMMITMENT,
+        STORAGE_COMMITMENT_INSTANCE,
+    )
+    assert (result["transaction_uid"], result["event_type_id"]) == (transaction, 2)
+    assert result["committed"] == [{"class": CT_IMAGE_STORAGE, "instance": f"{ROOT}.17.1"}]
+    assert result["failed"] == [
+        {"class": CT_IMAGE_STORAGE, "instance": f"{ROOT}.17.2", "reason": 0x0112}
+    ]
+    pacs.finish()
+    request, sent = pacs.json_lines()
+    assert request["kind"] == "n-action" and request["calling_aet"] == "MODALITY"
+    assert (sent["delivered"], sent["delivered_on"], sent["response"]["status"]) == (True, on, 0)
