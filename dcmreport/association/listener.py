@@ -367,8 +367,11 @@ class Listener:
             ) from None
 
     def _on_connected(self, event: evt.Event) -> None:
-        """A new connection: no Nagle, and limits on what it may send from its first byte."""
+        """A new connection: no Nagle, no polling, no debug text unless shown, and limits on
+        what it may send from its first byte."""
         internals.no_delay(event.assoc)
+        internals.Reactor(event.assoc)
+        internals.no_debug_handlers(event.assoc)
         limits = internals.PduLimits(
             max_pdu=self._settings.max_pdu,
             max_dataset=self._options.dataset_limits.max_size,
