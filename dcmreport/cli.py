@@ -30,6 +30,7 @@ from dcmreport.config import (
     Acceptance,
     AcceptorAssociation,
     Answering,
+    Batching,
     Commitment,
     Committing,
     ListenTls,
@@ -60,7 +61,10 @@ from dcmreport.peers import ConfiguredCommand
 from dcmreport.status import category
 
 if TYPE_CHECKING:
+    from dcmreport.association.common import Settings
     from dcmreport.association.listener import Listener
+    from dcmreport.batch import Item
+    from dcmreport.peer import Peer
     from dcmreport.records import CommitResult
     from dcmreport.render import Renderer
 
@@ -248,6 +252,7 @@ def send_report(
     association: RequestorAssociation,
     tls: Tls,
     output: ReportOutput,
+    batching: Batching,
     arguments: ReportArguments = None,
 ) -> None:
     """Send an N-EVENT-REPORT and show the response status and Event Reply.
@@ -255,6 +260,10 @@ def send_report(
     Warns when the Event Information is not what the standard says for the
     class and event (--strict: exit 2 unsent). Exits 4 when the peer answers
     with a Failure status, so scripts can act on it.
+
+    With --batch or --repeat it sends many reports over one association and
+    shows a line per response (a progress bar on a terminal), then a
+    summary; exit 4 if any failed, 3 if the batch stopped early.
 
     [b]Examples[/b]:
 
@@ -265,6 +274,8 @@ def send_report(
 
       dcmreport send-report --class ups-push --event state-report \\
           --instance 1.2.3.4 ProcedureStepState=COMPLETED
+
+      dcmreport send-report pacs --batch reports.jsonl --window 8
     """
     output = output.joined(ctx.obj)
 
@@ -274,10 +285,42 @@ def send_report(
         renderer = output.renderer()
         peer, assignments = split_arguments(arguments or [])
         target = association.peer(peer)
+        if batching.active:
+            items = report.items(batching.batch, assignments, renderer)
+            settings = association.settings(tls.client_context())
+            return _send_batch(target, settings, items, renderer)
         request = report.request(assignments, renderer)
         rsp = requestor.send_report(target, association.settings(tls.client_context()), request)
         renderer.report_response(rsp)
         return exit_code_for_status(rsp.status.code)
+
+    def _send_batch(
+        target: Peer, settings: Settings, items: list[Item], renderer: Renderer
+    ) -> ExitCode:
+        """Send the batch, showing each answer; the summary comes last even when it stops."""
+        from dcmreport.association import batch
+        from dcmreport.batch import Summary
+
+        summary = Summary(total=len(items) * batching.times)
+        renderer.batch_started(summary.total or 0)
+        try:
+            batch.send_batch(
+                target,
+                settings,
+                items,
+                batching.times,
+                batching.options(),
+                summary,
+                renderer.batch_result,
+                renderer.batch_association,
+            )
+        finally:
+            if summary.associations:
+                renderer.batch_summary(summary)
+        if summary.error:
+            error(summary.error)
+            return ExitCode.NO_ASSOCIATION
+        return ExitCode.FAILURE_STATUS if summary.failed else ExitCode.OK
 
     run(body, output)
 

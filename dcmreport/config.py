@@ -34,6 +34,7 @@ from dcmreport.options import (
     AnswerFindings,
     AnswerFindingsChoice,
     AnswerStatus,
+    BatchFile,
     Bind,
     CalledAET,
     CallingAET,
@@ -81,6 +82,7 @@ from dcmreport.options import (
     Quiet,
     Ref,
     Reject,
+    Repeat,
     Reply,
     RequireCalledAET,
     ResultAET,
@@ -91,6 +93,7 @@ from dcmreport.options import (
     RoleOpt,
     SopClassOpt,
     Split,
+    StopOnFailure,
     Strict,
     TlsCa,
     TlsCert,
@@ -100,6 +103,7 @@ from dcmreport.options import (
     TlsRequireClientCert,
     TransactionUid,
     Verbose,
+    Window,
     parse_peer,
 )
 from dcmreport.peer import Peer, check_ae_title
@@ -110,9 +114,11 @@ if TYPE_CHECKING:
 
     from pydicom import Dataset
 
+    from dcmreport.association.batch import BatchOptions
     from dcmreport.association.common import Settings
     from dcmreport.association.listener import CommitmentService, ListenOptions
     from dcmreport.association.results import NewAssociations
+    from dcmreport.batch import Item
     from dcmreport.commitment import Policy
     from dcmreport.receive import Reaction
     from dcmreport.records import CommitRequest, ReportRequest
@@ -540,6 +546,53 @@ class Report:
 
     def request(self, assignments: list[str], renderer: Renderer) -> ReportRequest:
         """The checked request: warnings for its findings; with --strict, none may be found."""
+        return self._request(assignments, renderer, self._data())
+
+    def items(self, batch: str | None, assignments: list[str], renderer: Renderer) -> list[Item]:
+        """The reports of ``--batch`` (one per line), or the one of the options alone.
+
+        A line's fields stand in for the options; every line is built and
+        checked before anything is sent, its errors naming its number.
+        """
+        from dcmreport import batch as batching
+
+        if batch is None:
+            return [batching.Item(1, self.request(assignments, renderer))]
+        if batch == "-" and self.data == "-":
+            raise InputError("--batch - and --data - both read stdin", "give one of them a file")
+        source = f"--batch {batch}"
+        lines = batching.read_lines(_read_text(batch, source), source)
+        base = self._data()  # shared by the lines without data: encoded once
+        items = []
+        for position, line in enumerate(lines):
+            fields = dataclasses.replace(
+                self,
+                sop_class=line.sop_class or self.sop_class,
+                instance=line.instance or self.instance,
+                event=line.event or self.event,
+                message_id=line.message_id or batching.assigned_id(self.message_id, position),
+            )
+            where = f"{source} line {line.number}"
+            data = line.data if line.data is not None else base
+            try:
+                request = fields._request(assignments, renderer, data, f"{where}: ")
+            except InputError as exc:
+                raise InputError(f"{where}: {exc}", exc.hint) from None
+            items.append(batching.Item(position + 1, request, line.number))
+        return items
+
+    def _data(self) -> Dataset | None:
+        """--data, read once."""
+        from dcmreport import dataset
+
+        if self.data is None:
+            return None
+        stdin = sys.stdin.buffer.read() if self.data == "-" else None
+        return dataset.load_data(self.data, stdin)
+
+    def _request(
+        self, assignments: list[str], renderer: Renderer, data: Dataset | None, where: str = ""
+    ) -> ReportRequest:
         from dcmreport.records import ReportRequest
 
         files = bool(self.commit or self.fail)
@@ -549,7 +602,7 @@ class Report:
             )
         class_uid = _class_uid(self.sop_class, files)
         instance_uid = _instance_uid(class_uid, self.instance)
-        ds, event_type = self._event_information(class_uid, files, assignments, renderer)
+        ds, event_type = self._event_information(class_uid, files, assignments, renderer, data)
         request = ReportRequest(
             class_uid,
             instance_uid,
@@ -559,19 +612,22 @@ class Report:
             context_class_uid=_context_uid(class_uid, self.context_class),
             role=self.role.value,
         )
-        _check(request, self.strict, renderer)
+        _check(request, self.strict, renderer, where)
         return request
 
     def _event_information(
-        self, class_uid: str, files: bool, assignments: list[str], renderer: Renderer
+        self,
+        class_uid: str,
+        files: bool,
+        assignments: list[str],
+        renderer: Renderer,
+        ds: Dataset | None,
     ) -> tuple[Dataset | None, int]:
         """--data, then the commitment from files, then KEY=VALUE; and the event they make."""
         from pydicom import Dataset
 
         from dcmreport import dataset
 
-        stdin = sys.stdin.buffer.read() if self.data == "-" else None
-        ds = dataset.load_data(self.data, stdin) if self.data is not None else None
         if files:
             ds, event_type = _commitment_event(self, ds, renderer)
         else:
@@ -579,6 +635,40 @@ class Report:
         if assignments:
             ds = dataset.apply_assignments(ds if ds is not None else Dataset(), assignments)
         return ds, event_type
+
+
+def _read_text(source: str, where: str) -> str:
+    """A UTF-8 file, or stdin for ``-``."""
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InputError(f"{where}: cannot read it: {reason}") from None
+
+
+@dataclass(frozen=True)
+class Batching:
+    """send-report's batch: many reports over one association (``--batch``, ``--repeat``)."""
+
+    batch: BatchFile = None
+    repeat: Repeat = None
+    window: Window = 1
+    stop_on_failure: StopOnFailure = False
+
+    @property
+    def active(self) -> bool:
+        return self.batch is not None or self.repeat is not None
+
+    @property
+    def times(self) -> int:
+        return self.repeat or 1
+
+    def options(self) -> BatchOptions:
+        from dcmreport.association.batch import BatchOptions
+
+        return BatchOptions(window=self.window, stop_on_failure=self.stop_on_failure)
 
 
 def split_arguments(arguments: list[str]) -> tuple[str | None, list[str]]:
@@ -647,13 +737,13 @@ def _commitment_event(
     return built.dataset, built.event_type_id
 
 
-def _check(request: ReportRequest, strict: bool, renderer: Renderer) -> None:
+def _check(request: ReportRequest, strict: bool, renderer: Renderer, where: str = "") -> None:
     """Warn about every finding; with --strict, refuse to send when there is one."""
     from dcmreport import validate
 
     found = validate.findings(request.sop_class_uid, request.event_type_id, request.dataset)
     for finding in found:
-        renderer.warn(str(finding))
+        renderer.warn(f"{where}{finding}")
     if strict and found:
         raise InputError(
             f"--strict: nothing sent, the Event Information has {len(found)} finding(s); "

@@ -345,6 +345,11 @@ def from_json_text(text: str, source: str) -> Dataset:
         ) from None
     if not isinstance(doc, dict):
         raise InputError(f"{source}: expected a JSON object, got {type(doc).__name__}")
+    return from_json_object(doc, source)
+
+
+def from_json_object(doc: dict[str, Any], source: str) -> Dataset:
+    """A parsed JSON object in either the DICOM JSON model or plain keyword form."""
     if is_dicom_json_model(doc):
         try:
             return Dataset.from_json(doc)

@@ -431,6 +431,63 @@ Data = Annotated[
 ]
 
 
+PANEL_BATCH = "Batch (many reports over one association)"
+
+BatchFile = Annotated[
+    str | None,
+    typer.Option(
+        "--batch",
+        metavar="FILE|-",
+        show_default=False,
+        rich_help_panel=PANEL_BATCH,
+        help="Send many reports over one association, one JSON object per line: class, "
+        "instance, event, message_id, data (either JSON form); what a line leaves out comes "
+        "from the other options, missing message IDs count on from --message-id. - reads "
+        "stdin. Every line is checked before anything is sent.",
+    ),
+]
+
+
+Repeat = Annotated[
+    int | None,
+    typer.Option(
+        "--repeat",
+        metavar="N",
+        min=1,
+        show_default=False,
+        rich_help_panel=PANEL_BATCH,
+        help="Send the report (or the whole --batch) N times over one association, message "
+        "IDs counting on: a load test. Prints a line per response and a summary.",
+    ),
+]
+
+
+Window = Annotated[
+    int,
+    typer.Option(
+        "--window",
+        metavar="N",
+        min=1,
+        max=65535,
+        rich_help_panel=PANEL_BATCH,
+        help="Keep up to N requests outstanding, if the peer negotiates asynchronous "
+        "operations for as many (else 1).",
+    ),
+]
+
+
+StopOnFailure = Annotated[
+    bool,
+    typer.Option(
+        "--stop-on-failure",
+        rich_help_panel=PANEL_BATCH,
+        help="Stop a batch at the first Failure status, or when the peer releases or aborts "
+        "the association (by default the unanswered reports are sent again, marked resent, "
+        "on a new association).",
+    ),
+]
+
+
 Commit = Annotated[
     list[str] | None,
     typer.Option(

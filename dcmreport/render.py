@@ -20,6 +20,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from dcmreport.records_json import (
+    association_json,
     commit_json,
     commitment_result_json,
     echo_json,
@@ -29,7 +30,9 @@ from dcmreport.records_json import (
 )
 
 if TYPE_CHECKING:
+    from dcmreport.batch import Result, Summary
     from dcmreport.records import (
+        AssociationInfo,
         CommitmentResultRecord,
         CommitResult,
         EchoResponse,
@@ -48,6 +51,18 @@ class Renderer(Protocol):
         """The response to ``send-report``; its warnings go to stderr first."""
 
     def report_received(self, record: ReportRecord) -> None: ...
+
+    def batch_started(self, total: int) -> None:
+        """A batch of ``total`` reports is about to be sent (the terminal's progress bar)."""
+
+    def batch_association(self, number: int, info: AssociationInfo) -> None:
+        """A batch opened its ``number``-th association (2 and more: after the peer ended one)."""
+
+    def batch_result(self, result: Result) -> None:
+        """One answer of a batch: a JSON line, or a step of the progress bar."""
+
+    def batch_summary(self, summary: Summary) -> None:
+        """The end of a batch: what was sent and answered, how fast."""
 
     def commit_result(self, result: CommitResult) -> None:
         """One transaction of ``commit``: the N-ACTION's status and the result, if it came."""
@@ -107,6 +122,24 @@ class JsonRenderer:
 
     def report_received(self, record: ReportRecord) -> None:
         self._emit(record_json(record))
+
+    def batch_started(self, total: int) -> None:
+        pass  # a script counts the lines
+
+    def batch_association(self, number: int, info: AssociationInfo) -> None:
+        self._emit({"kind": "association", "association": number, **association_json(info)})
+
+    def batch_result(self, result: Result) -> None:
+        from dcmreport.batch import result_json
+
+        for warning in result.response.warnings:
+            self.warn(f"message ID {result.response.request.message_id}: {warning}")
+        self._emit(result_json(result))
+
+    def batch_summary(self, summary: Summary) -> None:
+        from dcmreport.batch import summary_json
+
+        self._emit(summary_json(summary))
 
     def commit_result(self, result: CommitResult) -> None:
         self._emit(commit_json(result))

@@ -42,6 +42,10 @@ from dcmreport.status import FAILURE, SUCCESS, WARNING, Status
 if TYPE_CHECKING:
     from pydicom import Dataset
     from pydicom.dataelem import DataElement
+    from rich.progress import Progress, TaskID
+
+    from dcmreport.batch import Result, Summary
+    from dcmreport.records import AssociationInfo
 
 _STYLE = {SUCCESS: "bold green", WARNING: "bold yellow", FAILURE: "bold red"}
 
@@ -388,6 +392,33 @@ def peers_table(checks: list[PeerCheck]) -> Table:
     return table
 
 
+def summary_text(summary: Summary) -> Table:
+    """A batch's end on a terminal: counts, failures by status, speed and round trips."""
+    failed = sum(summary.failed.values())
+    rows: list[tuple[str, Text | str]] = [
+        ("Sent", f"{summary.sent:,}" + (f" ({summary.resent:,} resent)" if summary.resent else "")),
+        ("Succeeded", Text(f"{summary.succeeded:,}", style=_STYLE[SUCCESS])),
+        ("Failed", Text(f"{failed:,}", style=_STYLE[FAILURE] if failed else "")),
+    ]
+    for code, count in sorted(summary.failed.items()):
+        rows.append(("", Text(f"{count:,} x ").append_text(status_text(ResponseStatus(code)))))
+    if summary.unanswered:
+        rows.append(("Unanswered", Text(f"{summary.unanswered:,}", style=_STYLE[FAILURE])))
+    rows.append(
+        (
+            "Speed",
+            f"{summary.reports_per_s:,.1f} reports/s in {summary.elapsed_s:.3f} s, "
+            f"{summary.associations} association(s), window {summary.window}",
+        )
+    )
+    p50, p90, p99 = (summary.percentile(share) for share in (0.5, 0.9, 0.99))
+    if p50 is not None and p90 is not None and p99 is not None:
+        rows.append(("Round trip", f"p50 {p50:.3f} ms, p90 {p90:.3f} ms, p99 {p99:.3f} ms"))
+    if summary.error:
+        rows.append(("Stopped", Text(summary.error, style=_STYLE[FAILURE])))
+    return _fields(rows)
+
+
 class TextRenderer:
     """Rich text on ``out``, styled lines on ``err``; see :class:`dcmreport.render.Renderer`."""
 
@@ -397,6 +428,9 @@ class TextRenderer:
         self._quiet = quiet
         self._full = full
         self._lock = threading.Lock()
+        self._progress: Progress | None = None  # a batch's, while it runs
+        self._task: TaskID | None = None
+        self._total = 0
 
     def _write(self, console: Console, renderable: RenderableType, **options: Any) -> None:
         """Render outside the lock, then one write and one flush under it."""
@@ -420,6 +454,32 @@ class TextRenderer:
 
     def commit_result(self, result: CommitResult) -> None:
         self._write(self._out, commit_text(result, self._full))
+
+    def batch_started(self, total: int) -> None:
+        self._total = total
+
+    def batch_association(self, number: int, info: AssociationInfo) -> None:
+        """The progress bar starts with the first association (an error before it has none)."""
+        if number > 1:
+            self.note(f"association {number} with {info.called_aet} ({info.peer_address})")
+            return
+        from rich.progress import Progress
+
+        self._progress = Progress(console=self._out, transient=True)
+        self._task = self._progress.add_task("Sending reports", total=self._total)
+        self._progress.start()
+
+    def batch_result(self, result: Result) -> None:
+        for warning in result.response.warnings:
+            self.warn(f"message ID {result.response.request.message_id}: {warning}")
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task)
+
+    def batch_summary(self, summary: Summary) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        self._write(self._out, summary_text(summary))
 
     def commitment_result(self, result: CommitmentResultRecord) -> None:
         self._write(self._out, commitment_result_text(result, self._full))

@@ -213,3 +213,66 @@ def test_prompt_close_releases_without_kill_polling(monkeypatch: pytest.MonkeyPa
         assert releases_that_polled(prompt=True) <= 1
     finally:
         server.shutdown()
+
+
+def test_reactor_polling_hooks() -> None:
+    """Item 12: the DUL reactor sleeps ``self._run_loop_delay`` when a pass found nothing, asks
+    ``self._is_transport_event()`` for incoming data, and stops on ``_kill_thread``; stop_dul
+    sets it in Sta1 and waits for the thread; incoming data is read by ``_read_pdu_data``."""
+    reactor = inspect.getsource(DULServiceProvider.run_reactor)
+    assert "time.sleep(self._run_loop_delay)" in reactor
+    assert "elif self._is_transport_event():" in reactor
+    assert reactor.index("if self._kill_thread:") < reactor.index("self._process_recv_primitive()")
+    assert "self.event_queue.get(block=False)" in reactor
+    assert "self._kill_thread = True" in inspect.getsource(DULServiceProvider.stop_dul)
+    assert "self.to_provider_queue.put(primitive)" in inspect.getsource(DULServiceProvider.send_pdu)
+    assert parameters(DULServiceProvider._is_transport_event) == ["self"]
+    assert "self._run_loop_delay" in inspect.getsource(DULServiceProvider.__init__)
+    # EVT_CONN_CLOSE comes from the state machine's actions, which only the reactor runs
+    from pynetdicom import fsm
+
+    assert "evt.trigger(dul.assoc, evt.EVT_CONN_CLOSE" in inspect.getsource(fsm)
+    assert "self.state_machine.do_action(event)" in reactor
+
+
+def test_message_encoding_hooks() -> None:
+    """Item 13: a message is built from its primitive by the ``_RQ_TO_MESSAGE`` /
+    ``_RSP_TO_MESSAGE`` tables, ``primitive_to_message`` and ``encode_msg(context_id,
+    max_pdu)``, which yields P-DATA primitives of ``[context_id, PDV value]`` items; an
+    encoded data set may be given as a BytesIO."""
+    from pynetdicom import dimse, dimse_messages
+
+    send = inspect.getsource(DIMSEServiceProvider.send_msg)
+    assert "_RQ_TO_MESSAGE[primitive.__class__]()" in send
+    assert "_RSP_TO_MESSAGE[primitive.__class__]()" in send
+    assert "dimse_msg.primitive_to_message(primitive)" in send
+    assert "dimse_msg.encode_msg(context_id, self.maximum_pdu_size)" in send
+    assert N_EVENT_REPORT in dimse._RQ_TO_MESSAGE and N_EVENT_REPORT in dimse._RSP_TO_MESSAGE
+    encode = inspect.getsource(dimse_messages.DIMSEMessage.encode_msg)
+    assert "pdata.presentation_data_value_list.append(" in encode
+    assert "self.data_set = getattr(primitive, dataset_keyword)" in inspect.getsource(
+        dimse_messages.DIMSEMessage.primitive_to_message
+    )
+
+
+def test_response_queue_hooks() -> None:
+    """Item 14: the reactor takes messages with ``self.dimse.get_msg(block=False)``, senders
+    wait with ``get_msg(block=True)``, both on ``msg_queue``, which receive_primitive fills
+    after triggering EVT_DIMSE_RECV (N-EVENT-REPORT requests go to a thread instead)."""
+    assert "self.dimse.get_msg(block=False)" in inspect.getsource(Association._run_reactor)
+    assert "self.dimse.get_msg(block=True)" in inspect.getsource(Association.send_n_event_report)
+    assert "self.msg_queue.get(" in inspect.getsource(DIMSEServiceProvider.get_msg)
+    receive = inspect.getsource(DIMSEServiceProvider.receive_primitive)
+    assert receive.index("evt.EVT_DIMSE_RECV") < receive.index("self.msg_queue.put(")
+
+
+def test_debug_handlers_are_bound_per_association() -> None:
+    """Item 15: each association binds the four standard debug handlers, and ``unbind`` takes
+    an event and a handler."""
+    defaults = inspect.getsource(Association._bind_defaults)
+    assert "self.bind(evt.EVT_DIMSE_RECV, standard_dimse_recv_handler)" in defaults
+    assert "self.bind(evt.EVT_DIMSE_SENT, standard_dimse_sent_handler)" in defaults
+    assert "self.bind(evt.EVT_PDU_RECV, standard_pdu_recv_handler)" in defaults
+    assert "self.bind(evt.EVT_PDU_SENT, standard_pdu_sent_handler)" in defaults
+    assert "self._bind_defaults()" in inspect.getsource(Association.__init__)
+    assert parameters(Association.unbind) == ["self", "event", "handler"]

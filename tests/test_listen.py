@@ -46,6 +46,13 @@ def listener() -> Iterator[tuple[Listener, list[ReportRecord]]]:
     server.stop(grace=1)
 
 
+def recorded(server: Listener, records: list[ReportRecord]) -> list[ReportRecord]:
+    """The records once every report is answered and recorded: a peer may release as soon as
+    its answer arrives, before the listener's thread has recorded it."""
+    server.wait(lambda: bool(records) and server.in_flight() == 0, 5.0)
+    return records
+
+
 def associate(
     port: int,
     contexts: list[tuple[str, list[str]]],
@@ -89,7 +96,7 @@ def test_every_class_reaches_the_handler(listener: Any, sop_class: str) -> None:
     assert commands[-1].CommandField == 0x8100
     assert commands[-1].MessageIDBeingRespondedTo == 42
     assert reply.PatientID == "X"
-    [record] = records
+    [record] = recorded(server, records)
     assert record.report.sop_class_uid == sop_class
     assert record.report.event_type_id == 7
     assert record.report.dataset is not None and record.report.dataset.PatientID == "X"
@@ -151,7 +158,7 @@ def test_undecodable_event_information_is_answered_0110(listener: Any) -> None:
         timeout=60,
     )
     assert json.loads(sender.stdout)["status"] == 0x0110, sender.stderr
-    [record] = records
+    [record] = recorded(server, records)
     assert record.report.problem and "cannot decode" in record.report.problem
     assert "abc" not in record.report.problem  # no data in messages
 
@@ -200,6 +207,6 @@ def test_accepted_roles_are_in_both_sides_json(listener: Any) -> None:
         {"scu": True, "scp": False},  # Verification: default roles
         {"scu": False, "scp": True},  # storage commitment: the SCP role, as proposed
     ]
-    [record] = records
+    [record] = recorded(server, records)
     seen = [(cx.requestor_is_scu, cx.requestor_is_scp) for cx in record.report.association.contexts]
     assert seen == [(True, False), (False, True)]

@@ -66,33 +66,81 @@ in pynetdicom for other code in the same process.
    connection and moves to Sta1, so most releases slept 10 ms for nothing.
    The transition to Sta1 wakes us instead, then pynetdicom's ``kill`` runs
    and finds Sta1 at once.
+12. The DUL reactor's polling (:class:`Reactor`): ``DULServiceProvider.run_reactor``
+   sleeps ``_run_loop_delay`` (1 ms) whenever a pass finds nothing to do, so
+   every PDU waits up to a millisecond to be read and every message we queue
+   up to a millisecond to be written: two or more such waits per round trip
+   on each side, most of a loopback report's time. We set the delay to 0
+   and make ``_is_transport_event`` wait in ``select`` on the socket and a
+   wake-up pipe that ``send_pdu``, ``kill_dul`` and ``stop_dul`` write to:
+   the thread sleeps until there is something to do (lower latency, and less
+   CPU for an idle association than polling). The pipe is closed from the
+   reactor's own thread once the connection has closed (``EVT_CONN_CLOSE``);
+   after that the reactor polls as pynetdicom does until it stops.
+13. ``DIMSEMessage.primitive_to_message`` and ``encode_msg``, the tables
+   ``_RQ_TO_MESSAGE``/``_RSP_TO_MESSAGE`` (:func:`send_message`): pynetdicom's
+   ``send_msg`` queues each fragment as its own P-DATA-TF PDU, so a command
+   and its data set are two PDUs, two writes and two wake-ups of the
+   reactor. We pack the same fragments (PDVs) into as few PDUs as the peer's
+   maximum length allows (PS3.8 9.3.5: a P-DATA-TF carries one or more
+   PDVs): a report or an answer of ordinary size is one PDU, one write
+   (:func:`send_encoded`). N-EVENT-REPORT answers and a batch's requests
+   skip pynetdicom's message classes altogether: their command sets are
+   encoded by :mod:`~dcmreport.association.command`, and a batch encodes a
+   repeated data set once.
+14. ``DIMSEServiceProvider.msg_queue`` and ``get_msg`` (:class:`Responses`):
+   the requestor's association reactor takes messages off ``msg_queue`` with
+   ``get_msg(block=False)`` while ``send_n_event_report`` waits on the same
+   queue; its pause between two requests is racy, so back to back it
+   sometimes takes the next response itself and the sender waits out its
+   timeout (pynetdicom 3.0.4). For a batch the reactor takes none: our
+   ``get_msg`` gives it nothing (and empties the queue), and the batch reads
+   every message from ``EVT_DIMSE_RECV`` (public), command set and data set.
+15. ``pynetdicom._handlers.standard_dimse_recv_handler`` and its three
+   siblings (:func:`no_debug_handlers`): every association binds them to
+   describe each PDU and message in pynetdicom's debug log, and they build
+   that text (decoding the command set again) whether or not anything logs
+   it: about a seventh of a batch's CPU time. dcmreport shows pynetdicom's
+   log only with ``-d``; otherwise we unbind them from our associations.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
+import select
 import socket
 import ssl
 import struct
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 
 from pydicom import Dataset
 from pynetdicom import evt
+from pynetdicom._handlers import (
+    standard_dimse_recv_handler,
+    standard_dimse_sent_handler,
+    standard_pdu_recv_handler,
+    standard_pdu_sent_handler,
+)
 from pynetdicom.association import Association
+from pynetdicom.dimse import _RQ_TO_MESSAGE, _RSP_TO_MESSAGE
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.dsutils import encode
 from pynetdicom.fsm import InvalidEventError
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, P_DATA
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport import tls
+from dcmreport.association import command
 from dcmreport.records import Delivery
 
 LOG = logging.getLogger("dcmreport")
@@ -197,13 +245,74 @@ class DeliveryTracker:
         return Delivery(False, f"the peer did not take the answer within {timeout:g} s")
 
 
+def send_message(assoc: Association, primitive: Any, context_id: int) -> None:
+    """``dimse.send_msg``, the message in as few P-DATA PDUs as fit (item 13)."""
+    table = _RQ_TO_MESSAGE if primitive.MessageIDBeingRespondedTo is None else _RSP_TO_MESSAGE
+    message = table[type(primitive)]()
+    message.primitive_to_message(primitive)
+    message.context_id = context_id
+    evt.trigger(assoc, evt.EVT_DIMSE_SENT, {"message": message})
+    data = message.data_set.getvalue() if message.data_set is not None else None
+    command = encode(message.command_set, True, True)  # the command set: Implicit VR LE
+    send_encoded(assoc, context_id, cast(bytes, command), data)
+
+
+def send_report_response(assoc: Association, rsp: N_EVENT_REPORT, context_id: int) -> None:
+    """An N-EVENT-REPORT-RSP, its command set encoded by hand: the listener's hot path."""
+    reply = rsp.EventReply.getvalue() if rsp.EventReply is not None else None
+    send_encoded(assoc, context_id, command.report_response(rsp, reply is not None), reply)
+
+
+# PS3.8 E.2, the message control header of a PDV: bit 0 command, bit 1 last fragment
+_COMMAND, _DATA = 0x01, 0x00
+_LAST = 0x02
+
+
+def _fragments(context_id: int, kind: int, value: bytes, step: int) -> list[tuple[int, bytes]]:
+    """PDVs of at most ``step`` bytes of ``value``, the last one marked last."""
+    starts = range(0, len(value), step) if value else range(1)
+    return [
+        (
+            context_id,
+            bytes([kind | (_LAST if start + step >= len(value) else 0)])
+            + value[start : start + step],
+        )
+        for start in starts
+    ]
+
+
+def send_encoded(assoc: Association, context_id: int, command: bytes, data: bytes | None) -> None:
+    """An encoded command set and data set, in as few P-DATA PDUs as the peer takes (item 13).
+
+    Each PDU is one write; a command with a data set of ordinary size is one PDU.
+    """
+    max_pdu = assoc.dimse.maximum_pdu_size or 0
+    step = max_pdu - 6 if max_pdu else max(len(command), len(data or b""), 1)
+    items = _fragments(context_id, _COMMAND, command, step)
+    if data is not None:
+        items += _fragments(context_id, _DATA, data, step)
+    packed = P_DATA()
+    size = 0
+    for item in items:
+        item_size = 4 + len(item[1])  # the PDV item's length field and its value
+        if packed.presentation_data_value_list and max_pdu and size + item_size > max_pdu:
+            assoc.dul.send_pdu(packed)
+            packed, size = P_DATA(), 0
+        packed.presentation_data_value_list.append(item)
+        size += item_size
+    assoc.dul.send_pdu(packed)
+
+
 def send_response(
     assoc: Association, tracker: DeliveryTracker, rsp: Any, context_id: int
 ) -> Delivery:
     """Send a response and learn whether it was written before the association ended (item 3)."""
     if not assoc.is_established:
         return Delivery(False, "the association ended before the answer was sent")
-    assoc.dimse.send_msg(rsp, context_id)
+    if isinstance(rsp, N_EVENT_REPORT):
+        send_report_response(assoc, rsp, context_id)
+    else:
+        send_message(assoc, rsp, context_id)
     # Everything queued so far, ours last: the DUL writes in order.
     return tracker.wait_written(tracker.queued(), assoc.dimse_timeout or 30.0)
 
@@ -639,3 +748,156 @@ def tls_handshake(assoc: Association, timeout: float | None) -> tls.Handshake | 
     """
     sock = assoc.dul.socket.socket if assoc.dul.socket else None
     return tls.handshake(sock, timeout) if sock is not None else None
+
+
+# --- the DUL reactor without polling sleeps (item 12) --------------------------------------
+
+# How long the reactor sleeps when nothing happens: its timers (ARTIM) and a kill that
+# did not wake it are noticed within this. Anything to read or send wakes it at once.
+_IDLE_WAIT = 0.05
+_POLL_DELAY = 0.001  # pynetdicom's own, for the reactor's last passes after the connection closed
+
+
+class Reactor:
+    """Wake the DUL reactor when there is work instead of polling it every millisecond (item 12).
+
+    Installed from ``EVT_CONN_OPEN`` (the socket is connected), before the
+    association reads or writes.
+    """
+
+    def __init__(self, assoc: Association) -> None:
+        self._dul = assoc.dul
+        self._lock = threading.Lock()  # a wake-up never writes to a pipe being closed
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._open = True
+        # A kill that never reaches a closed connection: the pipe goes with the object.
+        self._finalizer = weakref.finalize(self, _close_pipe, self._wake_read, self._wake_write)
+        self._original = self._dul._is_transport_event
+        dul = self._dul
+        send_pdu, kill_dul, stop_dul = dul.send_pdu, dul.kill_dul, dul.stop_dul
+
+        def send_and_wake(primitive: Any) -> None:
+            send_pdu(primitive)
+            self.wake()
+
+        def kill_and_wake() -> None:
+            kill_dul()
+            self.wake()
+
+        def stop_and_wake() -> bool:
+            if dul.state_machine.current_state == "Sta1":
+                dul._kill_thread = True  # what stop_dul does first: let the woken reactor see it
+                self.wake()
+            return stop_dul()
+
+        dul.send_pdu = send_and_wake  # type: ignore[method-assign]
+        dul.kill_dul = kill_and_wake  # type: ignore[method-assign]
+        dul.stop_dul = stop_and_wake  # type: ignore[method-assign]
+        dul._is_transport_event = self._transport_event  # type: ignore[method-assign]
+        dul._run_loop_delay = 0.0
+        assoc.bind(evt.EVT_CONN_CLOSE, self._on_closed)
+
+    def wake(self) -> None:
+        with self._lock:
+            if self._open:
+                with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending anyway
+                    os.write(self._wake_write, b"\0")
+
+    def _transport_event(self) -> bool:
+        """pynetdicom's check for incoming data, waiting for it (or a wake-up) when idle."""
+        dul = self._dul
+        sock = dul.socket.socket if dul.socket is not None else None
+        if not self._open or sock is None or dul.state_machine.current_state == "Sta13":
+            return bool(self._original())
+        busy = not dul.event_queue.empty() or not dul.to_provider_queue.empty()
+        buffered = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+        wait = 0 if busy or buffered or dul._kill_thread else _IDLE_WAIT
+        try:
+            ready, _, _ = select.select([sock.fileno(), self._wake_read], [], [], wait)
+        except (OSError, ValueError):  # the socket is gone: as AssociationSocket.ready says it
+            dul.event_queue.put("Evt17")
+            return False
+        if self._wake_read in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._wake_read, 4096)
+        if buffered or sock.fileno() in ready:
+            dul._read_pdu_data()
+            return True
+        return False
+
+    def _on_closed(self, event: evt.Event) -> None:
+        """In the reactor's thread, after the socket closed: back to pynetdicom's polling."""
+        with self._lock:
+            self._open = False
+        self._dul._run_loop_delay = _POLL_DELAY
+        self._finalizer()
+
+
+def _close_pipe(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+# --- a batch's responses (item 14) ---------------------------------------------------------
+
+
+class Responses:
+    """Every message the peer sends on a requestor's association, for the batch alone (item 14).
+
+    Its :meth:`handlers` go to ``associate``: from the connection on, the
+    reactor takes no message (what it would take is dropped) and the batch
+    reads each one's command set and data set from ``EVT_DIMSE_RECV``, whose
+    message pynetdicom empties after the event.
+    """
+
+    def __init__(self) -> None:
+        self._messages: queue.SimpleQueue[tuple[Dataset, BytesIO | None]] = queue.SimpleQueue()
+
+    def handlers(self) -> list[tuple[Any, Callable[[evt.Event], None]]]:
+        return [(evt.EVT_CONN_OPEN, self._install), (evt.EVT_DIMSE_RECV, self._on_message)]
+
+    def _install(self, event: evt.Event) -> None:
+        dimse = event.assoc.dimse
+        get_msg, waiting = dimse.get_msg, dimse.msg_queue
+
+        def reactor_get_msg(block: bool = False) -> tuple[Any, Any]:
+            if block:
+                return get_msg(block=True)
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    waiting.get_nowait()  # the batch has it already: keep the queue empty
+            return None, None
+
+        dimse.get_msg = reactor_get_msg  # type: ignore[method-assign]
+
+    def _on_message(self, event: evt.Event) -> None:
+        message = event.message
+        self._messages.put((message.command_set, message.data_set))
+
+    def next(self, timeout: float) -> tuple[Dataset, BytesIO | None] | None:
+        """The next message's command set and data set, or None within ``timeout``."""
+        try:
+            return self._messages.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+# --- pynetdicom's debug descriptions (item 15) ---------------------------------------------
+
+_DEBUG_HANDLERS = (
+    (evt.EVT_DIMSE_RECV, standard_dimse_recv_handler),
+    (evt.EVT_DIMSE_SENT, standard_dimse_sent_handler),
+    (evt.EVT_PDU_RECV, standard_pdu_recv_handler),
+    (evt.EVT_PDU_SENT, standard_pdu_sent_handler),
+)
+
+
+def no_debug_handlers(assoc: Association) -> None:
+    """Unbind pynetdicom's debug log handlers unless its debug log is shown (-d) (item 15)."""
+    if logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG):
+        return
+    for event, handler in _DEBUG_HANDLERS:
+        assoc.unbind(event, handler)

@@ -191,18 +191,20 @@ def _associate(
     settings: Settings,
     contexts: list[tuple[str, str]],
     handlers: list[Any] | None = None,
+    negotiation: list[Any] | None = None,
 ) -> Iterator[_Open]:
     """Open an association proposing ``(abstract syntax, role)`` contexts; release it after.
 
-    Role is ``scp``, ``scu``, ``both`` or ``none`` (no role selection item).
+    Role is ``scp``, ``scu``, ``both`` or ``none`` (no role selection item);
+    ``negotiation`` holds other extended negotiation items to propose.
     Raises AssociationError with the reason when it is not established.
     """
     ae = make_ae(settings)
-    roles: list[Any] = []
+    extended: list[Any] = list(negotiation or [])
     for abstract_syntax, role in contexts:
         ae.add_requested_context(abstract_syntax, list(settings.transfer_syntaxes))
         if role != "none":
-            roles.append(
+            extended.append(
                 build_role(
                     abstract_syntax,
                     scu_role=role in ("scu", "both"),
@@ -218,13 +220,15 @@ def _associate(
             peer.port,
             ae_title=peer.ae_title,
             max_pdu=settings.max_pdu,
-            ext_neg=roles or None,
+            ext_neg=extended or None,
             tls_args=(settings.tls, peer.host) if settings.tls else None,
             evt_handlers=[
                 (evt.EVT_CONN_OPEN, diagnostics.on_connect),
                 (evt.EVT_CONN_OPEN, handshake),
                 (evt.EVT_CONN_OPEN, lambda event: _bound_reading(event.assoc, settings)),
                 (evt.EVT_CONN_OPEN, lambda event: internals.prompt_close(event.assoc)),
+                (evt.EVT_CONN_OPEN, lambda event: internals.Reactor(event.assoc)),
+                (evt.EVT_CONN_OPEN, lambda event: internals.no_debug_handlers(event.assoc)),
                 *(handlers or []),
             ],
         )

@@ -1,0 +1,307 @@
+"""``send-report --batch``/``--repeat`` on the wire: many reports over one association.
+
+The hot loop takes the lean path of :mod:`~dcmreport.association.internals`:
+each data set is encoded once (a repeated report shares its data set), a
+request is one write (item 13), and every response is read by the batch
+itself, never by pynetdicom's reactor, which loses responses sent back to
+back (item 14). Up to ``window`` requests are outstanding when the peer
+negotiated asynchronous operations (PS3.7 D.3.3.3), else one.
+
+When the peer releases or aborts mid-batch, the reports it had not answered
+are sent again on a new association, and their results say so (attempt 2,
+``resent``); with ``stop_on_failure`` the batch stops there instead, and at
+the first Failure status. It also stops when two associations in a row end
+without answering anything: a peer that aborts every association.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from io import BytesIO
+
+from pydicom import Dataset
+from pynetdicom.dsutils import encode
+from pynetdicom.pdu_primitives import AsynchronousOperationsWindowNegotiation
+from pynetdicom.presentation import PresentationContext
+
+from dcmreport.association import internals
+from dcmreport.association.command import ReportRequest as ReportCommand
+from dcmreport.association.common import Settings, association_info, word_order
+from dcmreport.association.listener import _event_information
+from dcmreport.association.requestor import (
+    N_EVENT_REPORT_RSP,
+    _associate,
+    _check_response,
+    _context_for,
+    _Open,
+    _report_response,
+)
+from dcmreport.batch import Item, Result, Summary, repeated, succeeded
+from dcmreport.catalog import EXPLICIT_VR_BE, VERIFICATION
+from dcmreport.errors import AssociationError, InputError
+from dcmreport.limits import DatasetLimits
+from dcmreport.peer import Peer
+from dcmreport.records import AssociationInfo, ReportRequest
+
+LOG = logging.getLogger("dcmreport")
+
+_SLICE = 0.05  # seconds between checks that the association still stands, while waiting
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    window: int = 1  # requests outstanding at once, if the peer allows as many
+    stop_on_failure: bool = False  # stop at the first Failure status or lost association
+
+
+@dataclass(frozen=True)
+class _Sent:
+    item: Item
+    attempt: int
+    at: float  # time.perf_counter() when it went out
+
+
+class _Lost(Exception):
+    """The peer released or aborted the association before answering everything sent."""
+
+
+def contexts(items: list[Item]) -> list[tuple[str, str]]:
+    """Verification, then each abstract syntax the reports go on with its role, once each."""
+    wanted = [(VERIFICATION, "none")]
+    for item in items:
+        request = item.request
+        context = (request.context_class_uid or request.sop_class_uid, request.role)
+        if context not in wanted:
+            wanted.append(context)
+    return wanted
+
+
+def send_batch(
+    peer: Peer,
+    settings: Settings,
+    items: list[Item],
+    times: int,
+    options: BatchOptions,
+    summary: Summary,
+    show: Callable[[Result], None],
+    opened: Callable[[int, AssociationInfo], None],
+) -> None:
+    """Send ``items`` ``times`` over, showing each answer; ``summary`` adds everything up.
+
+    Raises AssociationError when the first association cannot be opened;
+    anything that ends the batch later is ``summary.error``.
+    """
+    try:
+        _send_all(peer, settings, items, times, options, summary, show, opened)
+    finally:
+        summary.unanswered = summary.sent - summary.resent - summary.answered
+        summary.finish()
+
+
+def _send_all(
+    peer: Peer,
+    settings: Settings,
+    items: list[Item],
+    times: int,
+    options: BatchOptions,
+    summary: Summary,
+    show: Callable[[Result], None],
+    opened: Callable[[int, AssociationInfo], None],
+) -> None:
+    todo = repeated(items, times)
+    resend: deque[_Sent] = deque()
+    fruitless = 0  # associations in a row that ended without an answer
+    proposed = contexts(items)
+    while True:
+        answered = summary.answered
+        try:
+            _one_association(peer, settings, proposed, options, summary, todo, resend, show, opened)
+            return
+        except _Lost as lost:
+            fruitless = fruitless + 1 if summary.answered == answered else 0
+            if options.stop_on_failure or fruitless >= 2:
+                summary.error = f"{lost} (--stop-on-failure)" if fruitless < 2 else str(lost)
+                return
+            LOG.warning("%s; sending the rest on a new association", lost)
+        except AssociationError as exc:
+            if summary.associations <= 1 and summary.sent == 0:
+                raise
+            summary.error = str(exc)
+            return
+
+
+def _one_association(
+    peer: Peer,
+    settings: Settings,
+    proposed: list[tuple[str, str]],
+    options: BatchOptions,
+    summary: Summary,
+    todo: Iterator[Item],
+    resend: deque[_Sent],
+    show: Callable[[Result], None],
+    opened: Callable[[int, AssociationInfo], None],
+) -> None:
+    responses = internals.Responses()
+    negotiation = []
+    if options.window > 1:
+        window_item = AsynchronousOperationsWindowNegotiation()
+        window_item.maximum_number_operations_invoked = options.window
+        window_item.maximum_number_operations_performed = 1
+        negotiation.append(window_item)
+    with _associate(peer, settings, proposed, responses.handlers(), negotiation) as done:
+        summary.associations += 1
+        sender = _Sender(done, summary.associations, options, responses, settings)
+        summary.window = max(summary.window, sender.window)
+        opened(summary.associations, sender.info)
+        sender.run(summary, todo, resend, show)
+
+
+def _window(done: _Open, wanted: int) -> int:
+    """What the acceptor allows of ``wanted``: its Maximum Number Operations Performed (0: any)."""
+    if wanted == 1:
+        return 1
+    _, performed = done.assoc.acceptor.asynchronous_operations
+    return wanted if performed == 0 else max(1, min(wanted, performed))
+
+
+class _Sender:
+    """One association's share of the batch: send up to the window, read every answer."""
+
+    def __init__(
+        self,
+        done: _Open,
+        number: int,
+        options: BatchOptions,
+        responses: internals.Responses,
+        settings: Settings,
+    ) -> None:
+        self._done = done
+        self._assoc = done.assoc
+        self._number = number
+        self._options = options
+        self._responses = responses
+        self._timeout = settings.dimse_timeout
+        self.info = association_info(done.assoc)
+        self.window = _window(done, options.window)
+        self._outstanding: dict[int, _Sent] = {}
+        self._contexts: dict[str, PresentationContext] = {}
+        self._encoded: dict[tuple[int, str], bytes | None] = {}
+        self._commands: dict[tuple[str, str, int], ReportCommand] = {}
+        self._stopping = False
+
+    def run(
+        self,
+        summary: Summary,
+        todo: Iterator[Item],
+        resend: deque[_Sent],
+        show: Callable[[Result], None],
+    ) -> None:
+        while True:
+            self._fill(summary, todo, resend)
+            if not self._outstanding:
+                if resend and not self._stopping:  # the association ended before they went
+                    raise _Lost(f"{self._peer()} ended the association mid-batch")
+                return
+            result = self._receive(resend)
+            summary.add(result)
+            show(result)
+            if self._options.stop_on_failure and not succeeded(result):
+                self._stopping = True
+
+    def _fill(self, summary: Summary, todo: Iterator[Item], resend: deque[_Sent]) -> None:
+        """Send until the window is full: reports to resend first, then the next ones."""
+        while len(self._outstanding) < self.window and not self._stopping:
+            waiting = resend.popleft() if resend else None
+            item = waiting.item if waiting else next(todo, None)
+            if item is None:
+                return
+            waiting = waiting or _Sent(item, 0, 0.0)  # attempts so far
+            if item.request.message_id in self._outstanding or not self._assoc.is_established:
+                resend.appendleft(waiting)  # after the answer to its message ID, or elsewhere
+                return
+            self._send(item, waiting.attempt + 1)
+            summary.sent += 1
+            summary.resent += waiting.attempt > 0
+
+    def _context(self, request: ReportRequest) -> PresentationContext:
+        uid = request.context_class_uid or request.sop_class_uid
+        if uid not in self._contexts:
+            self._contexts[uid] = _context_for(self._assoc, uid)
+        return self._contexts[uid]
+
+    def _dataset(self, ds: Dataset, context: PresentationContext) -> bytes:
+        """The data set encoded in the context's transfer syntax, once per data set."""
+        ts = context.transfer_syntax[0]
+        key = (id(ds), str(ts))
+        if key not in self._encoded:
+            swapped = word_order(ds, ts == EXPLICIT_VR_BE) or ds
+            self._encoded[key] = encode(
+                swapped, ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated
+            )
+        encoded = self._encoded[key]
+        if encoded is None:
+            raise InputError("cannot encode the Event Information in the transfer syntax")
+        return encoded
+
+    def _send(self, item: Item, attempt: int) -> None:
+        request = item.request
+        context = self._context(request)
+        data = self._dataset(request.dataset, context) if request.dataset is not None else None
+        key = (request.sop_class_uid, request.sop_instance_uid, request.event_type_id)
+        command = self._commands.get(key)
+        if command is None:
+            command = self._commands[key] = ReportCommand(*key, data is not None)
+        self._outstanding[request.message_id] = _Sent(item, attempt, time.perf_counter())
+        encoded = command.encoded(request.message_id)
+        internals.send_encoded(self._assoc, int(context.context_id or 0), encoded, data)
+
+    def _peer(self) -> str:
+        return f"{self.info.called_aet}@{self.info.peer_address}"
+
+    def _receive(self, resend: deque[_Sent]) -> Result:
+        """The next answer, checked; raises _Lost (with the unanswered put back) or
+        AssociationError (a wrong message, a timeout: the association is aborted)."""
+        while True:
+            message = self._responses.next(_SLICE)
+            if message is not None:
+                break
+            if not self._assoc.is_established:
+                resend.extendleft(reversed(self._outstanding.values()))
+                how = "aborted" if self._assoc.is_aborted else "released"
+                raise _Lost(
+                    f"{self._peer()} {how} the association with "
+                    f"{len(self._outstanding)} report(s) unanswered"
+                )
+            oldest = min(sent.at for sent in self._outstanding.values())
+            if time.perf_counter() - oldest > self._timeout:
+                self._assoc.abort()
+                raise AssociationError(
+                    f"no N-EVENT-REPORT response from {self._peer()} within "
+                    f"{self._timeout:g} s (--dimse-timeout); aborted the association"
+                )
+        arrived = time.perf_counter()
+        command, data = message
+        responded_to = command.get("MessageIDBeingRespondedTo")
+        sent = self._outstanding.pop(responded_to, None) if responded_to is not None else None
+        expected = sent.item.request.message_id if sent else next(iter(self._outstanding))
+        problem = _check_response(command, N_EVENT_REPORT_RSP, expected)
+        if problem or sent is None:
+            self._assoc.abort()
+            raise AssociationError(f"{self._peer()}: {problem}; aborted the association")
+        request = sent.item.request
+        reply = self._reply(data, self._context(request))
+        elapsed = (arrived - sent.at) * 1000
+        response = _report_response(request, self.info, command, reply, elapsed)
+        return Result(sent.item, response, self._number, sent.attempt)
+
+    @staticmethod
+    def _reply(data: BytesIO | None, context: PresentationContext) -> Dataset | None:
+        """The Event Reply, or None when there is none or it does not decode."""
+        try:
+            return _event_information(data, context, DatasetLimits())
+        except Exception:  # _report_response says it could not be decoded
+            return None

@@ -1,0 +1,82 @@
+"""N-EVENT-REPORT command sets encoded by hand, for the hot path of a batch and the listener.
+
+A command set is a handful of group 0000 elements in Implicit VR Little Endian
+(PS3.7 6.3.1, E.1), preceded by its group length. pynetdicom builds a pydicom
+Dataset per message and encodes it twice (once to measure the group length):
+a third of the listener's CPU time per report and most of a batch's. Here
+the request's bytes are built once per kind of report, only the Message ID
+changing, and a response's straight from its fields.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+N_EVENT_REPORT_RQ = 0x0100
+N_EVENT_REPORT_RSP = 0x8100
+_DATA_SET, _NO_DATA_SET = 0x0001, 0x0101  # Command Data Set Type
+
+
+def _element(number: int, value: bytes) -> bytes:
+    return struct.pack("<HHI", 0x0000, number, len(value)) + value
+
+
+def _uid(uid: str) -> bytes:
+    value = str(uid).encode("ascii")  # a checked UID: digits and dots
+    return value + b"\0" * (len(value) % 2)
+
+
+def _us(value: int) -> bytes:
+    return struct.pack("<H", value)
+
+
+def _text(value: str) -> bytes:
+    encoded = value.encode("ascii", "replace")  # the default character repertoire
+    return encoded + b" " * (len(encoded) % 2)
+
+
+def _command_set(elements: list[tuple[int, bytes]]) -> bytes:
+    body = b"".join(_element(number, value) for number, value in sorted(elements))
+    return _element(0x0000, struct.pack("<I", len(body))) + body
+
+
+class ReportRequest:
+    """An N-EVENT-REPORT-RQ command set (PS3.7 10.3.1), encoded once for every Message ID."""
+
+    def __init__(self, class_uid: str, instance_uid: str, event_type_id: int, data: bool) -> None:
+        encoded = _command_set(
+            [
+                (0x0002, _uid(class_uid)),
+                (0x0100, _us(N_EVENT_REPORT_RQ)),
+                (0x0110, _us(0)),  # the Message ID, filled in per message
+                (0x0800, _us(_DATA_SET if data else _NO_DATA_SET)),
+                (0x1000, _uid(instance_uid)),
+                (0x1002, _us(event_type_id)),
+            ]
+        )
+        at = encoded.index(struct.pack("<HHI", 0x0000, 0x0110, 2)) + 8
+        self._head, self._tail = encoded[:at], encoded[at + 2 :]
+
+    def encoded(self, message_id: int) -> bytes:
+        return self._head + _us(message_id) + self._tail
+
+
+def report_response(rsp: Any, data: bool) -> bytes:
+    """An N-EVENT-REPORT-RSP command set (PS3.7 10.3.1) from pynetdicom's primitive's fields."""
+    elements = [
+        (0x0100, _us(N_EVENT_REPORT_RSP)),
+        (0x0120, _us(int(rsp.MessageIDBeingRespondedTo))),
+        (0x0800, _us(_DATA_SET if data else _NO_DATA_SET)),
+        (0x0900, _us(int(rsp.Status))),
+    ]
+    for number, value, encode in (
+        (0x0002, rsp.AffectedSOPClassUID, _uid),
+        (0x1000, rsp.AffectedSOPInstanceUID, _uid),
+        (0x0902, rsp.ErrorComment, _text),
+        (0x0903, rsp.ErrorID, _us),
+        (0x1002, rsp.EventTypeID, _us),
+    ):
+        if value is not None and value != "":
+            elements.append((number, encode(value)))
+    return _command_set(elements)
