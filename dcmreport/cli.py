@@ -61,7 +61,8 @@ from dcmreport.peers import ConfiguredCommand
 from dcmreport.status import category
 
 if TYPE_CHECKING:
-    from dcmreport.association import Listener, Settings
+    from dcmreport.association.common import Settings
+    from dcmreport.association.listener import Listener
     from dcmreport.batch import Item
     from dcmreport.peer import Peer
     from dcmreport.records import CommitResult
@@ -230,13 +231,13 @@ def echo(
     output = output.joined(ctx.obj)
 
     def body() -> ExitCode:
-        from dcmreport import association as dicom
+        from dcmreport.association import requestor
 
         target, settings = association.peer(peer), association.settings(tls.client_context())
         if wait is None:
-            rsp = dicom.echo(target, settings)
+            rsp = requestor.echo(target, settings)
         else:
-            rsp = peers.echo_until(dicom.echo, target, settings, wait)
+            rsp = peers.echo_until(requestor.echo, target, settings, wait)
         output.renderer().echo(rsp)
         return exit_code_for_status(rsp.status.code)
 
@@ -279,7 +280,7 @@ def send_report(
     output = output.joined(ctx.obj)
 
     def body() -> ExitCode:
-        from dcmreport import association as dicom
+        from dcmreport.association import requestor
 
         renderer = output.renderer()
         peer, assignments = split_arguments(arguments or [])
@@ -289,7 +290,7 @@ def send_report(
             settings = association.settings(tls.client_context())
             return _send_batch(target, settings, items, renderer)
         request = report.request(assignments, renderer)
-        rsp = dicom.send_report(target, association.settings(tls.client_context()), request)
+        rsp = requestor.send_report(target, association.settings(tls.client_context()), request)
         renderer.report_response(rsp)
         return exit_code_for_status(rsp.status.code)
 
@@ -297,13 +298,13 @@ def send_report(
         target: Peer, settings: Settings, items: list[Item], renderer: Renderer
     ) -> ExitCode:
         """Send the batch, showing each answer; the summary comes last even when it stops."""
-        from dcmreport import association as dicom
+        from dcmreport.association import batch
         from dcmreport.batch import Summary
 
         summary = Summary(total=len(items) * batching.times)
         renderer.batch_started(summary.total or 0)
         try:
-            dicom.send_batch(
+            batch.send_batch(
                 target,
                 settings,
                 items,
@@ -355,24 +356,24 @@ def commit(
     output = output.joined(ctx.obj)
 
     def body() -> ExitCode:
-        from dcmreport import association as dicom
+        from dcmreport.association import requestor, results
 
         renderer = output.renderer()
         target = association.peer(peer)
         requests = request.requests(arguments or [], renderer)
-        inbox = dicom.ResultInbox(renderer.warn)
+        inbox = results.ResultInbox(renderer.warn)
         where = waiting.new_associations(association, tls)
-        with dicom.accepting(where, inbox) as port:
+        with results.accepting(where, inbox) as port:
             if where is not None:
                 renderer.note(
                     f"dcmreport: accepting the result on {waiting.bind}:{port} "
                     f"as {where.settings.ae_title}"
                 )
             settings = waiting.requestor_settings(association, tls.client_context())
-            results = dicom.request_commitment(target, settings, requests, inbox, waiting.timeout)
-        for result in results:
+            done = requestor.request_commitment(target, settings, requests, inbox, waiting.timeout)
+        for result in done:
             renderer.commit_result(result)
-        return _commit_exit_code(results, waiting)
+        return _commit_exit_code(done, waiting)
 
     run(body, output)
 
@@ -431,7 +432,7 @@ def listen(
     output = output.joined(ctx.obj)
 
     def body() -> ExitCode:
-        from dcmreport.association import Listener
+        from dcmreport.association.listener import Listener
         from dcmreport.receive import ReportHandler
 
         renderer = output.renderer()

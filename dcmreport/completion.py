@@ -13,8 +13,8 @@ the pydicom package takes longer than all of ``--help``
 (``tests/benchmarks/bench_cli.py`` measures both).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Typer reads these callbacks' annotations
+# on every run, TAB and --help included, and would compile them from strings each time.
 import functools
 import importlib.util
 from pathlib import Path

@@ -114,13 +114,10 @@ if TYPE_CHECKING:
 
     from pydicom import Dataset
 
-    from dcmreport.association import (
-        BatchOptions,
-        CommitmentService,
-        ListenOptions,
-        NewAssociations,
-        Settings,
-    )
+    from dcmreport.association.batch import BatchOptions
+    from dcmreport.association.common import Settings
+    from dcmreport.association.listener import CommitmentService, ListenOptions
+    from dcmreport.association.results import NewAssociations
     from dcmreport.batch import Item
     from dcmreport.commitment import Policy
     from dcmreport.receive import Reaction
@@ -219,7 +216,7 @@ class _Association:
         connect_timeout: float | None,
         tls: ssl.SSLContext | None,
     ) -> Settings:
-        from dcmreport.association import Settings
+        from dcmreport.association.common import Settings
 
         return Settings(
             ae_title=ae_title,
@@ -395,7 +392,7 @@ class Acceptance:
         self, association: AcceptorAssociation, commitment: CommitmentService | None = None
     ) -> ListenOptions:
         """With -x the listener prefers its own transfer syntax order to the requestor's."""
-        from dcmreport.association import ListenOptions
+        from dcmreport.association.listener import ListenOptions
         from dcmreport.limits import DatasetLimits
 
         return ListenOptions(
@@ -457,7 +454,7 @@ class Committing:
         With --tls a result's new association is TLS too, the listener's own
         certificate its client certificate and --tls-ca what checks the requester's.
         """
-        from dcmreport.association import CommitmentService
+        from dcmreport.association.listener import CommitmentService
 
         if self.commitment is None:
             if self.commitment_peer:
@@ -669,7 +666,7 @@ class Batching:
         return self.repeat or 1
 
     def options(self) -> BatchOptions:
-        from dcmreport.association import BatchOptions
+        from dcmreport.association.batch import BatchOptions
 
         return BatchOptions(window=self.window, stop_on_failure=self.stop_on_failure)
 
@@ -825,7 +822,8 @@ class ResultWaiting:
 
         With --tls it is DICOM over TLS, as the request's association.
         """
-        from dcmreport.association import ListenOptions, NewAssociations
+        from dcmreport.association.listener import ListenOptions
+        from dcmreport.association.results import NewAssociations
 
         if self.port is None:
             return None

@@ -11,7 +11,8 @@ spelling only. :class:`Command` and :class:`Group` correct that in one place:
   (:data:`dcmreport.errors.COMMAND_EXIT_CODES`);
 * a mistyped command gets a "did you mean" (``send`` -> ``send-report``);
 * a usage error is printed like every other error, ``dcmreport: error: ...``
-  and a hint naming ``--help``, and exits 2.
+  and a hint naming ``--help``, and exits 2;
+* values are converted by :mod:`dcmreport.coercion`, without pydantic.
 
 Typer vendors click as ``typer._click`` (pinned below 0.30 in pyproject.toml);
 its ``Context`` and ``NoArgsIsHelpError`` are imported from there.
@@ -28,8 +29,10 @@ import typer
 from typer._click import Context as ClickContext
 from typer._click import Parameter
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
-from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+from typer._coercion import RuntimeParam
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption, _TyperParameter
 
+from dcmreport import coercion
 from dcmreport.errors import COMMAND_EXIT_CODES, EXIT_CODE_HELP, ExitCode
 
 PROG = "dcmreport"
@@ -59,7 +62,16 @@ def exit_codes(codes: Iterable[ExitCode]) -> str:
     return f"[b]Exit codes[/b]\n{rows}"
 
 
-class _Option(TyperOption):
+class _PlainValues(_TyperParameter):
+    """Values converted by :mod:`dcmreport.coercion` where it knows their kind."""
+
+    def get_runtime_param(self) -> RuntimeParam:
+        if self._runtime_param is None:
+            self._runtime_param = coercion.runtime_param(self.type_descriptor)
+        return self._runtime_param or super().get_runtime_param()
+
+
+class _Option(_PlainValues, TyperOption):
     def display_type_rich(self, ctx: ClickContext) -> str | None:
         return metavar(self, ctx)
 
@@ -67,7 +79,7 @@ class _Option(TyperOption):
         return None  # "[x>=0]": the help text says what the range is where it matters
 
 
-class _Argument(TyperArgument):
+class _Argument(_PlainValues, TyperArgument):
     """An argument's metavar is written as the usage line shows it: ``[AE@HOST:PORT]``."""
 
     def display_type_rich(self, ctx: ClickContext) -> str | None:

@@ -40,7 +40,7 @@ from dcmreport.options import PANEL_ASSOC
 from dcmreport.peer import DEFAULT_PEER, Peer
 
 if TYPE_CHECKING:
-    from dcmreport.association import Settings
+    from dcmreport.association.common import Settings
     from dcmreport.records import EchoResponse, PeerCheck
 
 LOG = logging.getLogger("dcmreport")
@@ -289,7 +289,7 @@ def check_all(ctx: ClickContext, config: ConfigFile) -> list[PeerCheck]:
 
 
 def _check(config: ConfigFile, name: str, sub: ClickContext) -> PeerCheck:
-    from dcmreport import association as dicom
+    from dcmreport.association import requestor
     from dcmreport.bundles import collect
     from dcmreport.config import RequestorAssociation
     from dcmreport.records import PeerCheck
@@ -300,7 +300,7 @@ def _check(config: ConfigFile, name: str, sub: ClickContext) -> PeerCheck:
         if error is not None:
             raise error
         association = collect(RequestorAssociation, sub.params)
-        rsp = dicom.echo(association.peer(name), association.settings())
+        rsp = requestor.echo(association.peer(name), association.settings())
     except DcmreportError as exc:
         return PeerCheck(name, address, None, exc)
     return PeerCheck(name, address, rsp, None)

@@ -8,6 +8,8 @@ it, instead of the listener misbehaving at a customer site.
 from __future__ import annotations
 
 import inspect
+import threading
+import time
 from pathlib import Path
 
 import pynetdicom
@@ -19,6 +21,7 @@ from pynetdicom.dul import DULServiceProvider
 from pynetdicom.transport import AssociationSocket
 
 from dcmreport.association import internals
+from dcmreport.catalog import VERIFICATION
 
 SOURCE = Path(pynetdicom.__file__).parent
 
@@ -139,6 +142,77 @@ def test_the_state_machine_hands_p_data_to_dimse_receive_primitive() -> None:
     from pynetdicom import fsm
 
     assert "dul.assoc.dimse.receive_primitive(" in inspect.getsource(fsm.DT_2)
+
+
+def test_kill_polls_for_an_idle_state_machine() -> None:
+    """Item 11: ``kill`` polls ``stop_dul`` every 10 ms, which stops only in Sta1; the state
+    machine moves there by ``self.transition(next_state)`` after the action, and a release's
+    action (AR-3) queues the A-RELEASE-RP before it closes the connection."""
+    from pynetdicom import fsm
+
+    kill = inspect.getsource(Association.kill)
+    assert "while self.dul.is_alive() and not self.dul.stop_dul():" in kill
+    assert "time.sleep(0.01)" in kill
+    assert 'self.state_machine.current_state == "Sta1"' in inspect.getsource(
+        DULServiceProvider.stop_dul
+    )
+    assert "self.transition(next_state)" in inspect.getsource(fsm.StateMachine.do_action)
+    assert "self.current_state = state" in inspect.getsource(fsm.StateMachine.transition)
+    release = inspect.getsource(fsm.AR_3)
+    assert release.index("dul.to_user_queue.put(") < release.index("sock.close()")
+
+
+class _KillPolls:
+    """pynetdicom.association's ``time``, counting the 10 ms polls of ``kill`` in this thread
+    (where ``release`` runs it; the peer's threads poll too)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._thread = threading.get_ident()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds == 0.01 and threading.get_ident() == self._thread:
+            self.count += 1
+        time.sleep(seconds)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
+
+
+def test_prompt_close_releases_without_kill_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 11 at work, on loopback: the connection closes 3 ms after the A-RELEASE-RP is
+    queued (an EVT_CONN_CLOSE handler holds AR-3), so pynetdicom's kill polls; with
+    prompt_close the move to Sta1 wakes it instead."""
+    from pynetdicom import AE, evt
+
+    polls = _KillPolls()
+    monkeypatch.setattr(pynetdicom.association, "time", polls)
+    server_ae = AE(ae_title="PEER")
+    server_ae.add_supported_context(VERIFICATION)
+    server = server_ae.start_server(("127.0.0.1", 0), block=False)
+    port = server.socket.getsockname()[1]
+    ae = AE(ae_title="DCMREPORT")
+    ae.add_requested_context(VERIFICATION)
+
+    def releases_that_polled(prompt: bool) -> int:
+        polled = 0
+        for _ in range(5):
+            handlers = [(evt.EVT_CONN_CLOSE, lambda event: time.sleep(0.003))]
+            if prompt:
+                handlers.append((evt.EVT_CONN_OPEN, lambda e: internals.prompt_close(e.assoc)))
+            assoc = ae.associate("127.0.0.1", port, ae_title="PEER", evt_handlers=handlers)
+            assert assoc.is_established
+            before = polls.count
+            assoc.release()
+            assert assoc.is_released and not assoc.dul.is_alive()
+            polled += polls.count > before
+        return polled
+
+    try:
+        assert releases_that_polled(prompt=False) >= 3  # the setup makes kill poll
+        assert releases_that_polled(prompt=True) <= 1
+    finally:
+        server.shutdown()
 
 
 def test_reactor_polling_hooks() -> None:

@@ -21,7 +21,8 @@ from conftest import PEERS
 from pydicom import Dataset
 from pynetdicom import AE, build_role, evt
 
-from dcmreport.association import Listener, ListenOptions, Settings
+from dcmreport.association.common import Settings
+from dcmreport.association.listener import Listener, ListenOptions
 from dcmreport.catalog import TRANSFER_SYNTAXES
 from dcmreport.receive import Reaction, ReportHandler
 from dcmreport.records import ReportRecord

@@ -19,7 +19,8 @@ from conftest import PEERS, cli_env, dcmreport
 from pydicom import Dataset
 from pynetdicom import AE
 
-from dcmreport.association import Listener, ListenOptions, Settings
+from dcmreport.association.common import Settings
+from dcmreport.association.listener import Listener, ListenOptions
 from dcmreport.receive import Reaction, ReportHandler
 from dcmreport.records import ReportRecord
 

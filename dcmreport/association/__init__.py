@@ -11,35 +11,8 @@
 * :mod:`~dcmreport.association.internals`: every use of pynetdicom's internals,
   each listed with its reason, applied to our own associations only.
 
-Importing it changes nothing in pynetdicom for other code in the process.
+Import each name from its module: this package imports none of them, so
+``echo`` and ``send-report`` load the requestor alone, not the listener
+(lean start, issue 11). Importing it changes nothing in pynetdicom for other
+code in the process.
 """
-
-from dcmreport.association.batch import BatchOptions, send_batch
-from dcmreport.association.common import Settings, association_info
-from dcmreport.association.listener import (
-    CommitmentService,
-    Listener,
-    ListenOptions,
-    ReportHandler,
-    ResultHandler,
-)
-from dcmreport.association.requestor import echo, request_commitment, send_report
-from dcmreport.association.results import NewAssociations, ResultInbox, accepting
-
-__all__ = [
-    "BatchOptions",
-    "CommitmentService",
-    "ListenOptions",
-    "Listener",
-    "NewAssociations",
-    "ReportHandler",
-    "ResultHandler",
-    "ResultInbox",
-    "Settings",
-    "accepting",
-    "association_info",
-    "echo",
-    "request_commitment",
-    "send_batch",
-    "send_report",
-]

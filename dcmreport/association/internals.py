@@ -59,6 +59,13 @@ in pynetdicom for other code in the same process.
    pynetdicom logs a TLS error that ends an association later (a TLS 1.3
    peer refusing our certificate after the handshake) with its exception,
    which :class:`Diagnostics` keeps (item 6).
+11. ``Association.kill`` and ``StateMachine.transition`` (:func:`prompt_close`):
+   ``kill`` (every release and abort ends in it) polls every 10 ms until the
+   DUL's state machine is idle (Sta1). A release wakes it as soon as the
+   A-RELEASE-RP is queued, microseconds before the same action closes the
+   connection and moves to Sta1, so most releases slept 10 ms for nothing.
+   The transition to Sta1 wakes us instead, then pynetdicom's ``kill`` runs
+   and finds Sta1 at once.
 12. The DUL reactor's polling (:class:`Reactor`): ``DULServiceProvider.run_reactor``
    sleeps ``_run_loop_delay`` (1 ms) whenever a pass finds nothing to do, so
    every PDU waits up to a millisecond to be read and every message we queue
@@ -350,6 +357,37 @@ def no_delay(assoc: Association) -> None:
     sock = assoc.dul.socket.socket if assoc.dul.socket else None
     if sock is not None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+# How long prompt_close waits for Sta1 before leaving it to kill's own polling: one poll.
+_KILL_POLL = 0.01
+
+
+def prompt_close(assoc: Association) -> None:
+    """Let ``assoc.kill`` start the moment the DUL is idle, not at its next 10 ms poll (item 11).
+
+    Bounded by one of pynetdicom's polls, so a DUL that never gets there (or
+    a kill from its own thread) is left to ``kill`` exactly as before.
+    """
+    machine, dul, kill = assoc.dul.state_machine, assoc.dul, assoc.kill
+    changed = threading.Condition()
+    transition = machine.transition
+
+    def signalled(state: str) -> None:
+        transition(state)
+        if state == "Sta1":
+            with changed:
+                changed.notify_all()
+
+    def prompt_kill() -> None:
+        with changed:
+            changed.wait_for(
+                lambda: machine.current_state == "Sta1" or not dul.is_alive(), _KILL_POLL
+            )
+        kill()
+
+    machine.transition = signalled  # type: ignore[method-assign]
+    assoc.kill = prompt_kill  # type: ignore[method-assign]
 
 
 def reject(assoc: Association, result: int, source: int, reason: int) -> None:

@@ -367,11 +367,13 @@ class Listener:
             ) from None
 
     def _on_connected(self, event: evt.Event) -> None:
-        """A new connection: no Nagle, no polling, no debug text unless shown, and limits on
-        what it may send from its first byte."""
+        """A new connection: no Nagle, no polling, no debug text unless shown, a prompt end
+        (its thread gone as soon as the connection is), and limits on what it may send
+        from its first byte."""
         internals.no_delay(event.assoc)
         internals.Reactor(event.assoc)
         internals.no_debug_handlers(event.assoc)
+        internals.prompt_close(event.assoc)
         limits = internals.PduLimits(
             max_pdu=self._settings.max_pdu,
             max_dataset=self._options.dataset_limits.max_size,

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pydicom import Dataset
 from pydicom.uid import UID
@@ -25,7 +25,7 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import catalog, commitment, tls
+from dcmreport import catalog, tls
 from dcmreport.association import internals
 from dcmreport.association.common import (
     COMMAND_NAMES,
@@ -35,7 +35,6 @@ from dcmreport.association.common import (
     make_ae,
     word_order,
 )
-from dcmreport.association.results import ResultInbox, serve_reports
 from dcmreport.catalog import EXPLICIT_VR_BE, STORAGE_COMMITMENT, VERIFICATION
 from dcmreport.errors import AssociationError, InputError
 from dcmreport.peer import Peer
@@ -49,6 +48,9 @@ from dcmreport.records import (
     ResponseStatus,
 )
 from dcmreport.status import SUCCESS, WARNING, category
+
+if TYPE_CHECKING:
+    from dcmreport.association.results import ResultInbox
 
 LOG = logging.getLogger("dcmreport")
 
@@ -224,6 +226,7 @@ def _associate(
                 (evt.EVT_CONN_OPEN, diagnostics.on_connect),
                 (evt.EVT_CONN_OPEN, handshake),
                 (evt.EVT_CONN_OPEN, lambda event: _bound_reading(event.assoc, settings)),
+                (evt.EVT_CONN_OPEN, lambda event: internals.prompt_close(event.assoc)),
                 (evt.EVT_CONN_OPEN, lambda event: internals.Reactor(event.assoc)),
                 (evt.EVT_CONN_OPEN, lambda event: internals.no_debug_handlers(event.assoc)),
                 *(handlers or []),
@@ -467,6 +470,10 @@ def request_commitment(
     come on a new association reach ``inbox`` through its listener. A request
     answered with a Failure status is not waited for.
     """
+    # Here, not at the top: results brings the listener, which echo and send-report
+    # do without (lean start).
+    from dcmreport.association.results import serve_reports
+
     received = _Received()
     sending = threading.Lock()
     contexts = [(STORAGE_COMMITMENT, "none")]
@@ -526,6 +533,8 @@ def _send_action(
 
 
 def _result(sent: _Sent, info: AssociationInfo, inbox: ResultInbox) -> CommitResult:
+    from dcmreport import commitment  # reads a result; echo and send-report do without
+
     arrival = inbox.arrival(sent.request.transaction_uid)
     if arrival is None:
         return CommitResult(sent.request, info, sent.status)

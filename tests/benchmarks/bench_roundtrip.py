@@ -18,7 +18,9 @@ import time
 from pydicom import Dataset
 from pynetdicom import AE, evt
 
-from dcmreport.association import Listener, ListenOptions, Settings, send_report
+from dcmreport.association.common import Settings
+from dcmreport.association.listener import Listener, ListenOptions
+from dcmreport.association.requestor import send_report
 from dcmreport.peer import Peer
 from dcmreport.records import Answer, ReceivedReport, ReportRecord, ReportRequest, ResponseStatus
 

@@ -1,0 +1,136 @@
+"""Lean start (issue 11): each command imports only what it needs.
+
+The CLI runs as a user runs it, under ``python -X importtime``, which names on
+stderr every module the process imports. No command imports pydantic (Typer
+0.29 converts values with it; :mod:`dcmreport.coercion` does instead), JSON
+output imports no rich, ``echo`` and ``send-report`` import no listener, and
+TAB neither pydicom nor pynetdicom.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import typer
+from conftest import cli_env, unused_port
+
+from dcmreport import coercion
+from dcmreport.cli import app
+
+LISTENER_SIDE = {"dcmreport.association.listener", "dcmreport.association.results"}
+
+
+def imports(*args: str, env: dict[str, str] | None = None) -> tuple[int, set[str]]:
+    """Exit code of ``python -X importtime -m dcmreport ARGS`` and the modules it imported."""
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "dcmreport", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env or cli_env(),
+    )
+    return run.returncode, set(re.findall(r"^import time:.*\| +(\S+)$", run.stderr, re.M))
+
+
+def test_echo_and_send_report_import_neither_pydantic_nor_rich_nor_the_listener(
+    listen: Any,
+) -> None:
+    peer = f"ANY-SCP@127.0.0.1:{listen().port}"
+    for command in (
+        ["echo", peer],
+        ["send-report", peer, "--event", "1", "--instance", "1.2.3", "PatientID=X"],
+    ):
+        code, modules = imports(*command, "--format", "json")
+        assert code == 0, command
+        assert "dcmreport.association.requestor" in modules  # what it needs, it imports
+        assert not {"pydantic", "rich", *LISTENER_SIDE} & modules, command
+
+
+def test_listen_json_imports_no_rich() -> None:
+    code, modules = imports("listen", "--port", "0", "--timeout", "0.1", "--format", "json")
+    assert code == 5  # no report within --timeout
+    assert "dcmreport.association.listener" in modules
+    assert not {"pydantic", "rich"} & modules
+
+
+def test_a_bad_value_is_refused_without_pydantic() -> None:
+    code, modules = imports("echo", "--max-pdu", "abc", f"127.0.0.1:{unused_port()}")
+    assert code == 2
+    assert "pydantic" not in modules
+
+
+def test_tab_imports_neither_pydantic_nor_dicom_libraries() -> None:
+    env = {
+        **cli_env(),
+        "_DCMREPORT_COMPLETE": "complete_bash",
+        "COMP_WORDS": "dcmreport listen --status pro",
+        "COMP_CWORD": "3",
+    }
+    code, modules = imports(env=env)
+    assert code == 0
+    assert "dcmreport.completion" in modules
+    assert not {"pydantic", "pydicom", "pynetdicom"} & modules
+
+
+def test_every_option_is_converted_by_dcmreport() -> None:
+    """A new kind of option that coercion does not know would bring pydantic back."""
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group)
+    commands = [group, *(group.get_command(ctx, name) for name in group.list_commands(ctx))]  # type: ignore[attr-defined]
+    params = [param for command in commands for param in command.get_params(ctx)]
+    assert len(params) > 100
+    unknown = [p.name for p in params if coercion.runtime_param(p.type_descriptor) is None]
+    assert unknown == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["echo", "--max-pdu", "abc"], "invalid value for '--max-pdu'"),
+        (["echo", "--max-pdu", "abc"], "'abc' is not an integer"),
+        (["echo", "--acse-timeout", "-1"], "must be at least 0 (not -1)"),
+        (["echo", "--acse-timeout", "nan"], "must be at least 0 (not nan)"),
+        (["listen", "--port", "70000"], "must be at most 65535 (not 70000)"),
+        (["echo", "--format", "xml"], "'xml' is not one of 'auto', 'text', 'json'"),
+        (["echo", "--config", "/"], "file '/' is a directory"),
+    ],
+)
+def test_bad_values_are_usage_errors(args: list[str], message: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "dcmreport", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(),
+    )
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_values_from_the_environment_are_converted() -> None:
+    """DCMREPORT_FORMAT in capitals is a choice (case-insensitive); a bad number names its
+    variable."""
+    env = {**cli_env(), "DCMREPORT_FORMAT": "JSON"}
+    run = subprocess.run(
+        [sys.executable, "-m", "dcmreport", "echo", f"127.0.0.1:{unused_port()}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert run.returncode == 3 and run.stdout.startswith("{")  # JSON, a connection refused
+    env = {**cli_env(), "DCMREPORT_MAX_PDU": "lots"}
+    run = subprocess.run(
+        [sys.executable, "-m", "dcmreport", "echo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert run.returncode == 2
+    assert "'DCMREPORT_MAX_PDU'" in run.stderr and "'lots' is not an integer" in run.stderr
