@@ -179,9 +179,10 @@ class Process:
         raise BenchError(f"{self.described()}: {why}{self.stderr()}")
 
     def stderr(self) -> str:
+        """The end of stderr, else the last stdout line: why it failed, for the error."""
         self._stderr.seek(0)
-        text = self._stderr.read().decode(errors="replace").strip()
-        return f": {text[-800:]}" if text else ""
+        text = self._stderr.read().decode(errors="replace").strip() or "".join(self.lines[-1:])
+        return f": {text.strip()[-800:]}" if text else ""
 
     def described(self) -> str:
         return " ".join(Path(a).name if "/" in a else a for a in self.argv[1:4])

@@ -32,7 +32,8 @@ import time
 from typing import Any
 
 from pydicom import Dataset
-from pynetdicom import AE, evt
+from pynetdicom import AE, evt, register_uid
+from pynetdicom.service_class_n import StorageCommitmentServiceClass
 
 STGCMT = "1.2.840.10008.1.20.1"
 STGCMT_INSTANCE = "1.2.840.10008.1.20.1.1"
@@ -84,6 +85,9 @@ def scp(argv: list[str]) -> int:
         if count and answered >= count:
             done.set()
 
+    # pynetdicom serves N-EVENT-REPORT only on classes it knows: flood.py's is made known
+    # the documented way, as a storage commitment class.
+    register_uid(FLOOD_CLASS, "FloodReport", StorageCommitmentServiceClass)
     ae = AE(ae_title="PLAIN-SCP")
     ae.maximum_associations = 64
     ae.dimse_timeout = ae.network_timeout = 600  # a large report may take long to arrive
