@@ -12,8 +12,8 @@ Sections, one module each:
   large    a 100,000-item storage commitment report: wall and peak memory, both sides
   memory   listener resident memory after 20,000 reports vs after 1,000
 
-``--quick`` runs fewer repetitions on smaller sizes (a smoke run: its ratios
-are rough). Exits 1 when a section could not measure (it says why), not when
+``--quick`` measures each case once, on smaller sizes: a smoke run, whose
+ratios are rough. Exits 1 when a section could not measure (it says why), not when
 a target is missed: the table says that.
 """
 
@@ -57,7 +57,7 @@ def table(rows: list[Row]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer runs")
+    parser.add_argument("--quick", action="store_true", help="each case once, smaller sizes")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="these sections only")
     args = parser.parse_args()
     rows: list[Row] = []

@@ -75,7 +75,7 @@ def rows(quick: bool) -> list[Row]:
         cases.update({name: (lambda t=t: tab(*t)) for name, t in TABS.items()})
         s = {
             name: medians["s"] * 1000
-            for name, medians in interleaved(cases, 3 if quick else 15).items()
+            for name, medians in interleaved(cases, 1 if quick else 15).items()
         }
     return [
         compare(
