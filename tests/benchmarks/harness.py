@@ -26,7 +26,6 @@ from typing import IO, Any
 
 HERE = Path(__file__).parent
 PLAIN = HERE / "plain.py"
-FLOOD = HERE.parent / "peers" / "flood.py"
 PY = sys.executable
 REFERENCED_CLASS = "1.2.840.10008.5.1.4.1.1.7"  # the referenced instances': Secondary Capture
 INSTANCE_PREFIX = "1.2.826.0.1.3680043.9.9999.4"
@@ -97,6 +96,14 @@ def environment() -> dict[str, str]:
 
 def dcmreport(*args: str) -> list[str]:
     return [PY, "-m", "dcmreport", *args]
+
+
+def send_report(port: int, data: Path, *args: str) -> list[str]:
+    """``dcmreport send-report``: storage commitment event 1, Event Information from ``data``."""
+    return dcmreport(
+        "send-report", f"ANY-SCP@127.0.0.1:{port}", "--data", str(data),
+        "--class", "storage-commitment", "--event", "1", "--format", "json", *args,
+    )  # fmt: skip
 
 
 def plain(*args: str) -> list[str]:
@@ -279,39 +286,23 @@ def report_file(directory: Path, items: int) -> Path:
     return path
 
 
-def flood(port: int, senders: int, each: int, tag: str) -> float:
-    """Seconds for ``senders`` plain senders (flood.py), ``each`` reports on one association.
+def senders(port: int, count: int, each: int, data: Path) -> float:
+    """Seconds for ``count`` plain SCUs (plain.py) sending ``each`` reports on one association each.
 
     Each sender associates and waits; the clock starts when all are told to
     go, so the senders' own start (a Python process each) is not counted.
-    Every report must be answered Success.
+    Every report must be answered Success (a sender exits 4 otherwise).
     """
-    floods = [
-        Process(
-            [
-                PY,
-                str(FLOOD),
-                str(port),
-                str(each),
-                "--nodelay",
-                "--wait",
-                "--prefix",
-                f"1.2.826.0.1.3680043.9.9999.{tag}.{n}",
-            ],
-            stdin=True,
-        )
-        for n in range(1, senders + 1)
+    started = [
+        Process(plain("scu", str(port), str(data), "--count", str(each), "--wait"), stdin=True)
+        for _ in range(count)
     ]
-    for sender in floods:
+    for sender in started:
         if "ready" not in sender.wait_line():
             sender.kill(f"did not associate: {sender.lines[0].strip()}")
     start = time.perf_counter()
-    for sender in floods:
+    for sender in started:
         sender.tell("go\n")
-    outputs = [sender.finish() for sender in floods]
-    elapsed = time.perf_counter() - start
-    answers = [json.loads(line) for out in outputs for line in out.stdout.splitlines()[1:]]
-    succeeded = sum(answer.get("status") == 0 for answer in answers)
-    if succeeded != senders * each:
-        raise BenchError(f"{succeeded} of {senders * each} reports answered Success: {answers[-1]}")
-    return elapsed
+    for sender in started:
+        sender.finish()
+    return time.perf_counter() - start

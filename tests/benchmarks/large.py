@@ -18,10 +18,10 @@ from harness import (
     Row,
     Servers,
     compare,
-    dcmreport,
     interleaved,
     plain,
     report_file,
+    send_report,
 )
 
 TIMEOUT = "600"  # seconds for the answer: the figure is how long, not whether within 30 s
@@ -37,22 +37,7 @@ def sides(listener: Process, sender: Process, items: int) -> dict[str, float]:
 
 def with_dcmreport(servers: Servers, data: Path, items: int) -> dict[str, float]:
     listener, port = servers.dcmreport_listen("--count", "1")
-    sender = Process(
-        dcmreport(
-            "send-report",
-            f"ANY-SCP@127.0.0.1:{port}",
-            "--class",
-            "storage-commitment",
-            "--event",
-            "1",
-            "--data",
-            str(data),
-            "--dimse-timeout",
-            TIMEOUT,
-            "--format",
-            "json",
-        )
-    )
+    sender = Process(send_report(port, data, "--dimse-timeout", TIMEOUT))
     return sides(listener, sender, items)
 
 
@@ -73,19 +58,10 @@ def rows(quick: bool) -> list[Row]:
             },
             runs,
         )
-    ours, base = m["dcmreport"], m["plain"]
-    name = f"{items:,}-item report"
+    figures = (("wall", "sender wall", "s", 1.2), ("sender", "sender peak", "MiB", 1.5),
+               ("listener", "listener peak", "MiB", 1.5))  # fmt: skip
     return [
-        compare(f"{name}: sender wall", ours["wall"], base["wall"], "pynetdicom", "s", at_most=1.2),
-        compare(
-            f"{name}: sender peak", ours["sender"], base["sender"], "pynetdicom", "MiB", at_most=1.5
-        ),
-        compare(
-            f"{name}: listener peak",
-            ours["listener"],
-            base["listener"],
-            "pynetdicom",
-            "MiB",
-            at_most=1.5,
-        ),
-    ]
+        compare(f"{items:,}-item report: {label}", m["dcmreport"][key], m["plain"][key],
+                "pynetdicom", unit, at_most=limit)
+        for key, label, unit, limit in figures
+    ]  # fmt: skip

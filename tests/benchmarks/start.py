@@ -9,6 +9,8 @@ program and must not feel slower than asking for help.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from harness import (
     PY,
     BenchError,
@@ -20,6 +22,7 @@ from harness import (
     interleaved,
     plain,
     report_file,
+    send_report,
     whole_process,
 )
 
@@ -39,60 +42,40 @@ def completion_env(line: str) -> dict[str, str]:
     }
 
 
-def tab(line: str, expected: str) -> dict[str, float]:
-    done = whole_process(dcmreport(), completion_env(line))
-    if expected not in done.stdout:
-        raise BenchError(f"TAB after {line!r} did not offer {expected}: {done.stdout[:200]!r}")
-    return {"s": done.wall_s}
+def timed(argv: list[str]) -> Callable[[], Mapping[str, float]]:
+    return lambda: {"s": whole_process(argv).wall_s}
+
+
+def tab(line: str, expected: str) -> Callable[[], Mapping[str, float]]:
+    """A TAB at the end of ``line``, which must offer ``expected`` (a broken one is fast)."""
+
+    def run() -> Mapping[str, float]:
+        done = whole_process(dcmreport(), completion_env(line))
+        if expected not in done.stdout:
+            raise BenchError(f"TAB after {line!r} did not offer {expected}: {done.stdout[:200]!r}")
+        return {"s": done.wall_s}
+
+    return run
 
 
 def rows(quick: bool) -> list[Row]:
     with Servers() as servers:
         _, port = servers.plain_scp()
-        data = str(report_file(servers.directory, 1))
-        commands = {
-            "dcmreport echo": dcmreport("echo", f"ANY-SCP@127.0.0.1:{port}", "--format", "json"),
-            "echoscu": [PY, "-m", "pynetdicom", "echoscu", "127.0.0.1", str(port)],
-            "dcmreport send-report": dcmreport(
-                "send-report",
-                f"ANY-SCP@127.0.0.1:{port}",
-                "--class",
-                "storage-commitment",
-                "--event",
-                "1",
-                "--data",
-                data,
-                "--format",
-                "json",
-            ),
-            "minimal script": plain("scu", str(port), data),
-            "--help": dcmreport("--help"),
-        }
+        data = report_file(servers.directory, 1)
         cases = {
-            name: (lambda argv=argv: {"s": whole_process(argv).wall_s})
-            for name, argv in commands.items()
+            "echo": timed(dcmreport("echo", f"ANY-SCP@127.0.0.1:{port}", "--format", "json")),
+            "echoscu": timed([PY, "-m", "pynetdicom", "echoscu", "127.0.0.1", str(port)]),
+            "send-report": timed(send_report(port, data)),
+            "minimal": timed(plain("scu", str(port), str(data))),
+            "--help": timed(dcmreport("--help")),
+            **{name: tab(*line) for name, line in TABS.items()},
         }
-        cases.update({name: (lambda t=t: tab(*t)) for name, t in TABS.items()})
-        s = {
-            name: medians["s"] * 1000
-            for name, medians in interleaved(cases, 1 if quick else 15).items()
-        }
+        medians = interleaved(cases, 1 if quick else 15)
+    ms = {name: metrics["s"] * 1000 for name, metrics in medians.items()}
     return [
-        compare(
-            "echo, whole process",
-            s["dcmreport echo"],
-            s["echoscu"],
-            "pynetdicom echoscu",
-            "ms",
-            at_most=1.0,
-        ),
-        compare(
-            "send-report, whole process",
-            s["dcmreport send-report"],
-            s["minimal script"],
-            "minimal pynetdicom",
-            "ms",
-            at_most=1.1,
-        ),
-        *(compare(name, s[name], s["--help"], "--help", "ms", at_most=1.0) for name in TABS),
-    ]
+        compare("echo, whole process", ms["echo"], ms["echoscu"], "pynetdicom echoscu", "ms",
+                at_most=1.0),
+        compare("send-report, whole process", ms["send-report"], ms["minimal"],
+                "minimal pynetdicom", "ms", at_most=1.1),
+        *(compare(name, ms[name], ms["--help"], "--help", "ms", at_most=1.0) for name in TABS),
+    ]  # fmt: skip

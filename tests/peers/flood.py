@@ -1,7 +1,7 @@
 """A plain pynetdicom sender of many reports on one association (no dcmreport import).
 
     python flood.py PORT COUNT [--prefix UID] [--instance RAW] [--calling-aet RAW]
-                    [--echo-between] [--called-aet AET] [--nodelay] [--wait]
+                    [--echo-between] [--called-aet AET] [--nodelay]
 
 Prints one JSON line per response: {"message_id", "instance", "status"}; an
 association that ends early prints {"ended": "aborted"|"rejected"|...} and
@@ -9,8 +9,6 @@ stops. Instances are PREFIX.N unless --instance gives one raw value (which may
 be hostile: pynetdicom sends what it is given). --echo-between sends a C-ECHO
 before and after each report; --nodelay turns Nagle's algorithm off on our side
 (pynetdicom leaves it on, which caps one association at ~20 reports/s).
---wait prints {"ready": true} once associated and sends nothing before a line on
-stdin, so that a benchmark can start many senders and time only their reports.
 """
 
 from __future__ import annotations
@@ -49,9 +47,6 @@ def main(argv: list[str]) -> int:
     if not assoc.is_established:
         print(json.dumps({"ended": "rejected" if assoc.is_rejected else "not established"}))
         return 3
-    if "--wait" in argv:
-        print(json.dumps({"ready": True}), flush=True)
-        sys.stdin.readline()
     for n in range(1, count + 1):
         if "--echo-between" in argv:
             assoc.send_c_echo()
