@@ -192,7 +192,9 @@ class Process:
         return f": {text.strip()[-800:]}" if text else ""
 
     def described(self) -> str:
-        return " ".join(Path(a).name if "/" in a else a for a in self.argv[1:4])
+        """Its program and first words, to name it in an error: ``dcmreport listen --port``."""
+        words = [Path(word).name for word in self.argv[1:] if word != "-m"]
+        return " ".join(words[:3])
 
     def vm_rss_mib(self) -> float:
         """Resident memory now (VmRSS of /proc/PID/status)."""
@@ -216,12 +218,16 @@ class Servers:
     def __enter__(self) -> Servers:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        for process in self._running:
-            if process.proc.poll() is None:
-                process.proc.kill()
-                process.proc.wait()
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        """Kills the servers still running; a failure gets what they said (the other side's why)."""
+        running = [process for process in self._running if process.proc.poll() is None]
+        for process in running:
+            process.proc.kill()
+            process.proc.wait()
         self._directory.cleanup()
+        said = "; ".join(f"{process.described()}{process.stderr()}" for process in running)
+        if isinstance(error, BenchError) and said:
+            raise BenchError(f"{error} (still running: {said})") from error
 
     def dcmreport_listen(self, *args: str) -> tuple[Process, int]:
         """``dcmreport listen`` on a free port of 127.0.0.1, JSON to a drained pipe."""
