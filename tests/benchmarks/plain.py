@@ -6,9 +6,10 @@
 ``scp`` accepts storage commitment and Verification, answers every
 N-EVENT-REPORT Success and prints its port as the first stdout line.
 ``--fsync DIR`` first writes each received data set to its own file and fsyncs
-the file and the directory entry; ``--print`` decodes each report and prints
-it as one DICOM JSON line (what ``listen --format json`` shows). ``--count N``
-exits once N reports were answered and their association closed.
+the file and the directory entry; ``--print`` decodes each report and, once
+it is answered, prints it as one DICOM JSON line (what ``listen --format json``
+shows). ``--count N`` exits once N reports were answered (and printed) and
+their association closed.
 
 ``scu`` sends the Event Information in DATA (DICOM JSON) as storage commitment
 event 1, COUNT times on one association, and prints ``{"elapsed_s", "p50_ms"}``
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import socket
 import statistics
 import sys
@@ -67,23 +69,24 @@ def keep(directory: str, number: int, encoded: bytes) -> None:
 def scp(argv: list[str]) -> int:
     count = int(option(argv, "--count", "0") or 0)
     directory = option(argv, "--fsync")
-    answered = 0
+    reports = 0
     lock = threading.Lock()
+    received: queue.Queue[Dataset] = queue.Queue()
     done = threading.Event()
 
     def on_report(event: evt.Event) -> tuple[int, None]:
-        nonlocal answered
+        nonlocal reports
         with lock:
-            answered += 1
-            number = answered
+            reports += 1
+            number = reports
         if directory:
             keep(directory, number, event.request.EventInformation.getvalue())
         if "--print" in argv:
-            print(json.dumps(event.event_information.to_json_dict()), flush=True)
+            received.put(event.event_information)  # decoded now, shown once answered
         return 0, None
 
     def on_close(event: evt.Event) -> None:
-        if count and answered >= count:
+        if count and reports >= count:
             done.set()
 
     ae = AE(ae_title="PLAIN-SCP")
@@ -102,6 +105,8 @@ def scp(argv: list[str]) -> int:
     )
     print(server.server_address[1], flush=True)
     if count:
+        for _ in range(count if "--print" in argv else 0):
+            print(json.dumps(received.get().to_json_dict()), flush=True)
         done.wait()
     else:
         sys.stdin.read()  # until the caller closes our stdin
