@@ -169,18 +169,25 @@ class Process:
         stdin.flush()
 
     def finish(self, timeout: float = 300) -> Finished:
-        """Waits for the exit (killing after ``timeout``); a failure is a ``BenchError``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                self.kill(f"still running after {timeout} s")
-            time.sleep(0.005)
+        """Waits for the exit (killing after ``timeout``); a failure is a ``BenchError``.
+
+        A blocking ``wait4``, so that the wall time ends when the process does.
+        """
+        overdue = threading.Event()
+
+        def kill() -> None:
+            overdue.set()
+            self.proc.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        _, status, usage = os.wait4(self.proc.pid, 0)
         wall = time.perf_counter() - self.started
+        timer.cancel()
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         self._drained.join(timeout=10)
+        if overdue.is_set():
+            raise BenchError(f"{self.described()}: still running after {timeout} s{self.stderr()}")
         if self.proc.returncode != 0:
             raise BenchError(f"{self.described()} exited {self.proc.returncode}{self.stderr()}")
         return Finished(wall, usage.ru_maxrss / 1024, "".join(self.lines))
