@@ -29,7 +29,7 @@ TIMEOUT = "600"  # seconds for the answer: the figure is how long, not whether w
 
 def sides(listener: Process, sender: Process, items: int) -> dict[str, float]:
     sent = sender.finish(timeout=900)
-    received = listener.finish(timeout=60)
+    received = listener.finish(timeout=900)  # it shows the report after answering it
     if received.stdout.count(INSTANCE_PREFIX) < items:
         raise BenchError(f"{listener.described()} did not show all {items} items")
     return {"wall": sent.wall_s, "sender": sent.peak_mib, "listener": received.peak_mib}
