@@ -163,7 +163,7 @@ def test_text_summarises_a_100000_item_sequence_small() -> None:
     record_text(rec)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert peak < 1_000_000  # with full: about 250 MB (tests/benchmarks/bench_render.py)
+    assert peak < 1_000_000  # with full: about 250 MB
     shown = text(rec)
     assert "ReferencedSOPSequence  100,000 items" in shown
     assert "… 99,995 more items of 100,000" in shown
