@@ -18,7 +18,7 @@ import pytest
 import typer
 from conftest import cli_env, unused_port
 
-from dcmreport import coercion
+from dcmreport import cli, coercion
 from dcmreport.cli import app
 
 LISTENER_SIDE = {"dcmreport.association.listener", "dcmreport.association.results"}
@@ -134,3 +134,43 @@ def test_values_from_the_environment_are_converted() -> None:
     )
     assert run.returncode == 2
     assert "'DCMREPORT_MAX_PDU'" in run.stderr and "'lots' is not an integer" in run.stderr
+
+
+def _names(infos: list[Any]) -> list[str]:
+    return [cli._command_name(info) for info in infos]
+
+
+def test_a_run_builds_only_the_command_it_names() -> None:
+    """Typer builds every registered command's options; main() keeps the one invoked."""
+    every = ["echo", "send-report", "commit", "listen", "peers"]
+    assert _names(cli.invoked(["echo", "pacs"])) == ["echo"]
+    assert _names(cli.invoked(["-v", "-q", "send-report", "--class", "echo"])) == ["send-report"]
+    for args in ([], ["-v"], ["--help", "echo"], ["-h", "listen"], ["ech"], ["--version"]):
+        assert _names(cli.invoked(args)) == every, args
+
+
+def test_options_before_the_command_are_flags() -> None:
+    """cli.invoked takes the first word not starting with - as the command: no value may
+    come before it."""
+    group = typer.main.get_command(app)
+    assert all(getattr(param, "is_flag", False) for param in group.params)
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (["-q", "send-report", "--help"], "Send an N-EVENT-REPORT"),
+        (["--help", "echo"], "send-report"),  # the group's help lists every command
+        (["-v", "lsiten"], "did you mean 'listen'?"),
+    ],
+)
+def test_help_and_suggestions_still_see_the_commands(args: list[str], shown: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "dcmreport", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(),
+    )
+    assert shown in run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
