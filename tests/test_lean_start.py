@@ -9,6 +9,7 @@ TAB neither pydicom nor pynetdicom.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 import typer
 from conftest import cli_env, unused_port
 
-from dcmreport import cli, coercion
+from dcmreport import cli, coercion, config
 from dcmreport.cli import app
 
 LISTENER_SIDE = {"dcmreport.association.listener", "dcmreport.association.results"}
@@ -174,3 +175,17 @@ def test_help_and_suggestions_still_see_the_commands(args: list[str], shown: str
     )
     assert shown in run.stdout + run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_bundles_generate_no_eq_hash_or_repr() -> None:
+    """Each generated method is compiled at every start; bundles are never compared or printed."""
+    bundles = [
+        kind
+        for kind in vars(config).values()
+        if isinstance(kind, type)
+        and dataclasses.is_dataclass(kind)
+        and kind.__module__ == config.__name__
+    ]
+    assert len(bundles) == 17
+    for kind in bundles:
+        assert not {"__eq__", "__hash__", "__repr__"} & set(vars(kind)), kind
