@@ -13,13 +13,14 @@ import dataclasses
 import re
 import subprocess
 import sys
+from types import ModuleType
 from typing import Any
 
 import pytest
 import typer
 from conftest import cli_env, unused_port
 
-from dcmreport import cli, coercion, config
+from dcmreport import cli, coercion, config, records
 from dcmreport.cli import app
 
 LISTENER_SIDE = {"dcmreport.association.listener", "dcmreport.association.results"}
@@ -177,15 +178,16 @@ def test_help_and_suggestions_still_see_the_commands(args: list[str], shown: str
     assert "Traceback" not in run.stderr
 
 
-def test_bundles_generate_no_eq_hash_or_repr() -> None:
-    """Each generated method is compiled at every start; bundles are never compared or printed."""
-    bundles = [
+@pytest.mark.parametrize(("module", "count"), [(config, 17), (records, 17)])
+def test_bundles_and_records_generate_no_eq_hash_or_repr(module: ModuleType, count: int) -> None:
+    """Each generated method is compiled at every start; these are never compared or printed."""
+    classes = [
         kind
-        for kind in vars(config).values()
+        for kind in vars(module).values()
         if isinstance(kind, type)
         and dataclasses.is_dataclass(kind)
-        and kind.__module__ == config.__name__
+        and kind.__module__ == module.__name__
     ]
-    assert len(bundles) == 17
-    for kind in bundles:
+    assert len(classes) == count  # a new one is declared like these
+    for kind in classes:
         assert not {"__eq__", "__hash__", "__repr__"} & set(vars(kind)), kind
