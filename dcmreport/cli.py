@@ -11,6 +11,8 @@ the commands, so ``--help`` and completion never pay for them.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import itertools
 import json
 import logging
@@ -24,7 +26,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.models import CommandInfo
+from typer.models import CommandInfo, OptionInfo
 
 from dcmreport import __version__, peers
 from dcmreport.bundles import expand
@@ -565,12 +567,14 @@ def main() -> None:
 
     Typer builds the click objects of every registered command on each run
     (148 options: about 18 ms, a tenth of ``echo``'s whole start), though a
-    run invokes one; so only the command the arguments name is kept
-    (:func:`invoked`). The process runs one command and exits, so narrowing
-    the module's ``app`` here is safe; tests that use ``app`` see them all.
+    run invokes one; so a copy of ``app`` keeps only the command the
+    arguments name (:func:`invoked`). ``app`` itself keeps them all: the
+    settings file's keys are checked against every command's options
+    (:func:`option_names`).
     """
-    app.registered_commands[:] = invoked(sys.argv[1:])
-    app(prog_name=PROG)
+    narrowed = copy.copy(app)
+    narrowed.registered_commands = invoked(sys.argv[1:])
+    narrowed(prog_name=PROG)
 
 
 def invoked(args: list[str]) -> list[CommandInfo]:
@@ -586,8 +590,24 @@ def invoked(args: list[str]) -> list[CommandInfo]:
     if len(before) == len(args) or {"-h", "--help"} & set(before):
         return app.registered_commands
     word = args[len(before)]
-    named = [c for c in app.registered_commands if _command_name(c) == word]
-    return named or app.registered_commands
+    if word not in {_command_name(c) for c in app.registered_commands}:
+        return app.registered_commands
+    wanted = {word, *_USES.get(word, ())}
+    return [c for c in app.registered_commands if _command_name(c) in wanted]
+
+
+def option_names() -> frozenset[str]:
+    """Every option of every command, by name, read from the declarations (nothing built)."""
+    return frozenset(
+        name
+        for info in app.registered_commands
+        for name, parameter in inspect.signature(info.callback).parameters.items()  # type: ignore[arg-type]
+        if any(isinstance(m, OptionInfo) for m in getattr(parameter.annotation, "__metadata__", ()))
+    )
+
+
+# The commands a command runs itself: ``peers --check`` echoes each peer with echo's options.
+_USES = {"peers": ("echo",)}
 
 
 def _command_name(info: CommandInfo) -> str:

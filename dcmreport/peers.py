@@ -77,20 +77,16 @@ class Applied:
     error: DcmreportError | None = None
 
 
-def settable(ctx: ClickContext) -> frozenset[str]:
+def settable() -> frozenset[str]:
     """Every option of every command, by name: what a table may set (``config`` excepted).
 
-    Read from the command tree, so a bundle added later (TLS settings) can be
-    set in the file without a change here.
+    Read from the commands' declarations (:func:`dcmreport.cli.option_names`),
+    so a bundle added later (TLS settings) can be set in the file without a
+    change here; not from the click tree, which holds only the command run.
     """
-    group = ctx.find_root().command
-    commands = getattr(group, "commands", {}).values()
-    return frozenset(
-        param.name
-        for command in commands
-        for param in command.params
-        if param.param_type_name == "option" and param.name and param.name != "config"
-    )
+    from dcmreport.cli import option_names  # the table of commands, imported by now
+
+    return option_names() - {"config"}
 
 
 class ConfiguredCommand(Command):
@@ -121,7 +117,7 @@ class ConfiguredCommand(Command):
             return Applied()
         try:
             config = load(pre.params.get("config"))
-            config.check_keys(settable(pre))
+            config.check_keys(settable())
             word = peer_word(pre.params) or default_peer()
             return _defaults(pre, config, config.peer(word))
         except DcmreportError as exc:

@@ -13,6 +13,7 @@ import dataclasses
 import re
 import subprocess
 import sys
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -147,6 +148,7 @@ def test_a_run_builds_only_the_command_it_names() -> None:
     every = ["echo", "send-report", "commit", "listen", "peers"]
     assert _names(cli.invoked(["echo", "pacs"])) == ["echo"]
     assert _names(cli.invoked(["-v", "-q", "send-report", "--class", "echo"])) == ["send-report"]
+    assert _names(cli.invoked(["peers", "--check"])) == ["echo", "peers"]  # it runs echo
     for args in ([], ["-v"], ["--help", "echo"], ["-h", "listen"], ["ech"], ["--version"]):
         assert _names(cli.invoked(args)) == every, args
 
@@ -191,3 +193,41 @@ def test_bundles_and_records_generate_no_eq_hash_or_repr(module: ModuleType, cou
     assert len(classes) == count  # a new one is declared like these
     for kind in classes:
         assert not {"__eq__", "__hash__", "__repr__"} & set(vars(kind)), kind
+
+
+def test_option_names_are_those_of_the_whole_command_tree() -> None:
+    """The settings file's keys are checked against the declarations, not the narrowed tree."""
+    group = typer.main.get_command(app)
+    built = {
+        param.name
+        for command in group.commands.values()  # type: ignore[attr-defined]
+        for param in command.params
+        if param.param_type_name == "option"
+    }
+    assert cli.option_names() == built
+
+
+def test_a_setting_of_another_command_is_no_unknown_key(listen: Any, tmp_path: Path) -> None:
+    """echo builds only echo's options; [defaults] may still set listen's --reply."""
+    settings = tmp_path / "config.toml"
+    settings.write_text('[defaults]\nreply = "echo"\nrepl = 1\n')
+    env = {**cli_env(), "DCMREPORT_CONFIG": str(settings)}
+    peer = f"ANY-SCP@127.0.0.1:{listen().port}"
+    run = subprocess.run(
+        [sys.executable, "-m", "dcmreport", "echo", peer, "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert run.returncode == 2  # the misspelt key, not the other command's
+    assert "repl: unknown key in [defaults] (did you mean reply or repeat?)" in run.stderr
+    settings.write_text('[defaults]\nreply = "echo"\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "dcmreport", "echo", peer, "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
