@@ -22,7 +22,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -280,6 +279,8 @@ def check_all(ctx: ClickContext, config: ConfigFile) -> list[PeerCheck]:
         name: echo_command.make_context("echo", [name, *config_args], parent=ctx.find_root())
         for name in config.peers
     }
+    from concurrent.futures import ThreadPoolExecutor  # only peers --check: not on every start
+
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(contexts)))) as pool:
         return list(pool.map(lambda item: _check(config, *item), contexts.items()))
 
