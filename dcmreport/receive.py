@@ -5,14 +5,14 @@ that association's thread, sends the answer it returns, then calls
 :meth:`ReportHandler.finish` with whether the answer was written. Data flows
 one way: received → decided → answered → recorded → shown.
 
-The order is the guarantee. With ``--output-dir``, the Part 10 file and a
-pending record (``answer_sent: null``) are on disk, and the ``--exec``
-program has run, before the answer exists: Success is never sent for a
-report that is not kept; if keeping it fails, the answer is 0x0110. The
-record is then completed by a second fsynced write that atomically replaces
-it, so each report stays one self-contained JSON file that a hook or a
-person can read, and a crash between the two leaves the honest
-``answer_sent: null`` rather than a torn line in a shared journal.
+The order is the guarantee. With ``--output-dir``, the Part 10 file is on
+disk, and the ``--exec`` program has run (with a pending record,
+``answer_sent: null``, to read), before the answer exists: Success is never
+sent for a report that is not kept; if keeping it fails, the answer is
+0x0110. The record is written (or completed) once the answer has gone out
+or not, so each report stays one self-contained JSON file that a hook or a
+person can read, and it never claims an answer that was not sent
+(:mod:`dcmreport.store` says what a crash leaves).
 
 By default the answer is the one the standard gives (``validate.standard_status``:
 0x0113 for an undefined event type, 0x0112 for another instance than the
@@ -92,7 +92,11 @@ class ReportHandler:
         self._reaction = reaction
         self._show = show
         self._argv = exec_argv(reaction.exec_command) if reaction.exec_command else None
-        self._store = ReportStore.open(reaction.output_dir) if reaction.output_dir else None
+        self._store = (
+            ReportStore.open(reaction.output_dir, records_before_answer=self._argv is not None)
+            if reaction.output_dir
+            else None
+        )
         self._answered = 0
         self._lock = threading.Lock()
 
@@ -123,7 +127,7 @@ class ReportHandler:
     def finish(self, record: ReportRecord) -> None:
         """Complete the kept record with what happened, then show it."""
         if self._store is not None and record.files:
-            self._store.complete(Path(record.files[-1]), record_json(record))
+            self._store.complete(record, record_json(record))
         self._show(record)
 
     def _abort_now(self) -> bool:
@@ -164,7 +168,8 @@ class ReportHandler:
     def _hook_in_temporary_directory(self, record: ReportRecord) -> ReportRecord:
         """``--exec`` without ``--output-dir``: the program's files are removed once it has run."""
         with tempfile.TemporaryDirectory(prefix="dcmreport-") as directory:
-            decided = self._keep(ReportStore.open(Path(directory)), record)
+            store = ReportStore.open(Path(directory), records_before_answer=True)
+            decided = self._keep(store, record)
         return replace(decided, files=())
 
     def _run_program(self, record: ReportRecord, paths: tuple[Path, Path | None]) -> Answer | None:
