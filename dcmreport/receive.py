@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from pydicom import Dataset
 
@@ -88,7 +89,9 @@ def exec_argv(command: str) -> list[str]:
 class ReportHandler:
     """Decide, keep, then record and show each report; see the module docstring for the order."""
 
-    def __init__(self, reaction: Reaction, show: Callable[[ReportRecord], None]) -> None:
+    def __init__(
+        self, reaction: Reaction, show: Callable[[ReportRecord, dict[str, Any] | None], None]
+    ) -> None:
         self._reaction = reaction
         self._show = show
         self._argv = exec_argv(reaction.exec_command) if reaction.exec_command else None
@@ -125,10 +128,12 @@ class ReportHandler:
         return record
 
     def finish(self, record: ReportRecord) -> None:
-        """Complete the kept record with what happened, then show it."""
+        """Write the kept record with what happened, then show it (the same JSON form)."""
+        form = None
         if self._store is not None and record.files:
-            self._store.complete(record, record_json(record))
-        self._show(record)
+            form = record_json(record)
+            self._store.complete(record, form)
+        self._show(record, form)
 
     def _abort_now(self) -> bool:
         """``--abort-after N``: the first N reports are answered, later ones aborted."""
