@@ -3,9 +3,10 @@
 Each report becomes a DICOM Part 10 file of its Event Information (when it
 has one) and a JSON record (association, command fields, answer, whether the
 answer went out). Every file is written atomically - a temporary file,
-fsync, then a hard link to the final name, which fails rather than replace
-an existing file - so a file is never seen half written, and a temporary
-file never outlives a failed write.
+fsync, then into place: the first file of a report by a hard link, which
+fails rather than replace an existing file and so reserves the report's
+name; the completed record by a rename. A file is never seen half written,
+and a temporary file never outlives a failed write.
 
 Before the answer goes out, the Part 10 file is on disk and so is its
 directory entry (one directory fsync): a peer is never told Success for a
@@ -103,9 +104,14 @@ class ReportStore:
         return kept
 
     def complete(self, record: ReportRecord, form: dict[str, Any]) -> None:
-        """Write the completed record (``form``), replacing the pending one if there is one."""
+        """Write the completed record (``form``), replacing the pending one if there is one.
+
+        Renamed into place, never linked: its name is ours already (the file linked
+        before the answer reserved the stem), and a rename leaves no moment where the
+        record is there and its temporary file too.
+        """
         record_path, _ = self.paths(record)
-        self._write(record_path, _json_bytes(form), replace=self._pending(record.report))
+        self._write(record_path, _json_bytes(form), replace=True)
 
     @staticmethod
     def paths(record: ReportRecord) -> tuple[Path, Path | None]:
