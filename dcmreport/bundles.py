@@ -25,10 +25,11 @@ _R = TypeVar("_R")
 _B = TypeVar("_B")
 
 
-def _fields(bundle: type[Any]) -> list[inspect.Parameter]:
+@functools.cache  # several commands share a bundle; resolving its hints is most of a start's expand
+def _fields(bundle: type[Any]) -> tuple[inspect.Parameter, ...]:
     """A bundle's fields as keyword parameters, with their Typer annotations and defaults."""
     hints = get_type_hints(bundle, include_extras=True)
-    return [
+    return tuple(
         inspect.Parameter(
             field.name,
             inspect.Parameter.KEYWORD_ONLY,
@@ -38,7 +39,7 @@ def _fields(bundle: type[Any]) -> list[inspect.Parameter]:
             annotation=hints[field.name],
         )
         for field in dataclasses.fields(bundle)
-    ]
+    )
 
 
 def collect(bundle: type[_B], values: Mapping[str, Any]) -> _B:

@@ -9,6 +9,11 @@ other or against files are checked here and fail as :class:`InputError`
 (exit 2), before any association is opened.
 
 Nothing here imports pynetdicom or pydicom at import time: ``--help`` stays fast.
+Bundles are built once per run and never compared, hashed or printed, so they
+are declared ``eq=False, repr=False``: Python 3.11's dataclass compiles each
+generated method with ``exec`` at import, and ``__eq__``, ``__hash__`` and
+``__repr__`` were half of this module's import time on every start
+(tests/test_lean_start.py pins it).
 """
 
 from __future__ import annotations
@@ -141,7 +146,7 @@ def parsed(what: str, parse: Callable[[_T], _R], value: _T) -> _R:
 # --- output ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Verbosity:
     """How much goes to stderr; also accepted before the command (``dcmreport -v echo``)."""
 
@@ -161,7 +166,7 @@ class Verbosity:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Output(Verbosity):
     """Where and how results are shown."""
 
@@ -180,7 +185,7 @@ class Output(Verbosity):
         return make_renderer("json" if self.json() else "text", self.quiet, full)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReportOutput(Output):
     """Output of commands that show data sets: long sequences summarised unless ``--full``."""
 
@@ -197,7 +202,7 @@ class ReportOutput(Output):
 # dataclass orders its fields by the reversed method resolution order.
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class _Association:
     """What both sides of an association announce and how long they wait."""
 
@@ -237,7 +242,7 @@ def _transfer_syntaxes(chosen: list[str] | None, names: tuple[str, ...]) -> tupl
     return tuple(chosen or (catalog.resolve_transfer_syntax(name) for name in names))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class _Calling:
     calling_aet: CallingAET = "DCMREPORT"
     called_aet: CalledAET = None
@@ -245,7 +250,7 @@ class _Calling:
     connect_timeout: ConnectTimeout = 10.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class RequestorAssociation(_Association, _Calling):
     """The association options of a command that calls a peer (echo, send-report)."""
 
@@ -271,13 +276,13 @@ class RequestorAssociation(_Association, _Calling):
         return Peer(self.called_aet, chosen.host, chosen.port) if self.called_aet else chosen
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class _Listening:
     aet: ListenAET = "DCMREPORT"
     transfer_syntax: AcceptedTransferSyntaxes = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class AcceptorAssociation(_Association, _Listening):
     """The association options of the listener: its own AE title, no connect timeout."""
 
@@ -290,7 +295,7 @@ class AcceptorAssociation(_Association, _Listening):
 # --- TLS -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Tls:
     """DICOM over TLS for a command that calls a peer; the TLS options of every command."""
 
@@ -340,7 +345,7 @@ class Tls:
         return self.tls
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ListenTls(Tls):
     """The listener's TLS options: its certificate is required, a client's may be."""
 
@@ -372,7 +377,7 @@ class ListenTls(Tls):
 # --- listen --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Acceptance:
     """Where the listener listens and whom it accepts."""
 
@@ -430,7 +435,7 @@ def _allowed_aets(values: list[str]) -> tuple[str, ...]:
     return tuple(parsed("--allow-calling-aet", check_ae_title, t) for t in titles if t)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Committing:
     """``listen --commitment``: the PACS side of storage commitment."""
 
@@ -480,7 +485,7 @@ def _named_address(text: str) -> tuple[str, Peer]:
     return aet.strip(), peer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Answering:
     """How the listener answers each report, what it keeps, and the faults it injects."""
 
@@ -528,7 +533,7 @@ class Answering:
 # --- send-report -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Report:
     """What send-report sends: class, event, instance and the Event Information."""
 
@@ -648,7 +653,7 @@ def _read_text(source: str, where: str) -> str:
         raise InputError(f"{where}: cannot read it: {reason}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Batching:
     """send-report's batch: many reports over one association (``--batch``, ``--repeat``)."""
 
@@ -754,7 +759,7 @@ def _check(request: ReportRequest, strict: bool, renderer: Renderer, where: str 
 # --- commit ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Commitment:
     """What ``commit`` asks the PACS to commit: the Action Information and its transactions."""
 
@@ -798,7 +803,7 @@ def _files_and_assignments(arguments: list[str]) -> tuple[list[str], list[str]]:
     return files, assignments
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ResultWaiting:
     """Where and how long ``commit`` waits for the result: its association, a new one too."""
 

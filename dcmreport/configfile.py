@@ -34,11 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 from dcmreport.errors import InputError
 from dcmreport.status import close_names
 
@@ -133,6 +128,11 @@ def load(path: Path | None) -> ConfigFile:
 
 
 def _parse(path: Path, text: str) -> ConfigFile:
+    # Imported here: most runs have no settings file, and tomllib compiles its regexes on import.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

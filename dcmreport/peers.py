@@ -22,7 +22,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -77,20 +76,16 @@ class Applied:
     error: DcmreportError | None = None
 
 
-def settable(ctx: ClickContext) -> frozenset[str]:
+def settable() -> frozenset[str]:
     """Every option of every command, by name: what a table may set (``config`` excepted).
 
-    Read from the command tree, so a bundle added later (TLS settings) can be
-    set in the file without a change here.
+    Read from the commands' declarations (:func:`dcmreport.cli.option_names`),
+    so a bundle added later (TLS settings) can be set in the file without a
+    change here; not from the click tree, which holds only the command run.
     """
-    group = ctx.find_root().command
-    commands = getattr(group, "commands", {}).values()
-    return frozenset(
-        param.name
-        for command in commands
-        for param in command.params
-        if param.param_type_name == "option" and param.name and param.name != "config"
-    )
+    from dcmreport.cli import option_names  # the table of commands, imported by now
+
+    return option_names() - {"config"}
 
 
 class ConfiguredCommand(Command):
@@ -121,7 +116,7 @@ class ConfiguredCommand(Command):
             return Applied()
         try:
             config = load(pre.params.get("config"))
-            config.check_keys(settable(pre))
+            config.check_keys(settable())
             word = peer_word(pre.params) or default_peer()
             return _defaults(pre, config, config.peer(word))
         except DcmreportError as exc:
@@ -284,6 +279,8 @@ def check_all(ctx: ClickContext, config: ConfigFile) -> list[PeerCheck]:
         name: echo_command.make_context("echo", [name, *config_args], parent=ctx.find_root())
         for name in config.peers
     }
+    from concurrent.futures import ThreadPoolExecutor  # only peers --check: not on every start
+
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(contexts)))) as pool:
         return list(pool.map(lambda item: _check(config, *item), contexts.items()))
 

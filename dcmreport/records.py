@@ -3,6 +3,12 @@
 The association layer fills these records; the rendering layer shows them and
 turns them into JSON. Neither needs the other, and nothing here imports
 pynetdicom. Datasets stay pydicom ``Dataset`` objects until rendered.
+
+Records are declared ``eq=False, repr=False``: nothing compares or prints
+them (the renderers show them), a ``repr`` would quote patient data, and
+Python 3.11's dataclass compiles each generated method with ``exec`` at
+import, on every start (``__eq__``, ``__hash__`` and ``__repr__`` were a
+third of this module's import; tests/test_lean_start.py pins it).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ if TYPE_CHECKING:
     from dcmreport.errors import DcmreportError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ContextInfo:
     """One presentation context: what was proposed and what came of it."""
 
@@ -35,7 +41,7 @@ class ContextInfo:
         return self.transfer_syntax is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class AssociationInfo:
     """The negotiated association, as the requestor proposed it and the acceptor answered."""
 
@@ -51,7 +57,7 @@ class AssociationInfo:
     acceptor_implementation_version: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ResponseStatus:
     """A DIMSE response's status and the optional error fields that travel with it."""
 
@@ -60,7 +66,7 @@ class ResponseStatus:
     error_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Answer:
     """What the listener answers to one report."""
 
@@ -69,7 +75,7 @@ class Answer:
     abort: bool = False  # abort the association instead of answering (fault injection)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReceivedReport:
     """An N-EVENT-REPORT-RQ as the listener received it."""
 
@@ -91,7 +97,7 @@ class ReceivedReport:
     encoded: bytes | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Finding:
     """One departure from the standard; ``str()`` is the line shown to the user.
 
@@ -108,7 +114,7 @@ class Finding:
         return self.message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Delivery:
     """Whether an answer reached the network: written to the peer's socket, or why not."""
 
@@ -116,7 +122,7 @@ class Delivery:
     reason: str | None = None  # why it was not sent (the peer aborted, the connection closed ...)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReportRecord:
     """A received report, its findings, the answer decided and whether that answer went out.
 
@@ -132,7 +138,7 @@ class ReportRecord:
     delivery: Delivery | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReportRequest:
     """An N-EVENT-REPORT the user wants to send."""
 
@@ -145,7 +151,7 @@ class ReportRequest:
     role: str = "scp"  # role selection proposed for the report's context: scp, scu, both, none
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReportResponse:
     """The N-EVENT-REPORT-RSP the peer sent back."""
 
@@ -161,7 +167,7 @@ class ReportResponse:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReferencedInstance:
     """A SOP instance of a storage commitment, with its Failure Reason when it failed."""
 
@@ -170,7 +176,7 @@ class ReferencedInstance:
     failure_reason: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class CommitRequest:
     """A storage commitment request (N-ACTION, Action Type ID 1) the user wants to send."""
 
@@ -181,7 +187,7 @@ class CommitRequest:
     transaction_uid_generated: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class CommitResult:
     """One transaction: the N-ACTION-RSP and, if it came, the report with its result.
 
@@ -200,7 +206,7 @@ class CommitResult:
     elapsed_ms: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ResultDelivery:
     """Whether ``listen --commitment`` delivered a result, where, and what the requester said."""
 
@@ -211,7 +217,7 @@ class ResultDelivery:
     reason: str | None = None  # why it was not delivered
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class CommitmentResultRecord:
     """A storage commitment result that ``listen --commitment`` decided and sends (J.3.3).
 
@@ -232,7 +238,7 @@ class CommitmentResultRecord:
     delivery: ResultDelivery | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class EchoResponse:
     """The C-ECHO-RSP the peer sent back."""
 
@@ -241,7 +247,7 @@ class EchoResponse:
     round_trip_ms: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class PeerCheck:
     """A named peer of the settings file and, once checked, its C-ECHO or why it failed."""
 

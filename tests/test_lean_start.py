@@ -9,16 +9,19 @@ TAB neither pydicom nor pynetdicom.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 import typer
 from conftest import cli_env, unused_port
 
-from dcmreport import coercion
+from dcmreport import cli, coercion, config, records
 from dcmreport.cli import app
 
 LISTENER_SIDE = {"dcmreport.association.listener", "dcmreport.association.results"}
@@ -134,3 +137,97 @@ def test_values_from_the_environment_are_converted() -> None:
     )
     assert run.returncode == 2
     assert "'DCMREPORT_MAX_PDU'" in run.stderr and "'lots' is not an integer" in run.stderr
+
+
+def _names(infos: list[Any]) -> list[str]:
+    return [cli._command_name(info) for info in infos]
+
+
+def test_a_run_builds_only_the_command_it_names() -> None:
+    """Typer builds every registered command's options; main() keeps the one invoked."""
+    every = ["echo", "send-report", "commit", "listen", "peers"]
+    assert _names(cli.invoked(["echo", "pacs"])) == ["echo"]
+    assert _names(cli.invoked(["-v", "-q", "send-report", "--class", "echo"])) == ["send-report"]
+    assert _names(cli.invoked(["peers", "--check"])) == ["echo", "peers"]  # it runs echo
+    for args in ([], ["-v"], ["--help", "echo"], ["-h", "listen"], ["ech"], ["--version"]):
+        assert _names(cli.invoked(args)) == every, args
+
+
+def test_options_before_the_command_are_flags() -> None:
+    """cli.invoked takes the first word not starting with - as the command: no value may
+    come before it."""
+    group = typer.main.get_command(app)
+    assert all(getattr(param, "is_flag", False) for param in group.params)
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (["-q", "send-report", "--help"], "Send an N-EVENT-REPORT"),
+        (["--help", "echo"], "send-report"),  # the group's help lists every command
+        (["-v", "lsiten"], "did you mean 'listen'?"),
+    ],
+)
+def test_help_and_suggestions_still_see_the_commands(args: list[str], shown: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "dcmreport", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(),
+    )
+    assert shown in run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(("module", "count"), [(config, 17), (records, 17)])
+def test_bundles_and_records_generate_no_eq_hash_or_repr(module: ModuleType, count: int) -> None:
+    """Each generated method is compiled at every start; these are never compared or printed."""
+    classes = [
+        kind
+        for kind in vars(module).values()
+        if isinstance(kind, type)
+        and dataclasses.is_dataclass(kind)
+        and kind.__module__ == module.__name__
+    ]
+    assert len(classes) >= count  # found them all; one added later is checked too
+    for kind in classes:
+        assert not {"__eq__", "__hash__", "__repr__"} & set(vars(kind)), kind
+
+
+def test_option_names_are_those_of_the_whole_command_tree() -> None:
+    """The settings file's keys are checked against the declarations, not the narrowed tree."""
+    group = typer.main.get_command(app)
+    built = {
+        param.name
+        for command in group.commands.values()  # type: ignore[attr-defined]
+        for param in command.params
+        if param.param_type_name == "option"
+    }
+    assert cli.option_names() == built
+
+
+def test_a_setting_of_another_command_is_no_unknown_key(listen: Any, tmp_path: Path) -> None:
+    """echo builds only echo's options; [defaults] may still set listen's --reply."""
+    settings = tmp_path / "config.toml"
+    settings.write_text('[defaults]\nreply = "echo"\nrepl = 1\n')
+    env = {**cli_env(), "DCMREPORT_CONFIG": str(settings)}
+    peer = f"ANY-SCP@127.0.0.1:{listen().port}"
+    run = subprocess.run(
+        [sys.executable, "-m", "dcmreport", "echo", peer, "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert run.returncode == 2  # the misspelt key, not the other command's
+    assert "repl: unknown key in [defaults] (did you mean reply or repeat?)" in run.stderr
+    settings.write_text('[defaults]\nreply = "echo"\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "dcmreport", "echo", peer, "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
