@@ -94,7 +94,7 @@ in pynetdicom for other code in the same process.
    queue; its pause between two requests is racy, so back to back it
    sometimes takes the next response itself and the sender waits out its
    timeout (pynetdicom 3.0.4). For a batch the reactor takes none: our
-   ``get_msg`` gives it nothing (and empties the queue), and the batch reads
+   ``get_msg`` gives it nothing (it drops what it takes), and the batch reads
    every message from ``EVT_DIMSE_RECV`` (public), command set and data set.
 15. ``pynetdicom._handlers.standard_dimse_recv_handler`` and its three
    siblings (:func:`no_debug_handlers`): every association binds them to
@@ -102,6 +102,28 @@ in pynetdicom for other code in the same process.
    that text (decoding the command set again) whether or not anything logs
    it: about a seventh of a batch's CPU time. dcmreport shows pynetdicom's
    log only with ``-d``; otherwise we unbind them from our associations.
+16. ``Association._run_reactor``'s polling (:class:`AssociationWake`): besides
+   the DUL's reactor (item 12), each association runs a loop of its own that
+   sleeps 1 ms, then looks for a message (``dimse.get_msg(block=False)``), a
+   release or abort (``dul.to_user_queue``), a dead DUL or an expired idle
+   timer: on two shared cores every idle association's loop costs CPU, and a
+   request it serves waits for its next pass. Our ``get_msg`` waits for an
+   event instead, up to :data:`_IDLE_WAIT` (the idle timer's granularity):
+   a put on ``msg_queue`` or ``to_user_queue``, the connection's close, a
+   ``kill`` (it sets ``_kill`` first) or a pause (``release`` and the
+   ``send_*`` methods clear ``_reactor_checkpoint`` and poll ``_is_paused``,
+   which the loop sets only after ``get_msg`` returns).
+17. ``DIMSEServiceProvider.receive_primitive`` (:func:`serve_in_order`): pynetdicom
+   starts a thread per N-EVENT-REPORT request (so a requestor can be told of
+   events while it waits for its own answer), and serves every other request
+   from the association's loop. A listener's thread start per report is a
+   good part of its CPU, and answers to reports of one association may leave
+   in any order. The listener's associations queue every complete message
+   for the association's own loop (item 16 wakes it), which serves them one
+   at a time, in order (item 1). The message is decoded, ``EVT_DIMSE_RECV``
+   triggered and a C-CANCEL kept exactly as pynetdicom does; a message that
+   does not make a primitive raises into item 8's guard (an A-ABORT, as
+   pynetdicom's own Evt19).
 """
 
 from __future__ import annotations
@@ -133,7 +155,8 @@ from pynetdicom._handlers import (
 )
 from pynetdicom.association import Association
 from pynetdicom.dimse import _RQ_TO_MESSAGE, _RSP_TO_MESSAGE
-from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.dimse_messages import DIMSEMessage
+from pynetdicom.dimse_primitives import C_CANCEL, N_EVENT_REPORT
 from pynetdicom.dsutils import encode
 from pynetdicom.fsm import InvalidEventError
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, P_DATA
@@ -861,14 +884,12 @@ class Responses:
 
     def _install(self, event: evt.Event) -> None:
         dimse = event.assoc.dimse
-        get_msg, waiting = dimse.get_msg, dimse.msg_queue
+        get_msg = dimse.get_msg
 
         def reactor_get_msg(block: bool = False) -> tuple[Any, Any]:
             if block:
                 return get_msg(block=True)
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    waiting.get_nowait()  # the batch has it already: keep the queue empty
+            get_msg(block=False)  # waits for work (item 16); the batch has the message already
             return None, None
 
         dimse.get_msg = reactor_get_msg  # type: ignore[method-assign]
@@ -901,3 +922,77 @@ def no_debug_handlers(assoc: Association) -> None:
         return
     for event, handler in _DEBUG_HANDLERS:
         assoc.unbind(event, handler)
+
+
+# --- the association's loop without polling sleeps (item 16) -------------------------------
+
+
+class AssociationWake:
+    """Wake the association's own loop when it has work instead of every millisecond (item 16).
+
+    Installed from ``EVT_CONN_OPEN``, with :class:`Reactor`. ``get_msg`` with
+    ``block=True`` (a ``send_*`` waiting for its answer) is pynetdicom's own.
+    """
+
+    def __init__(self, assoc: Association) -> None:
+        self._assoc = assoc
+        self._work = threading.Event()
+        for waiting in (assoc.dimse.msg_queue, assoc.dul.to_user_queue):
+            waiting.put = self._waking(waiting.put)  # type: ignore[method-assign]
+        checkpoint = assoc._reactor_checkpoint
+        checkpoint.clear = self._waking(checkpoint.clear)  # type: ignore[method-assign]
+        kill, get_msg = assoc.kill, assoc.dimse.get_msg
+
+        def kill_and_wake() -> None:
+            assoc._kill = True  # what kill does first: the woken loop sees it and ends
+            self._work.set()
+            kill()
+
+        def get_msg_or_wait(block: bool = False) -> tuple[Any, Any]:
+            if block:
+                return cast(tuple[Any, Any], get_msg(block=True))
+            found = get_msg(block=False)
+            if found[1] is None and not assoc._kill:
+                self._work.wait(_IDLE_WAIT)
+                self._work.clear()  # a put after this finds its item taken or sets it again
+                found = get_msg(block=False)
+            return cast(tuple[Any, Any], found)
+
+        assoc.kill = kill_and_wake  # type: ignore[method-assign]
+        assoc.dimse.get_msg = get_msg_or_wait  # type: ignore[method-assign]
+        assoc.bind(evt.EVT_CONN_CLOSE, lambda event: self._work.set())
+
+    def _waking(self, action: Callable[..., Any]) -> Callable[..., Any]:
+        def act_and_wake(*args: Any, **kwargs: Any) -> Any:
+            result = action(*args, **kwargs)
+            self._work.set()
+            return result
+
+        return act_and_wake
+
+
+# --- a listener's requests served in order, on the association's thread (item 17) ----------
+
+
+def serve_in_order(assoc: Association) -> None:
+    """Queue every complete request for the association's loop, no thread per report (item 17).
+
+    Installed before :func:`bound_reading`, whose guard wraps it.
+    """
+    dimse = assoc.dimse
+
+    def receive_primitive(primitive: P_DATA) -> None:
+        if dimse.message is None:
+            dimse.message = DIMSEMessage()
+        message = dimse.message
+        if not message.decode_msg(primitive, assoc):
+            return
+        dimse.message = None
+        evt.trigger(assoc, evt.EVT_DIMSE_RECV, {"message": message})
+        request = message.message_to_primitive()
+        if isinstance(request, C_CANCEL) and len(dimse.cancel_req) < 10:
+            dimse.cancel_req[int(request.MessageIDBeingRespondedTo or 0)] = request
+            return
+        dimse.msg_queue.put((cast(int, message.context_id), cast(Any, request)))
+
+    dimse.receive_primitive = receive_primitive  # type: ignore[method-assign]

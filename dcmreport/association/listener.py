@@ -374,6 +374,8 @@ class Listener:
         internals.Reactor(event.assoc)
         internals.no_debug_handlers(event.assoc)
         internals.prompt_close(event.assoc)
+        internals.AssociationWake(event.assoc)
+        internals.serve_in_order(event.assoc)
         limits = internals.PduLimits(
             max_pdu=self._settings.max_pdu,
             max_dataset=self._options.dataset_limits.max_size,

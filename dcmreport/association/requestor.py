@@ -228,6 +228,7 @@ def _associate(
                 (evt.EVT_CONN_OPEN, lambda event: _bound_reading(event.assoc, settings)),
                 (evt.EVT_CONN_OPEN, lambda event: internals.prompt_close(event.assoc)),
                 (evt.EVT_CONN_OPEN, lambda event: internals.Reactor(event.assoc)),
+                (evt.EVT_CONN_OPEN, lambda event: internals.AssociationWake(event.assoc)),
                 (evt.EVT_CONN_OPEN, lambda event: internals.no_debug_handlers(event.assoc)),
                 *(handlers or []),
             ],
