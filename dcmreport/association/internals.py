@@ -88,14 +88,15 @@ in pynetdicom for other code in the same process.
    skip pynetdicom's message classes altogether: their command sets are
    encoded by :mod:`~dcmreport.association.command`, and a batch encodes a
    repeated data set once.
-14. ``DIMSEServiceProvider.msg_queue`` and ``get_msg`` (:class:`Responses`):
-   the requestor's association reactor takes messages off ``msg_queue`` with
+14. ``DIMSEServiceProvider.msg_queue`` (:class:`Responses`): the requestor's
+   association reactor takes messages off ``msg_queue`` with
    ``get_msg(block=False)`` while ``send_n_event_report`` waits on the same
    queue; its pause between two requests is racy, so back to back it
    sometimes takes the next response itself and the sender waits out its
-   timeout (pynetdicom 3.0.4). For a batch the reactor takes none: our
-   ``get_msg`` gives it nothing (it drops what it takes), and the batch reads
-   every message from ``EVT_DIMSE_RECV`` (public), command set and data set.
+   timeout (pynetdicom 3.0.4). A batch's messages never reach that queue:
+   item 17's ``receive_primitive`` hands each one's command set and data
+   set to the batch, in the reader's thread, without building pynetdicom's
+   primitive (which the batch would not read: a sixth of its CPU).
 15. ``pynetdicom._handlers.standard_dimse_recv_handler`` and its three
    siblings (:func:`no_debug_handlers`): every association binds them to
    describe each PDU and message in pynetdicom's debug log, and they build
@@ -113,17 +114,19 @@ in pynetdicom for other code in the same process.
    ``kill`` (it sets ``_kill`` first) or a pause (``release`` and the
    ``send_*`` methods clear ``_reactor_checkpoint`` and poll ``_is_paused``,
    which the loop sets only after ``get_msg`` returns).
-17. ``DIMSEServiceProvider.receive_primitive`` (:func:`serve_in_order`): pynetdicom
-   starts a thread per N-EVENT-REPORT request (so a requestor can be told of
-   events while it waits for its own answer), and serves every other request
-   from the association's loop. A listener's thread start per report is a
-   good part of its CPU, and answers to reports of one association may leave
-   in any order. The listener's associations queue every complete message
-   for the association's own loop (item 16 wakes it), which serves them one
-   at a time, in order (item 1). The message is decoded, ``EVT_DIMSE_RECV``
-   triggered and a C-CANCEL kept exactly as pynetdicom does; a message that
-   does not make a primitive raises into item 8's guard (an A-ABORT, as
-   pynetdicom's own Evt19).
+17. ``DIMSEServiceProvider.receive_primitive`` and ``message``
+   (:func:`receive_messages`): pynetdicom starts a thread per N-EVENT-REPORT
+   request (so a requestor can be told of events while it waits for its own
+   answer), and queues every other message for the association's loop. A
+   listener's thread start per report is a good part of its CPU, and answers
+   to reports of one association may leave in any order. Ours decodes the
+   message and triggers ``EVT_DIMSE_RECV`` as pynetdicom does, then hands it
+   on: the listener (:func:`serve_in_order`) queues every request for the
+   association's own loop (item 16 wakes it), which serves them one at a
+   time, in order (item 1), and keeps a C-CANCEL as pynetdicom does; a
+   message that does not make a primitive raises into item 8's guard (an
+   A-ABORT, as pynetdicom's own Evt19). A batch gets its messages whole
+   (item 14). Installed before :func:`bound_reading`, whose guard wraps it.
 """
 
 from __future__ import annotations
@@ -280,10 +283,10 @@ def send_message(assoc: Association, primitive: Any, context_id: int) -> None:
     send_encoded(assoc, context_id, cast(bytes, command), data)
 
 
-def send_report_response(assoc: Association, rsp: N_EVENT_REPORT, context_id: int) -> None:
+def send_report_response(assoc: Association, rsp: command.ReportResponse, context_id: int) -> None:
     """An N-EVENT-REPORT-RSP, its command set encoded by hand: the listener's hot path."""
-    reply = rsp.EventReply.getvalue() if rsp.EventReply is not None else None
-    send_encoded(assoc, context_id, command.report_response(rsp, reply is not None), reply)
+    data = rsp.EventReply
+    send_encoded(assoc, context_id, command.report_response(rsp, data is not None), data)
 
 
 # PS3.8 E.2, the message control header of a PDV: bit 0 command, bit 1 last fragment
@@ -332,7 +335,7 @@ def send_response(
     """Send a response and learn whether it was written before the association ended (item 3)."""
     if not assoc.is_established:
         return Delivery(False, "the association ended before the answer was sent")
-    if isinstance(rsp, N_EVENT_REPORT):
+    if isinstance(rsp, command.ReportResponse):
         send_report_response(assoc, rsp, context_id)
     else:
         send_message(assoc, rsp, context_id)
@@ -341,22 +344,24 @@ def send_response(
 
 
 def report_response(
-    req: N_EVENT_REPORT, status: Dataset, reply: bytes | None, with_event_type: bool
-) -> N_EVENT_REPORT:
-    """An N-EVENT-REPORT-RSP primitive for ``req`` (PS3.7 10.1.1: Event Type ID is conditional)."""
-    rsp = N_EVENT_REPORT()
-    rsp.MessageIDBeingRespondedTo = req.MessageID if req.MessageID is not None else 0
-    rsp.AffectedSOPClassUID = req.AffectedSOPClassUID
-    rsp.AffectedSOPInstanceUID = req.AffectedSOPInstanceUID
-    if with_event_type:
-        rsp.EventTypeID = req.EventTypeID
-    rsp.Status = int(status.Status)
-    for keyword in ("ErrorComment", "ErrorID"):
-        if keyword in status:
-            setattr(rsp, keyword, status[keyword].value)
-    if reply is not None:
-        rsp.EventReply = BytesIO(reply)
-    return rsp
+    req: N_EVENT_REPORT,
+    status: int,
+    reply: bytes | None,
+    with_event_type: bool,
+    error_comment: str | None = None,
+    error_id: int | None = None,
+) -> command.ReportResponse:
+    """The N-EVENT-REPORT-RSP for ``req`` (PS3.7 10.1.1: Event Type ID is conditional)."""
+    return command.ReportResponse(
+        MessageIDBeingRespondedTo=req.MessageID if req.MessageID is not None else 0,
+        AffectedSOPClassUID=str(req.AffectedSOPClassUID or ""),
+        AffectedSOPInstanceUID=str(req.AffectedSOPInstanceUID or ""),
+        Status=status,
+        EventTypeID=req.EventTypeID if with_event_type else None,
+        ErrorComment=error_comment or None,
+        ErrorID=error_id,
+        EventReply=reply,
+    )
 
 
 # JPEG Baseline: never among the listener's transfer syntaxes (it decodes uncompressed only).
@@ -870,32 +875,18 @@ def _close_pipe(*fds: int) -> None:
 class Responses:
     """Every message the peer sends on a requestor's association, for the batch alone (item 14).
 
-    Its :meth:`handlers` go to ``associate``: from the connection on, the
-    reactor takes no message (what it would take is dropped) and the batch
-    reads each one's command set and data set from ``EVT_DIMSE_RECV``, whose
-    message pynetdicom empties after the event.
+    Its :meth:`handlers` go first to ``associate``: from the connection on,
+    each message's command set and data set come here (item 17), none to the
+    association's reactor.
     """
 
     def __init__(self) -> None:
         self._messages: queue.SimpleQueue[tuple[Dataset, BytesIO | None]] = queue.SimpleQueue()
 
     def handlers(self) -> list[tuple[Any, Callable[[evt.Event], None]]]:
-        return [(evt.EVT_CONN_OPEN, self._install), (evt.EVT_DIMSE_RECV, self._on_message)]
+        return [(evt.EVT_CONN_OPEN, lambda event: receive_messages(event.assoc, self._put))]
 
-    def _install(self, event: evt.Event) -> None:
-        dimse = event.assoc.dimse
-        get_msg = dimse.get_msg
-
-        def reactor_get_msg(block: bool = False) -> tuple[Any, Any]:
-            if block:
-                return get_msg(block=True)
-            get_msg(block=False)  # waits for work (item 16); the batch has the message already
-            return None, None
-
-        dimse.get_msg = reactor_get_msg  # type: ignore[method-assign]
-
-    def _on_message(self, event: evt.Event) -> None:
-        message = event.message
+    def _put(self, message: DIMSEMessage) -> None:
         self._messages.put((message.command_set, message.data_set))
 
     def next(self, timeout: float) -> tuple[Dataset, BytesIO | None] | None:
@@ -971,14 +962,11 @@ class AssociationWake:
         return act_and_wake
 
 
-# --- a listener's requests served in order, on the association's thread (item 17) ----------
+# --- complete messages handed on from the reader's thread (item 17) -----------------------
 
 
-def serve_in_order(assoc: Association) -> None:
-    """Queue every complete request for the association's loop, no thread per report (item 17).
-
-    Installed before :func:`bound_reading`, whose guard wraps it.
-    """
+def receive_messages(assoc: Association, deliver: Callable[[DIMSEMessage], None]) -> None:
+    """Hand each complete message to ``deliver``, in the reader's thread, in order (item 17)."""
     dimse = assoc.dimse
 
     def receive_primitive(primitive: P_DATA) -> None:
@@ -989,10 +977,20 @@ def serve_in_order(assoc: Association) -> None:
             return
         dimse.message = None
         evt.trigger(assoc, evt.EVT_DIMSE_RECV, {"message": message})
+        deliver(message)
+
+    dimse.receive_primitive = receive_primitive  # type: ignore[method-assign]
+
+
+def serve_in_order(assoc: Association) -> None:
+    """Queue every complete request for the association's loop, no thread per report (item 17)."""
+    dimse = assoc.dimse
+
+    def queue_request(message: DIMSEMessage) -> None:
         request = message.message_to_primitive()
         if isinstance(request, C_CANCEL) and len(dimse.cancel_req) < 10:
             dimse.cancel_req[int(request.MessageIDBeingRespondedTo or 0)] = request
             return
         dimse.msg_queue.put((cast(int, message.context_id), cast(Any, request)))
 
-    dimse.receive_primitive = receive_primitive  # type: ignore[method-assign]
+    receive_messages(assoc, queue_request)

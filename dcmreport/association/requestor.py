@@ -196,7 +196,8 @@ def _associate(
     """Open an association proposing ``(abstract syntax, role)`` contexts; release it after.
 
     Role is ``scp``, ``scu``, ``both`` or ``none`` (no role selection item);
-    ``negotiation`` holds other extended negotiation items to propose.
+    ``negotiation`` holds other extended negotiation items to propose;
+    ``handlers`` are bound before ours (internals items 14 and 17).
     Raises AssociationError with the reason when it is not established.
     """
     ae = make_ae(settings)
@@ -223,6 +224,7 @@ def _associate(
             ext_neg=extended or None,
             tls_args=(settings.tls, peer.host) if settings.tls else None,
             evt_handlers=[
+                *(handlers or []),  # first: a batch's reader goes under item 8's guard
                 (evt.EVT_CONN_OPEN, diagnostics.on_connect),
                 (evt.EVT_CONN_OPEN, handshake),
                 (evt.EVT_CONN_OPEN, lambda event: _bound_reading(event.assoc, settings)),
@@ -230,7 +232,6 @@ def _associate(
                 (evt.EVT_CONN_OPEN, lambda event: internals.Reactor(event.assoc)),
                 (evt.EVT_CONN_OPEN, lambda event: internals.AssociationWake(event.assoc)),
                 (evt.EVT_CONN_OPEN, lambda event: internals.no_debug_handlers(event.assoc)),
-                *(handlers or []),
             ],
         )
         if not assoc.is_established:
