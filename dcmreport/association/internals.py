@@ -881,15 +881,20 @@ class Responses:
     """
 
     def __init__(self) -> None:
-        self._messages: queue.SimpleQueue[tuple[Dataset, BytesIO | None]] = queue.SimpleQueue()
+        self._messages: queue.SimpleQueue[tuple[command.Fields, BytesIO | None]] = (
+            queue.SimpleQueue()
+        )
 
     def handlers(self) -> list[tuple[Any, Callable[[evt.Event], None]]]:
         return [(evt.EVT_CONN_OPEN, lambda event: receive_messages(event.assoc, self._put))]
 
     def _put(self, message: DIMSEMessage) -> None:
-        self._messages.put((message.command_set, message.data_set))
+        fields = command.response_fields(message.encoded_command_set.getvalue())
+        if fields is None:
+            fields = command.dataset_fields(message.command_set)
+        self._messages.put((fields, message.data_set))
 
-    def next(self, timeout: float) -> tuple[Dataset, BytesIO | None] | None:
+    def next(self, timeout: float) -> tuple[command.Fields, BytesIO | None] | None:
         """The next message's command set and data set, or None within ``timeout``."""
         try:
             return self._messages.get(timeout=timeout)
