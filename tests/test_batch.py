@@ -329,7 +329,7 @@ def test_hand_encoded_command_sets_are_pynetdicoms(fields: dict[str, Any]) -> No
         message.command_set, True, True
     )
     encoded = cast(bytes, encode(message.command_set, True, True))
-    read = command.response_fields(encoded)
+    read = command.read_fields(encoded)
     assert read is not None
     assert read == {
         k: v for k, v in command.dataset_fields(message.command_set).items() if k in read
@@ -350,11 +350,11 @@ def test_unusual_response_command_sets_are_left_to_pydicom() -> None:
         return struct.pack("<HHI", group, number, len(value)) + value
 
     plain = element(0x0100, b"\x00\x81") + element(0x0900, b"\x00\x00")
-    assert command.response_fields(plain) == {"CommandField": 0x8100, "Status": 0}
+    assert command.read_fields(plain) == {"CommandField": 0x8100, "Status": 0}
     for odd in (
         element(0x0900, b"\x00\x00\x01\x00"),
         element(0x0010, b"ab", group=8),
         plain[:-1],
         element(0x0902, "é".encode("latin-1") + b" "),
     ):
-        assert command.response_fields(plain + odd) is None, odd
+        assert command.read_fields(plain + odd) is None, odd

@@ -411,3 +411,37 @@ def test_serve_in_order_serves_on_the_association_thread() -> None:
 
     assert serving_threads(in_order=False)[0] == [False] * 5
     assert serving_threads(in_order=True) == ([True] * 5, [1, 2, 3, 4, 5])
+
+
+def test_hand_read_report_requests_are_pynetdicoms() -> None:
+    """Item 17: an N-EVENT-REPORT-RQ's primitive from its hand-read command set has every
+    field ``message_to_primitive`` gives it, which sets ``_context_id`` itself."""
+    from io import BytesIO
+
+    from pynetdicom.dimse_messages import N_EVENT_REPORT_RQ, DIMSEMessage
+    from pynetdicom.dsutils import encode
+    from pynetdicom.pdu_primitives import P_DATA
+
+    assert "primitive._context_id = self.context_id" in inspect.getsource(
+        DIMSEMessage.message_to_primitive
+    )
+    rq = N_EVENT_REPORT()
+    rq.MessageID = 7
+    rq.AffectedSOPClassUID = "1.2.840.10008.1.20.1"
+    rq.AffectedSOPInstanceUID = "1.2.840.10008.1.20.1.1"
+    rq.EventTypeID = 2
+    rq.EventInformation = BytesIO(b"\x08\x00\x16\x00\x02\x00\x00\x00ab")
+    sent = N_EVENT_REPORT_RQ()
+    sent.primitive_to_message(rq)
+    received = DIMSEMessage()
+    for pdata in sent.encode_msg(3, 16384):
+        assert isinstance(pdata, P_DATA)
+        received.decode_msg(pdata)
+    assert isinstance(received, N_EVENT_REPORT_RQ)
+    ours, theirs = internals._report_request(received), received.message_to_primitive()
+    assert isinstance(ours, N_EVENT_REPORT) and isinstance(theirs, N_EVENT_REPORT)
+    for field in ("MessageID", "AffectedSOPClassUID", "AffectedSOPInstanceUID", "EventTypeID"):
+        assert getattr(ours, field) == getattr(theirs, field), field
+    assert ours._context_id == theirs._context_id == 3
+    assert ours.EventInformation.getvalue() == theirs.EventInformation.getvalue()
+    assert encode(sent.command_set, True, True) == received.encoded_command_set.getvalue()

@@ -8,10 +8,11 @@ a third of the listener's CPU time per report and most of a batch's. Here
 the request's bytes are built once per kind of report, only the Message ID
 changing, and a response's straight from its fields.
 
-A response is read as :data:`Fields`, its elements' values by keyword. A
-batch decodes them from the bytes here (:func:`response_fields`): reading
-each value off pynetdicom's pydicom Dataset converted it element by element,
-about half the CPU of a batch's own thread.
+A response (and a listener's N-EVENT-REPORT-RQ) is read as :data:`Fields`,
+its elements' values by keyword, decoded from the bytes here
+(:func:`read_fields`): reading each value off pynetdicom's pydicom Dataset
+converted it element by element, about half the CPU of a batch's own thread
+and a good part of the listener's.
 """
 
 from __future__ import annotations
@@ -111,10 +112,11 @@ def report_response(rsp: Any, data: bool) -> bytes:
 
 
 _US, _TEXT = 0, 1
-# The elements of a response that dcmreport reads (PS3.7 E.1), by element number of group 0000
+# The elements of a message that dcmreport reads (PS3.7 E.1), by element number of group 0000
 _READ = {
     0x0002: ("AffectedSOPClassUID", _TEXT),
     0x0100: ("CommandField", _US),
+    0x0110: ("MessageID", _US),
     0x0120: ("MessageIDBeingRespondedTo", _US),
     0x0800: ("CommandDataSetType", _US),
     0x0900: ("Status", _US),
@@ -125,8 +127,8 @@ _READ = {
 }
 
 
-def response_fields(encoded: bytes) -> Fields | None:
-    """The values a response's reader needs, from its Implicit VR LE command set; None when
+def read_fields(encoded: bytes) -> Fields | None:
+    """The values dcmreport reads, from an Implicit VR LE command set; None when
     anything is out of the ordinary (then :func:`dataset_fields` gives pydicom's reading)."""
     fields: Fields = {}
     at = 0

@@ -125,7 +125,9 @@ in pynetdicom for other code in the same process.
    association's own loop (item 16 wakes it), which serves them one at a
    time, in order (item 1), and keeps a C-CANCEL as pynetdicom does; a
    message that does not make a primitive raises into item 8's guard (an
-   A-ABORT, as pynetdicom's own Evt19). A batch gets its messages whole
+   A-ABORT, as pynetdicom's own Evt19); an N-EVENT-REPORT-RQ's primitive is
+   made from its hand-read command set (``_context_id`` set as
+   ``message_to_primitive`` does). A batch gets its messages whole
    (item 14). Installed before :func:`bound_reading`, whose guard wraps it.
 """
 
@@ -158,7 +160,7 @@ from pynetdicom._handlers import (
 )
 from pynetdicom.association import Association
 from pynetdicom.dimse import _RQ_TO_MESSAGE, _RSP_TO_MESSAGE
-from pynetdicom.dimse_messages import DIMSEMessage
+from pynetdicom.dimse_messages import N_EVENT_REPORT_RQ, DIMSEMessage
 from pynetdicom.dimse_primitives import C_CANCEL, N_EVENT_REPORT
 from pynetdicom.dsutils import encode
 from pynetdicom.fsm import InvalidEventError
@@ -889,7 +891,7 @@ class Responses:
         return [(evt.EVT_CONN_OPEN, lambda event: receive_messages(event.assoc, self._put))]
 
     def _put(self, message: DIMSEMessage) -> None:
-        fields = command.response_fields(message.encoded_command_set.getvalue())
+        fields = command.read_fields(message.encoded_command_set.getvalue())
         if fields is None:
             fields = command.dataset_fields(message.command_set)
         self._messages.put((fields, message.data_set))
@@ -992,10 +994,31 @@ def serve_in_order(assoc: Association) -> None:
     dimse = assoc.dimse
 
     def queue_request(message: DIMSEMessage) -> None:
-        request = message.message_to_primitive()
+        request = _report_request(message) or message.message_to_primitive()
         if isinstance(request, C_CANCEL) and len(dimse.cancel_req) < 10:
             dimse.cancel_req[int(request.MessageIDBeingRespondedTo or 0)] = request
             return
         dimse.msg_queue.put((cast(int, message.context_id), cast(Any, request)))
 
     receive_messages(assoc, queue_request)
+
+
+_REPORT_FIELDS = ("MessageID", "AffectedSOPClassUID", "AffectedSOPInstanceUID", "EventTypeID")
+
+
+def _report_request(message: DIMSEMessage) -> N_EVENT_REPORT | None:
+    """``message_to_primitive`` for an N-EVENT-REPORT-RQ from its hand-read command set
+    (item 17): the same primitive, each field through its checking setter; None for any other
+    message or an unusual command set, which pynetdicom converts."""
+    if not isinstance(message, N_EVENT_REPORT_RQ):
+        return None
+    fields = command.read_fields(message.encoded_command_set.getvalue())
+    if fields is None:
+        return None
+    request = N_EVENT_REPORT()
+    for keyword in _REPORT_FIELDS:
+        if fields.get(keyword) is not None:  # pynetdicom sets an empty US as None, the default
+            setattr(request, keyword, fields[keyword])
+    request.EventInformation = message.data_set
+    request._context_id = message.context_id
+    return request
