@@ -5,14 +5,14 @@ that association's thread, sends the answer it returns, then calls
 :meth:`ReportHandler.finish` with whether the answer was written. Data flows
 one way: received → decided → answered → recorded → shown.
 
-The order is the guarantee. With ``--output-dir``, the Part 10 file and a
-pending record (``answer_sent: null``) are on disk, and the ``--exec``
-program has run, before the answer exists: Success is never sent for a
-report that is not kept; if keeping it fails, the answer is 0x0110. The
-record is then completed by a second fsynced write that atomically replaces
-it, so each report stays one self-contained JSON file that a hook or a
-person can read, and a crash between the two leaves the honest
-``answer_sent: null`` rather than a torn line in a shared journal.
+The order is the guarantee. With ``--output-dir``, the Part 10 file is on
+disk, and the ``--exec`` program has run (with a pending record,
+``answer_sent: null``, to read), before the answer exists: Success is never
+sent for a report that is not kept; if keeping it fails, the answer is
+0x0110. The record is written (or completed) once the answer has gone out
+or not, so each report stays one self-contained JSON file that a hook or a
+person can read, and it never claims an answer that was not sent
+(:mod:`dcmreport.store` says what a crash leaves).
 
 A storage commitment request answered Success (``listen --commitment``) is
 then decided again, later and in its own thread: :meth:`ReportHandler.commitment_result`
@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from pydicom import Dataset
 
@@ -108,7 +108,7 @@ class ReportHandler:
     def __init__(
         self,
         reaction: Reaction,
-        show: Callable[[ReportRecord], None],
+        show: Callable[[ReportRecord, dict[str, Any] | None], None],
         show_result: Callable[[CommitmentResultRecord], None] = lambda _: None,
     ) -> None:
         self._reaction = reaction
@@ -123,7 +123,11 @@ class ReportHandler:
                 "--commitment exec needs --exec PROGRAM: the program that decides each result",
                 "e.g. --commitment exec --exec ./decide.py",
             )
-        self._store = ReportStore.open(reaction.output_dir) if reaction.output_dir else None
+        self._store = (
+            ReportStore.open(reaction.output_dir, records_before_answer=self._argv is not None)
+            if reaction.output_dir
+            else None
+        )
         self._answered = 0
         self._lock = threading.Lock()
 
@@ -183,16 +187,18 @@ class ReportHandler:
         """Complete the kept result with its delivery, then show it."""
         if self._store is not None and result.files:
             try:
-                self._store.complete(Path(result.files[0]), commitment_result_json(result))
+                self._store.write_json(Path(result.files[0]), commitment_result_json(result))
             except OSError as exc:
                 LOG.error("cannot complete %s: %s", result.files[0], exc.strerror or exc)
         self._show_result(result)
 
     def finish(self, record: ReportRecord) -> None:
-        """Complete the kept record with what happened, then show it."""
+        """Write the kept record with what happened, then show it (the same JSON form)."""
+        form = None
         if self._store is not None and record.files:
-            self._store.complete(Path(record.files[-1]), record_json(record))
-        self._show(record)
+            form = record_json(record)
+            self._store.complete(record, form)
+        self._show(record, form)
 
     def _abort_now(self) -> bool:
         """``--abort-after N``: the first N reports are answered, later ones aborted."""
@@ -232,7 +238,8 @@ class ReportHandler:
     def _hook_in_temporary_directory(self, record: ReportRecord) -> ReportRecord:
         """``--exec`` without ``--output-dir``: the program's files are removed once it has run."""
         with tempfile.TemporaryDirectory(prefix="dcmreport-") as directory:
-            decided = self._keep(ReportStore.open(Path(directory)), record)
+            store = ReportStore.open(Path(directory), records_before_answer=True)
+            decided = self._keep(store, record)
         return replace(decided, files=())
 
     def _runs_before_answer(self, report: ReceivedReport) -> bool:
@@ -288,7 +295,7 @@ class ReportHandler:
                 ran = self._run(request, self._store.paths(request))
             else:
                 with tempfile.TemporaryDirectory(prefix="dcmreport-") as directory:
-                    store = ReportStore.open(Path(directory))
+                    store = ReportStore.open(Path(directory), records_before_answer=True)
                     ran = self._run(request, store.paths(store.keep(request, record_json)))
             if ran.returncode is None:
                 why = f"it was killed after {self._reaction.exec_timeout:g} s (--exec-timeout)"
@@ -316,10 +323,11 @@ class ReportHandler:
         """With ``--output-dir``: the pending result next to its request (``STEM-result.json``)."""
         if self._store is None or not request.files:
             return result
-        stem = f"{Path(request.files[-1]).stem}-result"
-        kept = replace(result, files=(str(self._store.directory / f"{stem}.json"),))
+        record_path = self._store.paths(request)[0]
+        path = record_path.with_name(f"{record_path.stem}-result.json")
+        kept = replace(result, files=(str(path),))
         try:
-            self._store.write_record(stem, commitment_result_json(kept))
+            self._store.write_json(path, commitment_result_json(kept), pending=True)
         except OSError as exc:
             LOG.error(
                 "cannot keep the result of transaction %s: %s",

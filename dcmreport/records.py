@@ -86,6 +86,9 @@ class ReceivedReport:
     problem_status: int = 0x0110  # the answer to a problem: 0x0213 for a limit, else 0x0110
     context_class_uid: str = ""  # the abstract syntax of the context it came on
     kind: str = "n-event-report"  # or n-action: a storage commitment request (event = action)
+    # The data set's bytes as received (inflated if deflated), when it decoded: what
+    # --output-dir keeps, never encoded again.
+    encoded: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,9 @@ class Renderer(Protocol):
     def report_response(self, rsp: ReportResponse) -> None:
         """The response to ``send-report``; its warnings go to stderr first."""
 
-    def report_received(self, record: ReportRecord) -> None: ...
+    def report_received(self, record: ReportRecord, form: dict[str, Any] | None = None) -> None:
+        """A received report; ``form`` is its JSON form when the caller has built it already
+        (``--output-dir`` keeps the same object), so a large data set is converted once."""
 
     def batch_started(self, total: int) -> None:
         """A batch of ``total`` reports is about to be sent (the terminal's progress bar)."""
@@ -120,8 +122,8 @@ class JsonRenderer:
             self.warn(warning)
         self._emit(response_json(rsp))
 
-    def report_received(self, record: ReportRecord) -> None:
-        self._emit(record_json(record))
+    def report_received(self, record: ReportRecord, form: dict[str, Any] | None = None) -> None:
+        self._emit(form if form is not None else record_json(record))
 
     def batch_started(self, total: int) -> None:
         pass  # a script counts the lines

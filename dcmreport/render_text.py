@@ -449,7 +449,7 @@ class TextRenderer:
             self.warn(warning)
         self._write(self._out, response_text(rsp, self._full))
 
-    def report_received(self, record: ReportRecord) -> None:
+    def report_received(self, record: ReportRecord, form: dict[str, Any] | None = None) -> None:
         self._write(self._out, record_text(record, self._full))
 
     def commit_result(self, result: CommitResult) -> None:

@@ -17,10 +17,13 @@ the rules that need no catalog apply to them. Pure functions, no I/O.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 
 from pydicom import Dataset
 from pydicom.dataelem import DataElement
+from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag, Tag
 
 from dcmreport import catalog
 from dcmreport.dataset import value_problem
@@ -227,7 +230,7 @@ def _attributes(
     """Required attributes present and not empty, defined values only, items recursively."""
     for attr in attributes:
         path = f"{prefix}{attr.keyword}"
-        elem = ds.data_element(attr.keyword) if attr.keyword in ds else None
+        elem = ds.get(_tag(attr.keyword))
         if elem is None:
             if attr.required:
                 yield Finding("missing", path, f"{path} is required for {label} but absent")
@@ -256,10 +259,18 @@ def _undefined_values(attr: catalog.Attribute, elem: DataElement, path: str) -> 
             )
 
 
+@functools.cache
+def _tag(keyword: str) -> BaseTag:
+    """The tag of a keyword, looked up once: a keyword lookup per item of a 100,000-item
+    sequence cost more than the rest of its checks."""
+    return Tag(keyword)
+
+
 def _values(elem: DataElement) -> list[object]:
-    if elem.value is None or elem.value == "":
+    value = elem.value
+    if value is None or value == "":
         return []
-    return list(elem.value) if elem.VM > 1 else [elem.value]
+    return list(value) if isinstance(value, MultiValue | list) else [value]
 
 
 def _one_of(event: catalog.Event, ds: Dataset, label: str) -> Iterator[Finding]:
@@ -291,8 +302,8 @@ def _other_events(
 def _invalid_values(ds: Dataset, prefix: str) -> Iterator[Finding]:
     """Values that are not valid for their VR, at any depth."""
     for elem in ds:
-        path = f"{prefix}{elem.keyword or str(elem.tag)}"
         if elem.VR == "SQ":
+            path = f"{prefix}{elem.keyword or str(elem.tag)}"
             for index, item in enumerate(elem.value or ()):
                 yield from _invalid_values(item, f"{path}[{index}].")
             continue
@@ -302,6 +313,7 @@ def _invalid_values(ds: Dataset, prefix: str) -> Iterator[Finding]:
             shown = str(value) if elem.VR in ("DS", "IS", "PN") else value
             problem = value_problem(elem.VR, shown)
             if problem:
+                path = f"{prefix}{elem.keyword or str(elem.tag)}"  # only when it is shown
                 yield Finding(
                     "invalid-value",
                     path,

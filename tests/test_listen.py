@@ -39,7 +39,9 @@ def listener() -> Iterator[tuple[Listener, list[ReportRecord]]]:
         Settings(ae_title="LISTENER", transfer_syntaxes=ALL_TS),
         ListenOptions(port=0, bind="127.0.0.1"),
         # Routing, not the standard's answers (tests/test_listen_truth.py): answer every report.
-        ReportHandler(Reaction(reply="echo", answer_findings=False), records.append),
+        ReportHandler(
+            Reaction(reply="echo", answer_findings=False), lambda r, _: records.append(r)
+        ),
     )
     server.start()
     yield server, records

@@ -164,7 +164,7 @@ def test_importing_dcmreport_leaves_pynetdicom_routing_untouched() -> None:
     ours = Listener(
         Settings(ae_title="OURS"),
         ListenOptions(port=0, bind="127.0.0.1"),
-        ReportHandler(Reaction(), records.append),
+        ReportHandler(Reaction(), lambda r, _: records.append(r)),
     )
     ours.start()
     plain = AE(ae_title="PLAIN")

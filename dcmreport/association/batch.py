@@ -302,6 +302,7 @@ class _Sender:
     def _reply(data: BytesIO | None, context: PresentationContext) -> Dataset | None:
         """The Event Reply, or None when there is none or it does not decode."""
         try:
-            return _event_information(data, context, DatasetLimits())
+            decoded = _event_information(data, context, DatasetLimits())
         except Exception:  # _report_response says it could not be decoded
             return None
+        return decoded[0] if decoded else None

@@ -158,8 +158,9 @@ def _supported_contexts(
 
 def _event_information(
     raw: BytesIO | None, context: PresentationContext, limits: DatasetLimits
-) -> Dataset | None:
-    """The decoded data set, or None without one; raises whatever a malformed one raises.
+) -> tuple[Dataset, bytes] | None:
+    """The decoded data set and its (inflated) bytes, or None without one; raises whatever
+    a malformed one raises.
 
     Its bytes are checked against ``limits`` before pydicom builds anything
     (:mod:`dcmreport.limits`); a deflated one is inflated here, with a bound.
@@ -174,7 +175,7 @@ def _event_information(
     ds = decode(BytesIO(data), ts.is_implicit_VR, ts.is_little_endian, False)
     for _ in ds.iterall():
         pass  # pydicom decodes lazily: find a malformed data set now, not while showing it
-    return word_order(ds, ts == EXPLICIT_VR_BE)
+    return cast(Dataset, word_order(ds, ts == EXPLICIT_VR_BE)), data
 
 
 # Each association's facts, built at its first report: negotiation is over by then, so they
@@ -196,10 +197,10 @@ def received_report(
     a data set that does not decode becomes a ``problem``, not an error."""
     action = isinstance(req, N_ACTION)
     what = "Action Information" if action else "Event Information"
-    dataset, problem, problem_status = None, None, PROCESSING_FAILURE
+    decoded, problem, problem_status = None, None, PROCESSING_FAILURE
     try:
         raw = req.ActionInformation if action else req.EventInformation
-        dataset = _event_information(raw, context, limits)
+        decoded = _event_information(raw, context, limits)
     except LimitExceeded as exc:  # PS3.7: not performed due to resource limitation
         problem, problem_status = f"refused the {what}: {exc}", RESOURCE_LIMITATION
     except Exception as exc:  # a peer may send anything; answer rather than abort
@@ -215,11 +216,12 @@ def received_report(
             (req.RequestedSOPInstanceUID if action else req.AffectedSOPInstanceUID) or ""
         ),
         event_type_id=int(event) if event is not None else None,
-        dataset=dataset,
+        dataset=decoded[0] if decoded else None,
         problem=problem,
         problem_status=problem_status,
         context_class_uid=str(context.abstract_syntax),
         kind="n-action" if action else "n-event-report",
+        encoded=decoded[1] if decoded else None,
     )
 
 

@@ -1,0 +1,129 @@
+"""``listen --output-dir``: what is kept, when, and what a killed listener leaves behind.
+
+Real processes on 127.0.0.1: ``dcmreport listen`` and ``dcmreport send-report``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from conftest import Background, dcmreport
+from pydicom import dcmread
+
+STGCMT = ["--class", "storage-commitment", "--event", "1"]
+IMPLICIT_VR_LE = "1.2.840.10008.1.2"
+
+
+def send(port: int, *args: str) -> Background:
+    return Background(
+        [sys.executable, "-m", "dcmreport", "send-report", f"X@127.0.0.1:{port}", *args]
+    )
+
+
+def test_a_report_is_kept_as_received_and_recorded_once_answered(
+    listen: Any, tmp_path: Path
+) -> None:
+    """The Part 10 file holds the bytes as sent (implicit VR here: not re-encoded), the record
+    is one JSON line written after the answer, naming both files."""
+    listener = listen("--count", "1", "--output-dir", str(tmp_path))
+    run = dcmreport(
+        "send-report", f"X@127.0.0.1:{listener.port}", *STGCMT, "-x", "implicit",
+        "TransactionUID=1.2.3", "PatientID=KEPT",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert listener.finish(sig=None) == 0
+    [part10] = tmp_path.glob("*.dcm")
+    [record_path] = tmp_path.glob("*.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [part10.name, record_path.name]
+    kept = dcmread(part10)
+    assert kept.file_meta.TransferSyntaxUID == IMPLICIT_VR_LE
+    assert kept.file_meta.MediaStorageSOPInstanceUID == "1.2.840.10008.1.20.1.1"
+    assert (kept.TransactionUID, kept.PatientID) == ("1.2.3", "KEPT")
+    [line] = record_path.read_text().splitlines()
+    record = json.loads(line)
+    assert record["answer_sent"] is True and record["status"] == 0
+    assert record["files"] == [str(part10), str(record_path)]
+    assert listener.json_lines() == [record]  # the same object on stdout
+
+
+def test_a_listener_killed_before_answering_leaves_no_claim_of_an_answer(
+    listen: Any, tmp_path: Path
+) -> None:
+    """SIGKILL while the --exec program runs, after keeping and before answering: the Part 10
+    file is whole, the record says ``answer_sent: null``, and the sender got no Success."""
+    out, marker = tmp_path / "out", tmp_path / "hook.pid"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f"#!/bin/sh\necho $$ > {marker}.tmp\nmv {marker}.tmp {marker}\nexec sleep 60\n")
+    hook.chmod(0o755)
+    listener = listen("--output-dir", str(out), "--exec", str(hook))
+    sender = send(listener.port, *STGCMT, "TransactionUID=1.2.3", "--format", "json")
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert marker.exists(), "the hook did not run"
+    listener.proc.send_signal(signal.SIGKILL)
+    os.kill(int(marker.read_text()), signal.SIGKILL)  # the hook's sleep: its own session
+    assert listener.finish(sig=None) == -signal.SIGKILL
+    assert sender.finish(sig=None) != 0
+    assert json.loads("".join(sender.stdout))["status"] is None  # no answer came
+    [part10] = out.glob("*.dcm")
+    [record_path] = out.glob("*.json")
+    assert dcmread(part10).TransactionUID == "1.2.3"
+    record = json.loads(record_path.read_text())
+    assert record["answer_sent"] is None
+    assert record["files"] == [str(part10), str(record_path)]
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_a_100000_item_report_is_answered_kept_and_shown_whole(listen: Any, tmp_path: Path) -> None:
+    """A storage commitment result naming 100,000 instances, sent from a JSON file: answered
+    Success, complete on stdout and on disk. How fast is the benchmark's business
+    (``tests/benchmarks/run.py --only large``), not this test's: the timeouts are generous
+    so a loaded machine cannot fail it."""
+    count = 100_000
+    items = [
+        {
+            "00081150": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.2"]},
+            "00081155": {"vr": "UI", "Value": [f"1.2.826.0.1.3680043.9.9999.5.{i}"]},
+        }
+        for i in range(count)
+    ]
+    data = tmp_path / "result.json"
+    data.write_text(
+        json.dumps(
+            {
+                "00081195": {"vr": "UI", "Value": ["1.2.826.0.1.3680043.9.9999.4.1"]},
+                "00081199": {"vr": "SQ", "Value": items},
+            }
+        )
+    )
+    out = tmp_path / "out"
+    listener = listen(
+        "--count", "1", "--format", "json", "--output-dir", str(out), "--dimse-timeout", "600"
+    )  # fmt: skip
+    started = time.monotonic()
+    run = dcmreport(
+        "send-report", f"X@127.0.0.1:{listener.port}", *STGCMT, "--data", str(data),
+        "--format", "json", "--dimse-timeout", "600", timeout=900,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["status"] == 0
+    assert listener.finish(sig=None, timeout=300) == 0, "".join(listener.stderr)
+    [shown] = listener.json_lines()
+    [record_path] = out.glob("*.json")
+    kept = json.loads(record_path.read_text())
+    for record in shown, kept:
+        referenced = record["dataset"]["00081199"]["Value"]
+        assert len(referenced) == count
+        assert referenced[-1]["00081155"]["Value"] == [f"1.2.826.0.1.3680043.9.9999.5.{count - 1}"]
+        assert record["answer_sent"] is True
+    [part10] = out.glob("*.dcm")
+    assert len(dcmread(part10).ReferencedSOPSequence) == count
+    print(f"\n100,000-item report: sent and answered in {elapsed:.1f} s")
