@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from conftest import PEERS, Background, dcmreport, started_processes
@@ -328,3 +328,33 @@ def test_hand_encoded_command_sets_are_pynetdicoms(fields: dict[str, Any]) -> No
     assert command.report_response(rsp, reply is not None) == encode(
         message.command_set, True, True
     )
+    encoded = cast(bytes, encode(message.command_set, True, True))
+    read = command.read_fields(encoded)
+    assert read is not None
+    assert read == {
+        k: v for k, v in command.dataset_fields(message.command_set).items() if k in read
+    }
+    assert set(read) >= {"CommandField", "MessageIDBeingRespondedTo", "Status"} | set(fields) - {
+        "reply"
+    }
+
+
+def test_unusual_response_command_sets_are_left_to_pydicom() -> None:
+    """A command set the hand decoder does not read plainly (a US with two values, another
+    group, a cut element, text that is not ASCII) goes to pydicom instead."""
+    import struct
+
+    from dcmreport.association import command
+
+    def element(number: int, value: bytes, group: int = 0) -> bytes:
+        return struct.pack("<HHI", group, number, len(value)) + value
+
+    plain = element(0x0100, b"\x00\x81") + element(0x0900, b"\x00\x00")
+    assert command.read_fields(plain) == {"CommandField": 0x8100, "Status": 0}
+    for odd in (
+        element(0x0900, b"\x00\x00\x01\x00"),
+        element(0x0010, b"ab", group=8),
+        plain[:-1],
+        element(0x0902, "é".encode("latin-1") + b" "),
+    ):
+        assert command.read_fields(plain + odd) is None, odd

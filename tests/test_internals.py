@@ -276,3 +276,172 @@ def test_debug_handlers_are_bound_per_association() -> None:
     assert "self.bind(evt.EVT_PDU_SENT, standard_pdu_sent_handler)" in defaults
     assert "self._bind_defaults()" in inspect.getsource(Association.__init__)
     assert parameters(Association.unbind) == ["self", "event", "handler"]
+
+
+def test_association_loop_hooks() -> None:
+    """Item 16: the association's loop sleeps 1 ms a pass, then asks
+    ``self.dimse.get_msg(block=False)`` and reads releases and aborts off ``to_user_queue``;
+    ``release`` and the ``send_*`` methods clear ``_reactor_checkpoint`` and poll
+    ``_is_paused``; ``kill`` sets ``_kill``; the DUL hands primitives up with
+    ``to_user_queue.put``."""
+    from pynetdicom import acse, fsm
+
+    loop = inspect.getsource(Association._run_reactor)
+    assert "time.sleep(0.001)" in loop and "while not self._kill:" in loop
+    assert loop.index("self._reactor_checkpoint.wait()") < loop.index(
+        "self.dimse.get_msg(block=False)"
+    )
+    assert "self._is_paused = False" in loop
+    for method in (Association.release, Association.send_n_event_report):
+        source = inspect.getsource(method)
+        assert "self._reactor_checkpoint.clear()" in source
+        assert "while not self._is_paused:" in source
+    assert "self._kill = True" in inspect.getsource(Association.kill)
+    assert "self.dul.peek_next_pdu()" in inspect.getsource(acse.ACSE.is_release_requested)
+    assert "self.to_user_queue.queue[0]" in inspect.getsource(DULServiceProvider.peek_next_pdu)
+    assert "dul.to_user_queue.put(" in inspect.getsource(fsm)
+    assert "= queue.Queue()" in inspect.getsource(DIMSEServiceProvider.__init__)
+
+
+def _verification_server() -> tuple[object, int]:
+    from pynetdicom import AE
+
+    server_ae = AE(ae_title="PEER")
+    server_ae.add_supported_context(VERIFICATION)
+    server = server_ae.start_server(("127.0.0.1", 0), block=False)
+    return server, server.socket.getsockname()[1]
+
+
+def test_association_wake_ends_polling() -> None:
+    """Item 16 at work, on loopback: an idle association's loop makes a pass per
+    millisecond; with AssociationWake a few in the same time, and a release is still prompt."""
+    from pynetdicom import AE, evt
+
+    server, port = _verification_server()
+    ae = AE(ae_title="DCMREPORT")
+    ae.add_requested_context(VERIFICATION)
+
+    def passes_while_idle(wake: bool) -> int:
+        counted = [0]
+
+        def count(event: evt.Event) -> None:
+            get_msg = event.assoc.dimse.get_msg
+
+            def counting(block: bool = False) -> object:
+                counted[0] += 1
+                return get_msg(block)
+
+            event.assoc.dimse.get_msg = counting
+
+        handlers = [(evt.EVT_CONN_OPEN, count)]
+        if wake:
+            handlers.insert(0, (evt.EVT_CONN_OPEN, lambda e: internals.AssociationWake(e.assoc)))
+        assoc = ae.associate("127.0.0.1", port, ae_title="PEER", evt_handlers=handlers)
+        assert assoc.is_established
+        time.sleep(0.05)
+        before = counted[0]
+        time.sleep(0.5)
+        passes = counted[0] - before
+        began = time.monotonic()
+        assoc.release()
+        assert assoc.is_released and time.monotonic() - began < 0.5
+        return passes
+
+    try:
+        assert passes_while_idle(wake=False) >= 100  # 1 ms polls, however loaded the machine
+        assert passes_while_idle(wake=True) <= 20  # about one per _IDLE_WAIT (50 ms)
+    finally:
+        server.shutdown()  # type: ignore[attr-defined]
+
+
+def test_receive_primitive_hooks() -> None:
+    """Item 17: receive_primitive builds ``self.message`` with ``decode_msg(primitive,
+    self.assoc)``, triggers EVT_DIMSE_RECV, makes the primitive with
+    ``message_to_primitive()``, keeps a C-CANCEL in ``cancel_req`` and starts a thread per
+    N-EVENT-REPORT request."""
+    receive = inspect.getsource(DIMSEServiceProvider.receive_primitive)
+    assert "self.message = DIMSEMessage()" in receive
+    assert "if self.message.decode_msg(primitive, self.assoc):" in receive
+    assert receive.index("evt.EVT_DIMSE_RECV") < receive.index("message_to_primitive()")
+    assert "self.cancel_req[msg_id] = d_primitive" in receive
+    assert "threading.Thread(" in receive and "isinstance(d_primitive, N_EVENT_REPORT)" in receive
+    assert "self.msg_queue.put((context_id" in receive
+
+
+def test_serve_in_order_serves_on_the_association_thread() -> None:
+    """Item 17 at work, on loopback: pynetdicom serves each N-EVENT-REPORT in a thread of its
+    own; with serve_in_order (and AssociationWake) all on the association's thread, in order."""
+    from pynetdicom import AE, evt
+
+    from dcmreport.catalog import STORAGE_COMMITMENT
+
+    def serving_threads(in_order: bool) -> tuple[list[bool], list[int]]:
+        on_own_thread: list[bool] = []
+        served: list[int] = []
+
+        def serve(assoc: Association, req: N_EVENT_REPORT, context: object) -> None:
+            on_own_thread.append(threading.current_thread() is assoc)
+            served.append(int(req.MessageID or 0))
+            rsp = internals.report_response(req, 0, None, True)
+            internals.send_report_response(assoc, rsp, int(context.context_id))  # type: ignore[attr-defined]
+
+        server_ae = AE(ae_title="PEER")
+        server_ae.add_supported_context(STORAGE_COMMITMENT, scu_role=True, scp_role=True)
+        handlers = [(evt.EVT_REQUESTED, lambda e: internals.serve_requests(e.assoc, serve))]
+        if in_order:
+            handlers += [
+                (evt.EVT_CONN_OPEN, lambda e: internals.AssociationWake(e.assoc)),
+                (evt.EVT_CONN_OPEN, lambda e: internals.serve_in_order(e.assoc)),
+            ]
+        server = server_ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=handlers)
+        ae = AE(ae_title="DCMREPORT")
+        ae.add_requested_context(STORAGE_COMMITMENT)
+        try:
+            assoc = ae.associate("127.0.0.1", server.socket.getsockname()[1], ae_title="PEER")
+            assert assoc.is_established
+            for message_id in range(1, 6):
+                status, _ = assoc.send_n_event_report(
+                    None, 1, STORAGE_COMMITMENT, "1.2.3.4", msg_id=message_id
+                )
+                assert status.Status == 0
+            assoc.release()
+        finally:
+            server.shutdown()
+        return on_own_thread, served
+
+    assert serving_threads(in_order=False)[0] == [False] * 5
+    assert serving_threads(in_order=True) == ([True] * 5, [1, 2, 3, 4, 5])
+
+
+def test_hand_read_report_requests_are_pynetdicoms() -> None:
+    """Item 17: an N-EVENT-REPORT-RQ's primitive from its hand-read command set has every
+    field ``message_to_primitive`` gives it, which sets ``_context_id`` itself."""
+    from io import BytesIO
+
+    from pynetdicom.dimse_messages import N_EVENT_REPORT_RQ, DIMSEMessage
+    from pynetdicom.dsutils import encode
+    from pynetdicom.pdu_primitives import P_DATA
+
+    assert "primitive._context_id = self.context_id" in inspect.getsource(
+        DIMSEMessage.message_to_primitive
+    )
+    rq = N_EVENT_REPORT()
+    rq.MessageID = 7
+    rq.AffectedSOPClassUID = "1.2.840.10008.1.20.1"
+    rq.AffectedSOPInstanceUID = "1.2.840.10008.1.20.1.1"
+    rq.EventTypeID = 2
+    rq.EventInformation = BytesIO(b"\x08\x00\x16\x00\x02\x00\x00\x00ab")
+    sent = N_EVENT_REPORT_RQ()
+    sent.primitive_to_message(rq)
+    received = DIMSEMessage()
+    for pdata in sent.encode_msg(3, 16384):
+        assert isinstance(pdata, P_DATA)
+        received.decode_msg(pdata)
+    assert isinstance(received, N_EVENT_REPORT_RQ)
+    ours, theirs = internals._report_request(received), received.message_to_primitive()
+    assert isinstance(ours, N_EVENT_REPORT) and isinstance(theirs, N_EVENT_REPORT)
+    for field in ("MessageID", "AffectedSOPClassUID", "AffectedSOPInstanceUID", "EventTypeID"):
+        assert getattr(ours, field) == getattr(theirs, field), field
+    assert ours._context_id == theirs._context_id == 3
+    assert ours.EventInformation.getvalue() == theirs.EventInformation.getvalue()
+    assert encode(sent.command_set, True, True) == received.encoded_command_set.getvalue()

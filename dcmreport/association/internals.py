@@ -88,20 +88,47 @@ in pynetdicom for other code in the same process.
    skip pynetdicom's message classes altogether: their command sets are
    encoded by :mod:`~dcmreport.association.command`, and a batch encodes a
    repeated data set once.
-14. ``DIMSEServiceProvider.msg_queue`` and ``get_msg`` (:class:`Responses`):
-   the requestor's association reactor takes messages off ``msg_queue`` with
+14. ``DIMSEServiceProvider.msg_queue`` (:class:`Responses`): the requestor's
+   association reactor takes messages off ``msg_queue`` with
    ``get_msg(block=False)`` while ``send_n_event_report`` waits on the same
    queue; its pause between two requests is racy, so back to back it
    sometimes takes the next response itself and the sender waits out its
-   timeout (pynetdicom 3.0.4). For a batch the reactor takes none: our
-   ``get_msg`` gives it nothing (and empties the queue), and the batch reads
-   every message from ``EVT_DIMSE_RECV`` (public), command set and data set.
+   timeout (pynetdicom 3.0.4). A batch's messages never reach that queue:
+   item 17's ``receive_primitive`` hands each one's command set and data
+   set to the batch, in the reader's thread, without building pynetdicom's
+   primitive (which the batch would not read: a sixth of its CPU).
 15. ``pynetdicom._handlers.standard_dimse_recv_handler`` and its three
    siblings (:func:`no_debug_handlers`): every association binds them to
    describe each PDU and message in pynetdicom's debug log, and they build
    that text (decoding the command set again) whether or not anything logs
    it: about a seventh of a batch's CPU time. dcmreport shows pynetdicom's
    log only with ``-d``; otherwise we unbind them from our associations.
+16. ``Association._run_reactor``'s polling (:class:`AssociationWake`): besides
+   the DUL's reactor (item 12), each association runs a loop of its own that
+   sleeps 1 ms, then looks for a message (``dimse.get_msg(block=False)``), a
+   release or abort (``dul.to_user_queue``), a dead DUL or an expired idle
+   timer: on two shared cores every idle association's loop costs CPU, and a
+   request it serves waits for its next pass. Our ``get_msg`` waits for an
+   event instead, up to :data:`_IDLE_WAIT` (the idle timer's granularity):
+   a put on ``msg_queue`` or ``to_user_queue``, the connection's close, a
+   ``kill`` (it sets ``_kill`` first) or a pause (``release`` and the
+   ``send_*`` methods clear ``_reactor_checkpoint`` and poll ``_is_paused``,
+   which the loop sets only after ``get_msg`` returns).
+17. ``DIMSEServiceProvider.receive_primitive`` and ``message``
+   (:func:`receive_messages`): pynetdicom starts a thread per N-EVENT-REPORT
+   request (so a requestor can be told of events while it waits for its own
+   answer), and queues every other message for the association's loop. A
+   listener's thread start per report is a good part of its CPU, and answers
+   to reports of one association may leave in any order. Ours decodes the
+   message and triggers ``EVT_DIMSE_RECV`` as pynetdicom does, then hands it
+   on: the listener (:func:`serve_in_order`) queues every request for the
+   association's own loop (item 16 wakes it), which serves them one at a
+   time, in order (item 1), and keeps a C-CANCEL as pynetdicom does; a
+   message that does not make a primitive raises into item 8's guard (an
+   A-ABORT, as pynetdicom's own Evt19); an N-EVENT-REPORT-RQ's primitive is
+   made from its hand-read command set (``_context_id`` set as
+   ``message_to_primitive`` does). A batch gets its messages whole
+   (item 14). Installed before :func:`bound_reading`, whose guard wraps it.
 """
 
 from __future__ import annotations
@@ -133,7 +160,8 @@ from pynetdicom._handlers import (
 )
 from pynetdicom.association import Association
 from pynetdicom.dimse import _RQ_TO_MESSAGE, _RSP_TO_MESSAGE
-from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.dimse_messages import N_EVENT_REPORT_RQ, DIMSEMessage
+from pynetdicom.dimse_primitives import C_CANCEL, N_EVENT_REPORT
 from pynetdicom.dsutils import encode
 from pynetdicom.fsm import InvalidEventError
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, P_DATA
@@ -257,10 +285,10 @@ def send_message(assoc: Association, primitive: Any, context_id: int) -> None:
     send_encoded(assoc, context_id, cast(bytes, command), data)
 
 
-def send_report_response(assoc: Association, rsp: N_EVENT_REPORT, context_id: int) -> None:
+def send_report_response(assoc: Association, rsp: command.ReportResponse, context_id: int) -> None:
     """An N-EVENT-REPORT-RSP, its command set encoded by hand: the listener's hot path."""
-    reply = rsp.EventReply.getvalue() if rsp.EventReply is not None else None
-    send_encoded(assoc, context_id, command.report_response(rsp, reply is not None), reply)
+    data = rsp.EventReply
+    send_encoded(assoc, context_id, command.report_response(rsp, data is not None), data)
 
 
 # PS3.8 E.2, the message control header of a PDV: bit 0 command, bit 1 last fragment
@@ -309,7 +337,7 @@ def send_response(
     """Send a response and learn whether it was written before the association ended (item 3)."""
     if not assoc.is_established:
         return Delivery(False, "the association ended before the answer was sent")
-    if isinstance(rsp, N_EVENT_REPORT):
+    if isinstance(rsp, command.ReportResponse):
         send_report_response(assoc, rsp, context_id)
     else:
         send_message(assoc, rsp, context_id)
@@ -318,22 +346,24 @@ def send_response(
 
 
 def report_response(
-    req: N_EVENT_REPORT, status: Dataset, reply: bytes | None, with_event_type: bool
-) -> N_EVENT_REPORT:
-    """An N-EVENT-REPORT-RSP primitive for ``req`` (PS3.7 10.1.1: Event Type ID is conditional)."""
-    rsp = N_EVENT_REPORT()
-    rsp.MessageIDBeingRespondedTo = req.MessageID if req.MessageID is not None else 0
-    rsp.AffectedSOPClassUID = req.AffectedSOPClassUID
-    rsp.AffectedSOPInstanceUID = req.AffectedSOPInstanceUID
-    if with_event_type:
-        rsp.EventTypeID = req.EventTypeID
-    rsp.Status = int(status.Status)
-    for keyword in ("ErrorComment", "ErrorID"):
-        if keyword in status:
-            setattr(rsp, keyword, status[keyword].value)
-    if reply is not None:
-        rsp.EventReply = BytesIO(reply)
-    return rsp
+    req: N_EVENT_REPORT,
+    status: int,
+    reply: bytes | None,
+    with_event_type: bool,
+    error_comment: str | None = None,
+    error_id: int | None = None,
+) -> command.ReportResponse:
+    """The N-EVENT-REPORT-RSP for ``req`` (PS3.7 10.1.1: Event Type ID is conditional)."""
+    return command.ReportResponse(
+        MessageIDBeingRespondedTo=req.MessageID if req.MessageID is not None else 0,
+        AffectedSOPClassUID=str(req.AffectedSOPClassUID or ""),
+        AffectedSOPInstanceUID=str(req.AffectedSOPInstanceUID or ""),
+        Status=status,
+        EventTypeID=req.EventTypeID if with_event_type else None,
+        ErrorComment=error_comment or None,
+        ErrorID=error_id,
+        EventReply=reply,
+    )
 
 
 # JPEG Baseline: never among the listener's transfer syntaxes (it decodes uncompressed only).
@@ -847,37 +877,26 @@ def _close_pipe(*fds: int) -> None:
 class Responses:
     """Every message the peer sends on a requestor's association, for the batch alone (item 14).
 
-    Its :meth:`handlers` go to ``associate``: from the connection on, the
-    reactor takes no message (what it would take is dropped) and the batch
-    reads each one's command set and data set from ``EVT_DIMSE_RECV``, whose
-    message pynetdicom empties after the event.
+    Its :meth:`handlers` go first to ``associate``: from the connection on,
+    each message's command set and data set come here (item 17), none to the
+    association's reactor.
     """
 
     def __init__(self) -> None:
-        self._messages: queue.SimpleQueue[tuple[Dataset, BytesIO | None]] = queue.SimpleQueue()
+        self._messages: queue.SimpleQueue[tuple[command.Fields, BytesIO | None]] = (
+            queue.SimpleQueue()
+        )
 
     def handlers(self) -> list[tuple[Any, Callable[[evt.Event], None]]]:
-        return [(evt.EVT_CONN_OPEN, self._install), (evt.EVT_DIMSE_RECV, self._on_message)]
+        return [(evt.EVT_CONN_OPEN, lambda event: receive_messages(event.assoc, self._put))]
 
-    def _install(self, event: evt.Event) -> None:
-        dimse = event.assoc.dimse
-        get_msg, waiting = dimse.get_msg, dimse.msg_queue
+    def _put(self, message: DIMSEMessage) -> None:
+        fields = command.read_fields(message.encoded_command_set.getvalue())
+        if fields is None:
+            fields = command.dataset_fields(message.command_set)
+        self._messages.put((fields, message.data_set))
 
-        def reactor_get_msg(block: bool = False) -> tuple[Any, Any]:
-            if block:
-                return get_msg(block=True)
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    waiting.get_nowait()  # the batch has it already: keep the queue empty
-            return None, None
-
-        dimse.get_msg = reactor_get_msg  # type: ignore[method-assign]
-
-    def _on_message(self, event: evt.Event) -> None:
-        message = event.message
-        self._messages.put((message.command_set, message.data_set))
-
-    def next(self, timeout: float) -> tuple[Dataset, BytesIO | None] | None:
+    def next(self, timeout: float) -> tuple[command.Fields, BytesIO | None] | None:
         """The next message's command set and data set, or None within ``timeout``."""
         try:
             return self._messages.get(timeout=timeout)
@@ -901,3 +920,105 @@ def no_debug_handlers(assoc: Association) -> None:
         return
     for event, handler in _DEBUG_HANDLERS:
         assoc.unbind(event, handler)
+
+
+# --- the association's loop without polling sleeps (item 16) -------------------------------
+
+
+class AssociationWake:
+    """Wake the association's own loop when it has work instead of every millisecond (item 16).
+
+    Installed from ``EVT_CONN_OPEN``, with :class:`Reactor`. ``get_msg`` with
+    ``block=True`` (a ``send_*`` waiting for its answer) is pynetdicom's own.
+    """
+
+    def __init__(self, assoc: Association) -> None:
+        self._assoc = assoc
+        self._work = threading.Event()
+        for waiting in (assoc.dimse.msg_queue, assoc.dul.to_user_queue):
+            waiting.put = self._waking(waiting.put)  # type: ignore[method-assign]
+        checkpoint = assoc._reactor_checkpoint
+        checkpoint.clear = self._waking(checkpoint.clear)  # type: ignore[method-assign]
+        kill, get_msg = assoc.kill, assoc.dimse.get_msg
+
+        def kill_and_wake() -> None:
+            assoc._kill = True  # what kill does first: the woken loop sees it and ends
+            self._work.set()
+            kill()
+
+        def get_msg_or_wait(block: bool = False) -> tuple[Any, Any]:
+            if block:
+                return cast(tuple[Any, Any], get_msg(block=True))
+            found = get_msg(block=False)
+            if found[1] is None and not assoc._kill:
+                self._work.wait(_IDLE_WAIT)
+                self._work.clear()  # a put after this finds its item taken or sets it again
+                found = get_msg(block=False)
+            return cast(tuple[Any, Any], found)
+
+        assoc.kill = kill_and_wake  # type: ignore[method-assign]
+        assoc.dimse.get_msg = get_msg_or_wait  # type: ignore[method-assign]
+        assoc.bind(evt.EVT_CONN_CLOSE, lambda event: self._work.set())
+
+    def _waking(self, action: Callable[..., Any]) -> Callable[..., Any]:
+        def act_and_wake(*args: Any, **kwargs: Any) -> Any:
+            result = action(*args, **kwargs)
+            self._work.set()
+            return result
+
+        return act_and_wake
+
+
+# --- complete messages handed on from the reader's thread (item 17) -----------------------
+
+
+def receive_messages(assoc: Association, deliver: Callable[[DIMSEMessage], None]) -> None:
+    """Hand each complete message to ``deliver``, in the reader's thread, in order (item 17)."""
+    dimse = assoc.dimse
+
+    def receive_primitive(primitive: P_DATA) -> None:
+        if dimse.message is None:
+            dimse.message = DIMSEMessage()
+        message = dimse.message
+        if not message.decode_msg(primitive, assoc):
+            return
+        dimse.message = None
+        evt.trigger(assoc, evt.EVT_DIMSE_RECV, {"message": message})
+        deliver(message)
+
+    dimse.receive_primitive = receive_primitive  # type: ignore[method-assign]
+
+
+def serve_in_order(assoc: Association) -> None:
+    """Queue every complete request for the association's loop, no thread per report (item 17)."""
+    dimse = assoc.dimse
+
+    def queue_request(message: DIMSEMessage) -> None:
+        request = _report_request(message) or message.message_to_primitive()
+        if isinstance(request, C_CANCEL) and len(dimse.cancel_req) < 10:
+            dimse.cancel_req[int(request.MessageIDBeingRespondedTo or 0)] = request
+            return
+        dimse.msg_queue.put((cast(int, message.context_id), cast(Any, request)))
+
+    receive_messages(assoc, queue_request)
+
+
+_REPORT_FIELDS = ("MessageID", "AffectedSOPClassUID", "AffectedSOPInstanceUID", "EventTypeID")
+
+
+def _report_request(message: DIMSEMessage) -> N_EVENT_REPORT | None:
+    """``message_to_primitive`` for an N-EVENT-REPORT-RQ from its hand-read command set
+    (item 17): the same primitive, each field through its checking setter; None for any other
+    message or an unusual command set, which pynetdicom converts."""
+    if not isinstance(message, N_EVENT_REPORT_RQ):
+        return None
+    fields = command.read_fields(message.encoded_command_set.getvalue())
+    if fields is None:
+        return None
+    request = N_EVENT_REPORT()
+    for keyword in _REPORT_FIELDS:
+        if fields.get(keyword) is not None:  # pynetdicom sets an empty US as None, the default
+            setattr(request, keyword, fields[keyword])
+    request.EventInformation = message.data_set
+    request._context_id = message.context_id
+    return request

@@ -13,6 +13,7 @@ import logging
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from io import BytesIO
@@ -27,7 +28,7 @@ from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport import catalog, tls
-from dcmreport.association import internals
+from dcmreport.association import command, internals
 from dcmreport.association.common import (
     Settings,
     association_info,
@@ -48,6 +49,7 @@ from dcmreport.limits import DatasetLimits, LimitExceeded, check, inflate
 from dcmreport.peer import Peer
 from dcmreport.records import (
     Answer,
+    AssociationInfo,
     CommitmentResultRecord,
     Delivery,
     ReceivedReport,
@@ -176,6 +178,18 @@ def _event_information(
     return cast(Dataset, word_order(ds, ts == EXPLICIT_VR_BE)), data
 
 
+# Each association's facts, built at its first report: negotiation is over by then, so they
+# do not change, and building them for every report was a few percent of the listener's CPU.
+_INFO: weakref.WeakKeyDictionary[Association, AssociationInfo] = weakref.WeakKeyDictionary()
+
+
+def _established_info(assoc: Association) -> AssociationInfo:
+    info = _INFO.get(assoc)
+    if info is None:
+        info = _INFO[assoc] = association_info(assoc)
+    return info
+
+
 def received_report(
     assoc: Association, req: Any, context: PresentationContext, limits: DatasetLimits
 ) -> ReceivedReport:
@@ -193,7 +207,7 @@ def received_report(
         problem = f"cannot decode the {what}: {type(exc).__name__}"
     event = req.ActionTypeID if action else req.EventTypeID
     return ReceivedReport(
-        association=association_info(assoc),
+        association=_established_info(assoc),
         context_id=int(context.context_id or 0),
         transfer_syntax=str(context.transfer_syntax[0]),
         message_id=int(req.MessageID) if req.MessageID is not None else None,
@@ -253,17 +267,9 @@ def _action_response(req: N_ACTION, answer: Answer) -> N_ACTION:
     return rsp
 
 
-def _status_dataset(status: ResponseStatus) -> Dataset:
-    ds = Dataset()
-    ds.Status = status.code
-    if status.error_comment:
-        ds.ErrorComment = status.error_comment[:64]  # LO: 64 characters at most
-    if status.error_id is not None:
-        ds.ErrorID = status.error_id
-    return ds
-
-
-def _response(req: N_EVENT_REPORT, context: PresentationContext, answer: Answer) -> N_EVENT_REPORT:
+def _response(
+    req: N_EVENT_REPORT, context: PresentationContext, answer: Answer
+) -> command.ReportResponse:
     """The N-EVENT-REPORT-RSP: Event Type ID and Event Reply only with Success or Warning.
 
     PS3.7 10.1.1.1: the Event Reply travels only in a success response, and
@@ -280,7 +286,14 @@ def _response(req: N_EVENT_REPORT, context: PresentationContext, answer: Answer)
             LOG.error("cannot encode the Event Reply; answering 0x0110 instead")
             status = ResponseStatus(PROCESSING_FAILURE, "the Event Reply could not be encoded")
             succeeded = False
-    return internals.report_response(req, _status_dataset(status), reply, succeeded)
+    return internals.report_response(
+        req,
+        status.code,
+        reply,
+        succeeded,
+        status.error_comment[:64] if status.error_comment else None,  # LO: 64 characters
+        status.error_id,
+    )
 
 
 def _who(assoc: Association) -> str:
@@ -376,6 +389,8 @@ class Listener:
         internals.Reactor(event.assoc)
         internals.no_debug_handlers(event.assoc)
         internals.prompt_close(event.assoc)
+        internals.AssociationWake(event.assoc)
+        internals.serve_in_order(event.assoc)
         limits = internals.PduLimits(
             max_pdu=self._settings.max_pdu,
             max_dataset=self._options.dataset_limits.max_size,

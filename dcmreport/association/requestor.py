@@ -27,6 +27,7 @@ from pynetdicom.presentation import PresentationContext
 
 from dcmreport import catalog, tls
 from dcmreport.association import internals
+from dcmreport.association.command import Fields, dataset_fields
 from dcmreport.association.common import (
     COMMAND_NAMES,
     Settings,
@@ -196,7 +197,8 @@ def _associate(
     """Open an association proposing ``(abstract syntax, role)`` contexts; release it after.
 
     Role is ``scp``, ``scu``, ``both`` or ``none`` (no role selection item);
-    ``negotiation`` holds other extended negotiation items to propose.
+    ``negotiation`` holds other extended negotiation items to propose;
+    ``handlers`` are bound before ours (internals items 14 and 17).
     Raises AssociationError with the reason when it is not established.
     """
     ae = make_ae(settings)
@@ -223,13 +225,14 @@ def _associate(
             ext_neg=extended or None,
             tls_args=(settings.tls, peer.host) if settings.tls else None,
             evt_handlers=[
+                *(handlers or []),  # first: a batch's reader goes under item 8's guard
                 (evt.EVT_CONN_OPEN, diagnostics.on_connect),
                 (evt.EVT_CONN_OPEN, handshake),
                 (evt.EVT_CONN_OPEN, lambda event: _bound_reading(event.assoc, settings)),
                 (evt.EVT_CONN_OPEN, lambda event: internals.prompt_close(event.assoc)),
                 (evt.EVT_CONN_OPEN, lambda event: internals.Reactor(event.assoc)),
+                (evt.EVT_CONN_OPEN, lambda event: internals.AssociationWake(event.assoc)),
                 (evt.EVT_CONN_OPEN, lambda event: internals.no_debug_handlers(event.assoc)),
-                *(handlers or []),
             ],
         )
         if not assoc.is_established:
@@ -265,11 +268,11 @@ def _context_for(assoc: Association, abstract_syntax: str) -> PresentationContex
     )
 
 
-def _response_status(status: Dataset) -> ResponseStatus:
+def _response_status(status: Fields) -> ResponseStatus:
     return ResponseStatus(
-        code=int(status.Status),
-        error_comment=str(status.ErrorComment) if "ErrorComment" in status else None,
-        error_id=int(status.ErrorID) if "ErrorID" in status else None,
+        code=int(status["Status"]),
+        error_comment=str(status["ErrorComment"]) if "ErrorComment" in status else None,
+        error_id=int(status["ErrorID"]) if "ErrorID" in status else None,
     )
 
 
@@ -293,7 +296,7 @@ def echo(peer: Peer, settings: Settings) -> EchoResponse:
         elapsed = (time.perf_counter() - start) * 1000
         if "Status" not in status:
             raise _lost_response(opened, peer, "C-ECHO", settings)
-        return EchoResponse(info, _response_status(status), elapsed)
+        return EchoResponse(info, _response_status(dataset_fields(status)), elapsed)
 
 
 class _LastResponse:
@@ -306,9 +309,9 @@ class _LastResponse:
         self.command = event.message.command_set
 
 
-def _check_response(command: Dataset, expected: int, message_id: int) -> str | None:
+def _check_response(command: Fields, expected: int, message_id: int) -> str | None:
     """Why ``command`` is not the ``expected`` response to ``message_id``, or None if it is."""
-    field_ = int(command.CommandField)
+    field_ = int(command.get("CommandField") or 0)
     if field_ != expected:
         name = COMMAND_NAMES.get(field_, f"command 0x{field_:04X}")
         return f"the peer answered with {name} instead of {COMMAND_NAMES[expected]}"
@@ -318,7 +321,7 @@ def _check_response(command: Dataset, expected: int, message_id: int) -> str | N
     return None
 
 
-def _response_warnings(command: Dataset, request: ReportRequest) -> tuple[str, ...]:
+def _response_warnings(command: Fields, request: ReportRequest) -> tuple[str, ...]:
     """Deviations a tolerant receiver accepts but a user should know about (PS3.7 10.1.1)."""
     warnings = []
     for keyword, sent in (
@@ -370,7 +373,7 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
             raise InputError(f"cannot encode the Event Information: {exc}") from None
         elapsed = (time.perf_counter() - start) * 1000
         reply = word_order(reply, big_endian)
-        command = last.command
+        command = dataset_fields(last.command) if last.command is not None else None
         problem = (
             _check_response(command, N_EVENT_REPORT_RSP, request.message_id)
             if command is not None
@@ -388,7 +391,7 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
 def _report_response(
     request: ReportRequest,
     info: AssociationInfo,
-    command: Dataset,
+    command: Fields,
     reply: Dataset | None,
     elapsed: float,
 ) -> ReportResponse:
@@ -399,18 +402,18 @@ def _report_response(
     """
     warnings = list(_response_warnings(command, request))
     has_reply = int(command.get("CommandDataSetType", 0x0101)) != 0x0101
-    if has_reply and reply is None and category(int(command.Status)) in (SUCCESS, WARNING):
+    if has_reply and reply is None and category(int(command["Status"])) in (SUCCESS, WARNING):
         warnings.append("the peer's Event Reply could not be decoded (run with -d for details)")
     event_type = command.get("EventTypeID")
     return ReportResponse(
         request=request,
         association=info,
         status=_response_status(command),
-        message_id_being_responded_to=int(command.MessageIDBeingRespondedTo),
-        sop_class_uid=str(command["AffectedSOPClassUID"].value)
+        message_id_being_responded_to=int(command["MessageIDBeingRespondedTo"]),
+        sop_class_uid=str(command["AffectedSOPClassUID"])
         if "AffectedSOPClassUID" in command
         else None,
-        sop_instance_uid=str(command["AffectedSOPInstanceUID"].value)
+        sop_instance_uid=str(command["AffectedSOPInstanceUID"])
         if "AffectedSOPInstanceUID" in command
         else None,
         event_type_id=int(event_type) if event_type is not None else None,
@@ -519,7 +522,8 @@ def _send_action(
         )
     except ValueError as exc:  # the data set cannot be encoded in the transfer syntax
         raise InputError(f"cannot encode the Action Information: {exc}") from None
-    command = received.at(before)
+    received_set = received.at(before)
+    command = dataset_fields(received_set) if received_set is not None else None
     problem = (
         _check_response(command, N_ACTION_RSP, request.message_id) if command is not None else None
     )

@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from pydicom import Dataset
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
 from pynetdicom.presentation import PresentationContext
@@ -136,9 +135,7 @@ def serve_reports(assoc: Association, inbox: ResultInbox, sending: threading.Loc
     def serve(assoc: Association, req: N_EVENT_REPORT, context: PresentationContext) -> None:
         record = inbox.decide(received_report(assoc, req, context, limits))
         assert record.answer is not None
-        status = Dataset()
-        status.Status = record.answer.status.code
-        rsp = internals.report_response(req, status, None, with_event_type=True)
+        rsp = internals.report_response(req, record.answer.status.code, None, True)
         with sending:
             delivery = internals.send_response(assoc, tracker, rsp, int(context.context_id or 0))
         inbox.finish(replace(record, delivery=delivery), same_association=True)
