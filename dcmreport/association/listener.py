@@ -717,8 +717,9 @@ class Listener:
         Reports already received are answered first; associations still open
         after ``grace`` seconds are aborted, without waiting on peers that do
         not answer (the PDU reader gives way to an A-ABORT within a quarter
-        of a second). Safe to call again (e.g. with ``grace=0`` when a second
-        Ctrl-C interrupts the first stop).
+        of a second). A report already received is still recorded and shown
+        before this returns, unless ``grace`` is 0. Safe to call again (e.g.
+        with ``grace=0`` when a second Ctrl-C interrupts the first stop).
         """
         deadline = time.monotonic() + grace
         if self._server is not None:
@@ -732,3 +733,6 @@ class Listener:
             LOG.warning("aborting the association from %s still open at shutdown", _who(assoc))
             assoc.abort(block=False)
         self.wait(lambda: not self._ae.active_associations, max(deadline - time.monotonic(), 0.1))
+        if grace > 0:  # a report being recorded or shown is not cut off by the process's exit:
+            # it runs on its association's (daemon) thread, bounded by the limits and timeouts
+            self.wait(lambda: self.in_flight() == 0, None)
