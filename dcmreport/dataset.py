@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydicom import Dataset, dcmread
+from pydicom import Dataset, config, dcmread
 from pydicom.datadict import dictionary_VR, keyword_dict, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
@@ -352,10 +352,66 @@ def from_json_object(doc: dict[str, Any], source: str) -> Dataset:
     """A parsed JSON object in either the DICOM JSON model or plain keyword form."""
     if is_dicom_json_model(doc):
         try:
-            return Dataset.from_json(doc)
+            return _from_model(doc)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise InputError(f"{source}: not a valid DICOM JSON model dataset: {exc}") from None
     return from_plain_json(doc, source)
+
+
+# VRs whose DICOM JSON values are the strings pydicom keeps as they are (PS3.18 F.2.3-1).
+_JSON_TEXT_VRS = {
+    "AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI", "UR", "UT",
+}  # fmt: skip
+
+
+def _from_model(doc: dict[str, Any]) -> Dataset:
+    """``Dataset.from_json`` of a DICOM JSON model, built directly where that is plain.
+
+    pydicom's ``from_json`` costs tens of microseconds per element (a converter
+    object, value checks that only warn), which is most of ``send-report``'s time
+    for a 100,000-item report. Text and sequence elements, nearly all of a
+    report, are built here with the same values; any other element (numbers, PN,
+    AT, binary, anything unusual) is left to pydicom, so its rules and errors
+    stay pydicom's. Values are not checked here: :mod:`dcmreport.validate` checks
+    them before sending, with findings rather than pydicom's warnings.
+    """
+    ds = Dataset()
+    for key, mapping in doc.items():
+        elem = _plain_model_element(key, mapping)
+        if elem is None:
+            elem = Dataset.from_json({key: mapping})[int(key, 16)]
+        ds.add(elem)
+    return ds
+
+
+def _plain_model_element(key: str, mapping: Any) -> DataElement | None:
+    """The element of one plain text or sequence attribute object, None for any other."""
+    if not isinstance(mapping, dict) or mapping.keys() != {"vr", "Value"}:
+        return None
+    vr, values = mapping["vr"], mapping["Value"]
+    if not _DICOM_JSON_KEY.match(key) or not isinstance(values, list) or not values:
+        return None
+    if vr == "SQ":
+        items = [_plain_model_item(item) for item in values]
+        plain = [item for item in items if item is not None]
+        return DataElement(int(key, 16), vr, Sequence(plain)) if len(plain) == len(items) else None
+    if vr not in _JSON_TEXT_VRS or not all(isinstance(v, str) for v in values):
+        return None
+    value = values[0] if len(values) == 1 else values
+    return DataElement(int(key, 16), vr, value, validation_mode=config.IGNORE)
+
+
+def _plain_model_item(item: Any) -> Dataset | None:
+    """A sequence item whose elements are all plain, None otherwise."""
+    if not isinstance(item, dict):
+        return None
+    ds = Dataset()
+    for key, mapping in item.items():
+        elem = _plain_model_element(key, mapping)
+        if elem is None:
+            return None
+        ds.add(elem)
+    return ds
 
 
 def is_part10(data: bytes) -> bool:
