@@ -25,11 +25,10 @@ from typing import Any
 
 from pydicom import Dataset
 
-from dcmreport import catalog
-from dcmreport.dataset import from_json_object, to_json_model
+from dcmreport.dataset import from_json_object
 from dcmreport.errors import InputError
 from dcmreport.records import ReportRequest, ReportResponse
-from dcmreport.records_json import status_json
+from dcmreport.records_json import response_json
 from dcmreport.status import SUCCESS, WARNING, category
 
 MAX_MESSAGE_ID = 65535
@@ -223,22 +222,13 @@ def summary_json(summary: Summary) -> dict[str, Any]:
 
 
 def result_json(result: Result) -> dict[str, Any]:
-    """One answer of a batch: send-report's response fields, and where it went."""
-    rsp = result.response
+    """One answer of a batch: send-report's response fields, and where it went (the
+    association's number: its details are on its own ``kind: association`` line)."""
     return {
         "kind": "response",
         "index": result.item.index,
         "line": result.item.line,
-        "message_id": rsp.request.message_id,
-        **status_json(rsp.status),
-        "message_id_being_responded_to": rsp.message_id_being_responded_to,
-        "sop_class_uid": rsp.sop_class_uid,
-        "sop_instance_uid": rsp.sop_instance_uid,
-        "event_type_id": rsp.event_type_id,
-        "event_name": catalog.describe_event(rsp.request.sop_class_uid, rsp.event_type_id),
-        "event_reply": to_json_model(rsp.event_reply),
-        "round_trip_ms": round(rsp.round_trip_ms, 3),
-        "warnings": list(rsp.warnings),
+        **response_json(result.response),
         "association": result.association,
         "attempt": result.attempt,
         "resent": result.attempt > 1,

@@ -168,7 +168,7 @@ def test_undecodable_event_information_is_answered_0110(listener: Any) -> None:
 def test_response_without_event_type_id_is_tolerated() -> None:
     """Event Type ID is conditional in the response (PS3.7 10.1.1; fo-dicom #323 crashed on it)."""
     from dcmreport.association.command import dataset_fields
-    from dcmreport.association.requestor import _report_response
+    from dcmreport.association.requestor import to_report_response
     from dcmreport.records import AssociationInfo, ReportRequest
 
     command = Dataset()
@@ -178,7 +178,7 @@ def test_response_without_event_type_id_is_tolerated() -> None:
     command.Status = 0
     request = ReportRequest("1.2.840.10008.1.20.1", "1.2.3", 2)
     info = AssociationInfo("A", "B", "127.0.0.1:1", 0, "1.2", None)
-    rsp = _report_response(request, info, dataset_fields(command), None, 1.0)
+    rsp = to_report_response(request, info, dataset_fields(command), None, 1.0)
     assert rsp.event_type_id is None and rsp.sop_class_uid is None and rsp.event_reply is None
     assert rsp.status.code == 0
 

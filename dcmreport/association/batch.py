@@ -30,15 +30,14 @@ from pynetdicom.presentation import PresentationContext
 
 from dcmreport.association import internals
 from dcmreport.association.command import ReportRequest as ReportCommand
-from dcmreport.association.common import Settings, association_info, word_order
-from dcmreport.association.listener import _event_information
+from dcmreport.association.common import Settings, association_info, decode_data_set, word_order
 from dcmreport.association.requestor import (
     N_EVENT_REPORT_RSP,
-    _associate,
-    _check_response,
-    _context_for,
-    _Open,
-    _report_response,
+    Opened,
+    associate,
+    check_response,
+    context_for,
+    to_report_response,
 )
 from dcmreport.batch import Item, Result, Summary, repeated, succeeded
 from dcmreport.catalog import EXPLICIT_VR_BE, VERIFICATION
@@ -152,7 +151,7 @@ def _one_association(
         window_item.maximum_number_operations_invoked = options.window
         window_item.maximum_number_operations_performed = 1
         negotiation.append(window_item)
-    with _associate(peer, settings, proposed, responses.handlers(), negotiation) as done:
+    with associate(peer, settings, proposed, responses.handlers(), negotiation) as done:
         summary.associations += 1
         sender = _Sender(done, summary.associations, options, responses, settings)
         summary.window = max(summary.window, sender.window)
@@ -160,7 +159,7 @@ def _one_association(
         sender.run(summary, todo, resend, show)
 
 
-def _window(done: _Open, wanted: int) -> int:
+def _window(done: Opened, wanted: int) -> int:
     """What the acceptor allows of ``wanted``: its Maximum Number Operations Performed (0: any)."""
     if wanted == 1:
         return 1
@@ -173,7 +172,7 @@ class _Sender:
 
     def __init__(
         self,
-        done: _Open,
+        done: Opened,
         number: int,
         options: BatchOptions,
         responses: internals.Responses,
@@ -230,7 +229,7 @@ class _Sender:
     def _context(self, request: ReportRequest) -> PresentationContext:
         uid = request.context_class_uid or request.sop_class_uid
         if uid not in self._contexts:
-            self._contexts[uid] = _context_for(self._assoc, uid)
+            self._contexts[uid] = context_for(self._assoc, uid)
         return self._contexts[uid]
 
     def _dataset(self, ds: Dataset, context: PresentationContext) -> bytes:
@@ -288,21 +287,21 @@ class _Sender:
         responded_to = command.get("MessageIDBeingRespondedTo")
         sent = self._outstanding.pop(responded_to, None) if responded_to is not None else None
         expected = sent.item.request.message_id if sent else next(iter(self._outstanding))
-        problem = _check_response(command, N_EVENT_REPORT_RSP, expected)
+        problem = check_response(command, N_EVENT_REPORT_RSP, expected)
         if problem or sent is None:
             self._assoc.abort()
             raise AssociationError(f"{self._peer()}: {problem}; aborted the association")
         request = sent.item.request
         reply = self._reply(data, self._context(request))
         elapsed = (arrived - sent.at) * 1000
-        response = _report_response(request, self.info, command, reply, elapsed)
+        response = to_report_response(request, self.info, command, reply, elapsed)
         return Result(sent.item, response, self._number, sent.attempt)
 
     @staticmethod
     def _reply(data: BytesIO | None, context: PresentationContext) -> Dataset | None:
         """The Event Reply, or None when there is none or it does not decode."""
         try:
-            decoded = _event_information(data, context, DatasetLimits())
-        except Exception:  # _report_response says it could not be decoded
+            decoded = decode_data_set(data, context, DatasetLimits())
+        except Exception:  # to_report_response says it could not be decoded
             return None
         return decoded[0] if decoded else None

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import ssl
 from dataclasses import dataclass
+from io import BytesIO
+from typing import cast
 
 from pydicom import Dataset
 from pydicom.dataelem import DataElement
@@ -19,10 +21,12 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID
 from pynetdicom import AE
 from pynetdicom.association import Association
+from pynetdicom.dsutils import decode
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport import __version__, catalog
-from dcmreport.catalog import EXPLICIT_VR_LE, IMPLICIT_VR_LE
+from dcmreport.catalog import EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE
+from dcmreport.limits import DatasetLimits, check, inflate
 from dcmreport.records import AssociationInfo, ContextInfo
 
 LOG = logging.getLogger("dcmreport")
@@ -197,3 +201,25 @@ def _swapped(ds: Dataset) -> Dataset:
         else:
             copy.add(elem)
     return copy
+
+
+def decode_data_set(
+    raw: BytesIO | None, context: PresentationContext, limits: DatasetLimits
+) -> tuple[Dataset, bytes] | None:
+    """The decoded data set and its (inflated) bytes, or None without one; raises whatever
+    a malformed one raises.
+
+    Its bytes are checked against ``limits`` before pydicom builds anything
+    (:mod:`dcmreport.limits`); a deflated one is inflated here, with a bound.
+    """
+    data = raw.getvalue() if raw is not None else b""
+    if not data:
+        return None
+    ts = context.transfer_syntax[0]
+    if ts.is_deflated:
+        data = inflate(data, limits.max_size)
+    check(data, ts.is_implicit_VR, ts.is_little_endian, limits)
+    ds = decode(BytesIO(data), ts.is_implicit_VR, ts.is_little_endian, False)
+    for _ in ds.iterall():
+        pass  # pydicom decodes lazily: find a malformed data set now, not while showing it
+    return cast(Dataset, word_order(ds, ts == EXPLICIT_VR_BE)), data

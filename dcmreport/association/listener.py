@@ -16,14 +16,13 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from io import BytesIO
 from typing import Any, Protocol, cast
 
 from pydicom import Dataset
 from pynetdicom import build_context, evt
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_CANCEL, C_ECHO, N_ACTION, N_EVENT_REPORT
-from pynetdicom.dsutils import decode, encode
+from pynetdicom.dsutils import encode
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
@@ -32,6 +31,7 @@ from dcmreport.association import command, internals
 from dcmreport.association.common import (
     Settings,
     association_info,
+    decode_data_set,
     log_negotiation,
     make_ae,
     word_order,
@@ -45,7 +45,7 @@ from dcmreport.catalog import (
     VERIFICATION,
 )
 from dcmreport.errors import AssociationError, InputError
-from dcmreport.limits import DatasetLimits, LimitExceeded, check, inflate
+from dcmreport.limits import DatasetLimits, LimitExceeded
 from dcmreport.peer import Peer
 from dcmreport.records import (
     Answer,
@@ -156,28 +156,6 @@ def _supported_contexts(
     return contexts
 
 
-def _event_information(
-    raw: BytesIO | None, context: PresentationContext, limits: DatasetLimits
-) -> tuple[Dataset, bytes] | None:
-    """The decoded data set and its (inflated) bytes, or None without one; raises whatever
-    a malformed one raises.
-
-    Its bytes are checked against ``limits`` before pydicom builds anything
-    (:mod:`dcmreport.limits`); a deflated one is inflated here, with a bound.
-    """
-    data = raw.getvalue() if raw is not None else b""
-    if not data:
-        return None
-    ts = context.transfer_syntax[0]
-    if ts.is_deflated:
-        data = inflate(data, limits.max_size)
-    check(data, ts.is_implicit_VR, ts.is_little_endian, limits)
-    ds = decode(BytesIO(data), ts.is_implicit_VR, ts.is_little_endian, False)
-    for _ in ds.iterall():
-        pass  # pydicom decodes lazily: find a malformed data set now, not while showing it
-    return cast(Dataset, word_order(ds, ts == EXPLICIT_VR_BE)), data
-
-
 # Each association's facts, built at its first report: negotiation is over by then, so they
 # do not change, and building them for every report was a few percent of the listener's CPU.
 _INFO: weakref.WeakKeyDictionary[Association, AssociationInfo] = weakref.WeakKeyDictionary()
@@ -200,7 +178,7 @@ def received_report(
     decoded, problem, problem_status = None, None, PROCESSING_FAILURE
     try:
         raw = req.ActionInformation if action else req.EventInformation
-        decoded = _event_information(raw, context, limits)
+        decoded = decode_data_set(raw, context, limits)
     except LimitExceeded as exc:  # PS3.7: not performed due to resource limitation
         problem, problem_status = f"refused the {what}: {exc}", RESOURCE_LIMITATION
     except Exception as exc:  # a peer may send anything; answer rather than abort

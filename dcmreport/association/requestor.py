@@ -179,7 +179,7 @@ class _TlsHandshake:
 
 
 @dataclass
-class _Open:
+class Opened:
     """An established association and what pynetdicom logged about it."""
 
     assoc: Association
@@ -187,13 +187,13 @@ class _Open:
 
 
 @contextmanager
-def _associate(
+def associate(
     peer: Peer,
     settings: Settings,
     contexts: list[tuple[str, str]],
     handlers: list[Any] | None = None,
     negotiation: list[Any] | None = None,
-) -> Iterator[_Open]:
+) -> Iterator[Opened]:
     """Open an association proposing ``(abstract syntax, role)`` contexts; release it after.
 
     Role is ``scp``, ``scu``, ``both`` or ``none`` (no role selection item);
@@ -242,7 +242,7 @@ def _associate(
         log_negotiation(association_info(assoc))
         _check_peer_max_pdu(assoc, peer)
         try:
-            yield _Open(assoc, diagnostics)
+            yield Opened(assoc, diagnostics)
         except BaseException:
             if assoc.is_established:
                 assoc.abort()
@@ -252,7 +252,7 @@ def _associate(
             LOG.info("Association released")
 
 
-def _context_for(assoc: Association, abstract_syntax: str) -> PresentationContext:
+def context_for(assoc: Association, abstract_syntax: str) -> PresentationContext:
     for cx in assoc.accepted_contexts:
         if cx.abstract_syntax == abstract_syntax:
             return cx
@@ -276,7 +276,7 @@ def _response_status(status: Fields) -> ResponseStatus:
     )
 
 
-def _lost_response(opened: _Open, peer: Peer, what: str, settings: Settings) -> AssociationError:
+def _lost_response(opened: Opened, peer: Peer, what: str, settings: Settings) -> AssociationError:
     if not opened.diagnostics.said(internals.DIMSE_TIMEOUT):
         return AssociationError(f"{peer} aborted the association instead of answering the {what}")
     return AssociationError(
@@ -287,10 +287,10 @@ def _lost_response(opened: _Open, peer: Peer, what: str, settings: Settings) -> 
 
 def echo(peer: Peer, settings: Settings) -> EchoResponse:
     """Send one C-ECHO and time its round trip."""
-    with _associate(peer, settings, [(VERIFICATION, "none")]) as opened:
+    with associate(peer, settings, [(VERIFICATION, "none")]) as opened:
         assoc = opened.assoc
         info = association_info(assoc)
-        _context_for(assoc, VERIFICATION)
+        context_for(assoc, VERIFICATION)
         start = time.perf_counter()
         status = assoc.send_c_echo()
         elapsed = (time.perf_counter() - start) * 1000
@@ -309,7 +309,7 @@ class _LastResponse:
         self.command = event.message.command_set
 
 
-def _check_response(command: Fields, expected: int, message_id: int) -> str | None:
+def check_response(command: Fields, expected: int, message_id: int) -> str | None:
     """Why ``command`` is not the ``expected`` response to ``message_id``, or None if it is."""
     field_ = int(command.get("CommandField") or 0)
     if field_ != expected:
@@ -348,10 +348,10 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
     context_uid = request.context_class_uid or request.sop_class_uid
     last = _LastResponse()
     contexts = [(VERIFICATION, "none"), (context_uid, request.role)]
-    with _associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, last)]) as opened:
+    with associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, last)]) as opened:
         assoc = opened.assoc
         info = association_info(assoc)
-        context = _context_for(assoc, context_uid)
+        context = context_for(assoc, context_uid)
         if request.role in ("scp", "both") and not context.as_scp:
             LOG.warning(
                 "the peer did not accept the SCP role for %s; sending the report anyway",
@@ -375,7 +375,7 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
         reply = word_order(reply, big_endian)
         command = dataset_fields(last.command) if last.command is not None else None
         problem = (
-            _check_response(command, N_EVENT_REPORT_RSP, request.message_id)
+            check_response(command, N_EVENT_REPORT_RSP, request.message_id)
             if command is not None
             else None
         )
@@ -385,10 +385,10 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
             raise AssociationError(f"{peer}: {problem}; aborted the association")
         if command is None or "Status" not in status:
             raise _lost_response(opened, peer, "N-EVENT-REPORT", settings)
-        return _report_response(request, info, command, reply, elapsed)
+        return to_report_response(request, info, command, reply, elapsed)
 
 
-def _report_response(
+def to_report_response(
     request: ReportRequest,
     info: AssociationInfo,
     command: Fields,
@@ -480,9 +480,9 @@ def request_commitment(
     received = _Received()
     sending = threading.Lock()
     contexts = [(STORAGE_COMMITMENT, "none")]
-    with _associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, received)]) as opened:
+    with associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, received)]) as opened:
         info = association_info(opened.assoc)
-        context = _context_for(opened.assoc, STORAGE_COMMITMENT)
+        context = context_for(opened.assoc, STORAGE_COMMITMENT)
         serve_reports(opened.assoc, inbox, sending)
         sent = []
         for request in requests:
@@ -500,7 +500,7 @@ def _accepted(status: ResponseStatus) -> bool:
 
 
 def _send_action(
-    opened: _Open,
+    opened: Opened,
     peer: Peer,
     settings: Settings,
     context: PresentationContext,
@@ -525,7 +525,7 @@ def _send_action(
     received_set = received.at(before)
     command = dataset_fields(received_set) if received_set is not None else None
     problem = (
-        _check_response(command, N_ACTION_RSP, request.message_id) if command is not None else None
+        check_response(command, N_ACTION_RSP, request.message_id) if command is not None else None
     )
     if problem:
         if assoc.is_established:
