@@ -40,8 +40,7 @@ HOST = "127.0.0.1"
 RSS_BOUND = 300 * 1024 * 1024
 PDU_TIMEOUT = 10.0  # the listener's default; no option to lower it yet
 GRACE = 2.0  # listen's grace period after SIGTERM
-MUTATION_CASES = 300
-MUTATION_BUDGET = 25.0  # seconds: the mutation run stops there, whatever its count
+MUTATION_CASES = 150  # a fixed number, not a time budget: a loaded machine runs them all, slower
 
 
 def rss(pid: int) -> int:
@@ -386,11 +385,8 @@ def mutation_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MutationR
     """Seeded mutations of a valid association + report + release, each followed by a check."""
     served = start_served(tmp_path_factory.mktemp("mutation"))
     run = MutationRun()
-    deadline = time.monotonic() + MUTATION_BUDGET
     try:
         for seed in range(MUTATION_CASES):
-            if time.monotonic() > deadline:
-                break
             outcome = h.mutation_case(HOST, served.port, seed, timeout=0.5)
             run.cases += 1
             run.lost += [i for i in outcome.successes() if not _kept(served, i)]
@@ -415,7 +411,6 @@ def _kept(served: Served, instance: str) -> bool:
 def test_mutated_streams_leave_the_listener_alive_bounded_and_answering(
     mutation_run: MutationRun,
 ) -> None:
-    assert mutation_run.cases >= 100  # a few hundred on a quiet machine
     assert mutation_run.health == []
     assert mutation_run.lost == []
     assert mutation_run.peak_rss < RSS_BOUND
