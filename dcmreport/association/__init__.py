@@ -3,6 +3,8 @@
 * :mod:`~dcmreport.association.common`: settings, the AE, describing a negotiation;
 * :mod:`~dcmreport.association.requestor`: ``echo``, ``send_report`` and
   ``request_commitment`` (storage commitment, the modality side);
+* :mod:`~dcmreport.association.command`: N-EVENT-REPORT command sets encoded
+  and read by hand, the hot path's;
 * :mod:`~dcmreport.association.batch`: ``send_batch``, many reports over one
   association (``send-report --batch``/``--repeat``);
 * :mod:`~dcmreport.association.listener`: the ``Listener`` (SCP of every class);
