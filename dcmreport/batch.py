@@ -158,7 +158,6 @@ class Summary:
     failed: Counter[int] = field(default_factory=Counter)  # status code -> count
     window: int = 1  # the largest window an association allowed
     associations: int = 0
-    unanswered: int = 0  # sent and never answered: the batch stopped before their answer
     error: str | None = None  # why the batch stopped early
     _latencies: list[float] = field(default_factory=list)  # sorted, ms
     _started: float = field(default_factory=time.perf_counter)
@@ -174,6 +173,11 @@ class Summary:
     @property
     def answered(self) -> int:
         return self.succeeded + sum(self.failed.values())
+
+    @property
+    def unanswered(self) -> int:
+        """Sent and never answered (once the batch is over: it stopped before their answer)."""
+        return self.sent - self.resent - self.answered
 
     def finish(self) -> None:
         self._elapsed = time.perf_counter() - self._started

@@ -94,43 +94,31 @@ def send_batch(
     Raises AssociationError when the first association cannot be opened;
     anything that ends the batch later is ``summary.error``.
     """
-    try:
-        _send_all(peer, settings, items, times, options, summary, show, opened)
-    finally:
-        summary.unanswered = summary.sent - summary.resent - summary.answered
-        summary.finish()
-
-
-def _send_all(
-    peer: Peer,
-    settings: Settings,
-    items: list[Item],
-    times: int,
-    options: BatchOptions,
-    summary: Summary,
-    show: Callable[[Result], None],
-    opened: Callable[[int, AssociationInfo], None],
-) -> None:
     todo = repeated(items, times)
     resend: deque[_Sent] = deque()
     fruitless = 0  # associations in a row that ended without an answer
     proposed = contexts(items)
-    while True:
-        answered = summary.answered
-        try:
-            _one_association(peer, settings, proposed, options, summary, todo, resend, show, opened)
-            return
-        except _Lost as lost:
-            fruitless = fruitless + 1 if summary.answered == answered else 0
-            if options.stop_on_failure or fruitless >= 2:
-                summary.error = f"{lost} (--stop-on-failure)" if fruitless < 2 else str(lost)
+    try:
+        while True:
+            answered = summary.answered
+            try:
+                _one_association(
+                    peer, settings, proposed, options, summary, todo, resend, show, opened
+                )
                 return
-            LOG.warning("%s; sending the rest on a new association", lost)
-        except AssociationError as exc:
-            if summary.associations <= 1 and summary.sent == 0:
-                raise
-            summary.error = str(exc)
-            return
+            except _Lost as lost:
+                fruitless = fruitless + 1 if summary.answered == answered else 0
+                if options.stop_on_failure or fruitless >= 2:
+                    summary.error = f"{lost} (--stop-on-failure)" if fruitless < 2 else str(lost)
+                    return
+                LOG.warning("%s; sending the rest on a new association", lost)
+            except AssociationError as exc:
+                if summary.associations <= 1 and summary.sent == 0:
+                    raise
+                summary.error = str(exc)
+                return
+    finally:
+        summary.finish()
 
 
 def _one_association(
