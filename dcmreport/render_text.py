@@ -306,16 +306,22 @@ def commit_text(result: CommitResult, full: bool = False) -> Table:
         ("Result", _event_text(catalog.STORAGE_COMMITMENT, report.event_type_id)),
         ("From", f"{who} ({info.peer_address}), on {where}"),
         ("Time", f"{result.elapsed_ms or 0:.1f} ms from request to result"),
-        ("Committed", f"{len(result.committed):,}"),
     ]
-    if result.committed:
-        rows.append(("", _instances_text(result.committed, full)))
-    rows.append(
-        ("Failed", Text(f"{len(result.failed):,}", style="bold red" if result.failed else ""))
-    )
-    if result.failed:
-        rows.append(("", _instances_text(result.failed, full)))
+    rows += _committed_and_failed_rows(result.committed, result.failed, full)
     return _fields(rows)
+
+
+def _committed_and_failed_rows(
+    committed: tuple[ReferencedInstance, ...], failed: tuple[ReferencedInstance, ...], full: bool
+) -> list[tuple[str, Text | str]]:
+    """Counts of committed and failed instances, each followed by its (summarised) list."""
+    rows: list[tuple[str, Text | str]] = [("Committed", f"{len(committed):,}")]
+    if committed:
+        rows.append(("", _instances_text(committed, full)))
+    rows.append(("Failed", Text(f"{len(failed):,}", style="bold red" if failed else "")))
+    if failed:
+        rows.append(("", _instances_text(failed, full)))
+    return rows
 
 
 def _result_delivery_text(result: CommitmentResultRecord) -> Text:
@@ -337,15 +343,8 @@ def commitment_result_text(result: CommitmentResultRecord, full: bool = False) -
         ("Result", _event_text(catalog.STORAGE_COMMITMENT, result.event_type_id)),
         ("Transaction", result.transaction_uid),
         ("Sent", _result_delivery_text(result)),
-        ("Committed", f"{len(result.committed):,}"),
     ]
-    if result.committed:
-        rows.append(("", _instances_text(result.committed, full)))
-    rows.append(
-        ("Failed", Text(f"{len(result.failed):,}", style="bold red" if result.failed else ""))
-    )
-    if result.failed:
-        rows.append(("", _instances_text(result.failed, full)))
+    rows += _committed_and_failed_rows(result.committed, result.failed, full)
     if result.fallback:
         rows.append(("Fallback", Text(f"the --exec program: {result.fallback}", style="red")))
     if result.files:
