@@ -7,6 +7,7 @@ maximum PDU length that can carry nothing.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -47,4 +48,44 @@ def test_an_unusable_peer_max_pdu_is_the_peers_fault(pynetdicom_server: Any, max
     run = dcmreport("send-report", f"ServerTest@127.0.0.1:{port}", *REPORT)
     assert run.returncode == 3, run.stderr
     assert f"maximum PDU length of {max_pdu} bytes" in run.stderr
+    stop_pynetdicom_server(peer)
+
+
+def _batch_summary(stdout: str) -> dict[str, Any]:
+    lines = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    assert lines and lines[-1]["kind"] == "summary", stdout
+    return lines[-1]
+
+
+def test_a_batch_to_a_peer_that_stalls_is_bounded_and_claims_nothing(
+    pynetdicom_server: Any,
+) -> None:
+    """``--repeat``: the stalled report is neither succeeded nor resent for ever."""
+    peer, port = pynetdicom_server("--route-reports", "--stall")
+    started = time.monotonic()
+    run = dcmreport(
+        "send-report", f"ServerTest@127.0.0.1:{port}", *REPORT, "--repeat", "5",
+        "--dimse-timeout", "2",
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert run.returncode == 3, run.stderr
+    assert "Traceback" not in run.stderr
+    summary = _batch_summary(run.stdout)
+    assert summary["succeeded"] == 0 and summary["unanswered"] >= 1, summary
+    assert elapsed < 20, f"took {elapsed:.1f} s"
+    peer.proc.kill()
+
+
+def test_a_batch_answered_with_the_wrong_message_is_exit_3_naming_it(
+    pynetdicom_server: Any,
+) -> None:
+    peer, port = pynetdicom_server()
+    run = dcmreport(
+        "send-report", f"ServerTest@127.0.0.1:{port}", *REPORT, "--repeat", "3",
+        "--class", "1.2.840.10008.1.1",
+    )  # fmt: skip
+    assert run.returncode == 3, run.stderr
+    assert "C-ECHO-RSP" in run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    assert _batch_summary(run.stdout)["succeeded"] == 0
     stop_pynetdicom_server(peer)
