@@ -183,6 +183,28 @@ def test_peer_abort_mid_batch_resends_on_a_new_association(batch_peer: Any) -> N
     assert received == [[1, n] for n in range(1, 6)] + [[2, n] for n in range(5, 11)]
 
 
+def test_peer_release_mid_batch_goes_on_on_a_new_association(batch_peer: Any) -> None:
+    """The peer answers the 3rd report and then releases: whatever it had not answered goes
+    again on a new association, marked resent, and every report is answered once."""
+    target = batch_peer("--release-at", "3")
+    run = dcmreport("send-report", peer(target.port), *STGCMT, "--repeat", "20", "--format", "json")
+    assert run.returncode == 0, run.stderr
+    responses, summary = lines(run.stdout)
+    assert "released the association" in run.stderr
+    assert sorted(r["message_id"] for r in responses) == list(range(1, 21))
+    assert all(r["status"] == 0 for r in responses)
+    assert (summary["succeeded"], summary["unanswered"], summary["associations"]) == (20, 0, 2)
+    received = target.received()["received"]
+    first = {n for a, n in received if a == 1}
+    second = {n for a, n in received if a == 2}
+    assert first | second == set(range(1, 21)) and {1, 2, 3} <= first
+    resent = {r["message_id"] for r in responses if r["resent"]}
+    # Whatever the peer saw twice says so. A resent report may also be one the peer
+    # dropped while releasing: sent twice all the same, so marked all the same.
+    assert first & second <= resent <= second
+    assert summary["resent"] == len(resent)
+
+
 def test_stop_on_failure_stops_when_the_peer_aborts(batch_peer: Any) -> None:
     target = batch_peer("--abort-at", "3")
     run = dcmreport(

@@ -1,10 +1,12 @@
 """A plain pynetdicom storage commitment SCP for batches: it can abort once, and answer
 asynchronous operations for a window.
 
-    python batch_peer.py [--abort-at K] [--window N] [--delay SECONDS]
+    python batch_peer.py [--abort-at K | --release-at K] [--window N] [--delay SECONDS]
 
 ``--abort-at K`` aborts the first association when its K-th report arrives,
-without answering it; later associations are answered. ``--window N`` answers
+without answering it; later associations are answered. ``--release-at K``
+answers the first association's K-th report, then releases the association
+from this side (an acceptor may: PS3.8 9.2, the release collision states). ``--window N`` answers
 an Asynchronous Operations Window proposal with N operations performed
 (PS3.7 D.3.3.3; pynetdicom alone answers 1). ``--delay`` waits before each
 answer, so that reports sent in a window overlap. Prints ``{"port": N}``, and
@@ -56,6 +58,9 @@ class Peer:
             if number == 1 and count == self.args.abort_at:
                 event.assoc.abort()
                 return 0x0110, None
+            if number == 1 and count == self.args.release_at:
+                # After the answer is on its way: release() waits for the A-RELEASE-RP.
+                threading.Timer(0.05, event.assoc.release).start()
             time.sleep(self.args.delay)
             return 0x0000, None
         finally:
@@ -66,6 +71,7 @@ class Peer:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--abort-at", type=int, default=0)
+    parser.add_argument("--release-at", type=int, default=0)
     parser.add_argument("--window", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0)
     peer = Peer(parser.parse_args())
