@@ -48,7 +48,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
@@ -75,6 +75,7 @@ class ReportStore:
         self._records_before_answer = records_before_answer
         self._sequence = itertools.count(1)
         self._lock = threading.Lock()
+        self._directory_sync = DirectorySync(directory)
 
     @classmethod
     def open(cls, directory: Path, records_before_answer: bool = False) -> ReportStore:
@@ -102,7 +103,7 @@ class ReportStore:
             self._write(part10_path, _part10(report, report.encoded))
         if self._pending(report):
             self._write(record_path, _json_bytes(to_json(kept)))
-        self._sync_directory()
+        self._directory_sync.wait()
         return kept
 
     def complete(self, record: ReportRecord, form: dict[str, Any]) -> None:
@@ -120,7 +121,7 @@ class ReportStore:
         entry, like a report's first file; else renamed into place, as :meth:`complete`."""
         self._write(path, _json_bytes(form), completion=not pending)
         if pending:
-            self._sync_directory()
+            self._directory_sync.wait()
 
     @staticmethod
     def paths(record: ReportRecord) -> tuple[Path, Path | None]:
@@ -149,8 +150,13 @@ class ReportStore:
 
     def _write(self, path: Path, content: bytes, completion: bool = False) -> None:
         """``content`` under a temporary name, then into place: fsynced and linked, or for
-        a completed record renamed and left to the kernel (see the module docstring)."""
+        a completed record renamed and left to the kernel (see the module docstring).
+
+        The temporary file is removed once linked, or whenever a step failed; a rename
+        leaves none to remove (a system call less per report than removing it anyway).
+        """
         temporary = path.with_name(f".{path.name}.tmp")
+        placed = False
         try:
             # Owner-only: these files hold patient data (umask may only narrow it further).
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -164,18 +170,66 @@ class ReportStore:
                 os.close(fd)
             if completion:
                 os.replace(temporary, path)
+                placed = True
             else:
                 os.link(temporary, path)  # unlike rename, never replaces an existing file
         finally:  # whatever failed, no temporary file stays
-            temporary.unlink(missing_ok=True)
+            if not placed:
+                temporary.unlink(missing_ok=True)
 
-    def _sync_directory(self) -> None:
-        """The directory entries made so far, on disk."""
-        directory = os.open(self.directory, os.O_RDONLY)
+
+class DirectorySync:
+    """One directory's fsync, shared by the reports waiting for it at the same moment.
+
+    A report's directory entry is on disk once an fsync of the directory that
+    *started* after the entry was made has finished. One runs at a time; the
+    reports whose entries are made meanwhile wait for it to end, then one of
+    them runs the next for all of them (group commit): with concurrent
+    associations, fewer fsyncs than reports, each a write of the directory and
+    a flush of the disk's cache.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._changed = threading.Condition()
+        self._started = 0  # fsyncs started so far: the number of the latest
+        self._finished = 0  # the number of the latest finished (one runs at a time)
+        self._failed = 0  # the number of the latest that failed, and its error
+        self._failure: OSError | None = None
+
+    def wait(self) -> None:
+        """Returns once the entries made before the call are on disk; raises the error of
+        the fsync that was to put them there."""
+        with self._changed:
+            needed = self._started + 1  # the next to start is the first to cover our entries
+            while self._finished < needed:
+                if self._started > self._finished:
+                    self._changed.wait()  # one is running, which may have started too early
+                else:
+                    self._started += 1
+                    self._run(self._started)
+            if self._failed >= needed:  # a later failure fails us too: never a false Success
+                failure = cast(OSError, self._failure)  # each waiter raises its own copy
+                raise OSError(failure.errno, failure.strerror, str(self._directory))
+
+    def _run(self, number: int) -> None:
+        """Fsync number ``number``, outside the lock (held on entry and on return)."""
+        self._changed.release()
+        failure = None
         try:
-            os.fsync(directory)
+            descriptor = os.open(self._directory, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+        except OSError as exc:
+            failure = exc
         finally:
-            os.close(directory)
+            self._changed.acquire()
+            self._finished = number
+            if failure is not None:
+                self._failed, self._failure = number, failure
+            self._changed.notify_all()
 
 
 def _json_bytes(record: dict[str, Any]) -> bytes:
