@@ -39,6 +39,7 @@ can neither escape the directory nor overwrite another report.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -75,6 +76,7 @@ class ReportStore:
         self._records_before_answer = records_before_answer
         self._sequence = itertools.count(1)
         self._lock = threading.Lock()
+        self._prefix = os.path.join(directory, "")  # names as strings: pathlib costs per report
         self._directory_sync = DirectorySync(directory)
 
     @classmethod
@@ -96,13 +98,12 @@ class ReportStore:
         """Before the answer: the Part 10 file (and the pending record if it is needed now),
         then the directory fsynced; the record, naming its files."""
         report = record.report
-        stem = self.stem(report)
-        kept = replace(record, files=self.files(stem, report))
-        record_path, part10_path = self.paths(kept)
-        if part10_path is not None and report.encoded is not None:
-            self._write(part10_path, _part10(report, report.encoded))
+        files = self.files(self.stem(report), report)
+        kept = replace(record, files=files)
+        if report.encoded is not None:
+            self._write(files[0], _part10(report, report.encoded))
         if self._pending(report):
-            self._write(record_path, _json_bytes(to_json(kept)))
+            self._write(files[-1], _json_bytes(to_json(kept)))
         self._directory_sync.wait()
         return kept
 
@@ -113,9 +114,9 @@ class ReportStore:
         before the answer reserved the stem), and a rename leaves no moment where the
         record is there and its temporary file too.
         """
-        self.write_json(self.paths(record)[0], form)
+        self._write(record.files[-1], _json_bytes(form), completion=True)
 
-    def write_json(self, path: Path, form: dict[str, Any], pending: bool = False) -> None:
+    def write_json(self, path: str | Path, form: dict[str, Any], pending: bool = False) -> None:
         """A JSON record: ``pending`` (before what it records has happened: a storage
         commitment result before its delivery) fsynced and linked with its directory
         entry, like a report's first file; else renamed into place, as :meth:`complete`."""
@@ -142,20 +143,21 @@ class ReportStore:
     def files(self, stem: str, report: ReceivedReport) -> tuple[str, ...]:
         """The files a report is kept in: its Part 10 file (if it has a data set), its record."""
         names = ([f"{stem}.dcm"] if report.encoded is not None else []) + [f"{stem}.json"]
-        return tuple(str(self.directory / name) for name in names)
+        return tuple(self._prefix + name for name in names)
 
     def _pending(self, report: ReceivedReport) -> bool:
         """Whether the record is written before the answer too (see the module docstring)."""
         return self._records_before_answer or report.encoded is None
 
-    def _write(self, path: Path, content: bytes, completion: bool = False) -> None:
+    def _write(self, path: str | Path, content: bytes, completion: bool = False) -> None:
         """``content`` under a temporary name, then into place: fsynced and linked, or for
         a completed record renamed and left to the kernel (see the module docstring).
 
         The temporary file is removed once linked, or whenever a step failed; a rename
         leaves none to remove (a system call less per report than removing it anyway).
         """
-        temporary = path.with_name(f".{path.name}.tmp")
+        head, name = os.path.split(path)
+        temporary = os.path.join(head, f".{name}.tmp")
         placed = False
         try:
             # Owner-only: these files hold patient data (umask may only narrow it further).
@@ -175,7 +177,8 @@ class ReportStore:
                 os.link(temporary, path)  # unlike rename, never replaces an existing file
         finally:  # whatever failed, no temporary file stays
             if not placed:
-                temporary.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temporary)
 
 
 class DirectorySync:
