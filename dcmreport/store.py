@@ -14,8 +14,9 @@ report that is not kept. Its record is written once, after the answer has
 (or has not) gone out, so it can say which: a record never claims an
 answer that was not sent, and a crash in between leaves the Part 10 file
 without its record - received and kept, its answer unknown. That is one
-file fsync and one directory fsync per report (a pending record replaced
-by its completed form, each fsynced, took three of each). The
+file fsync per report (a pending record replaced by its completed form,
+each fsynced, took three of each) and one directory fsync per group of
+reports waiting for it at the same moment (:class:`DirectorySync`). The
 record is written before the answer only when something must read it then
 (an ``--exec`` program) or when it is the report's only file (no Event
 Information); it then says ``answer_sent: null`` until it is replaced by
