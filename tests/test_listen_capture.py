@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 from conftest import Background, dcmreport
 from pydicom import dcmread
+
+from dcmreport.store import DirectorySync
 
 STGCMT = ["--class", "storage-commitment", "--event", "1"]
 IMPLICIT_VR_LE = "1.2.840.10008.1.2"
@@ -219,3 +222,32 @@ def test_no_answer_goes_out_before_its_directory_entry_is_fsynced(tmp_path: Path
         )
         assert covered >= n, f"answer {n} went out when only {covered} reports were on disk"
     assert len(synced) <= len(linked)
+
+
+def test_a_failed_directory_fsync_fails_every_report_waiting_for_it(tmp_path: Path) -> None:
+    """Twenty threads waiting on one directory's fsync at once: each gets the error (so each
+    report is answered 0x0110, never Success); once the directory is there, each succeeds."""
+    directory = tmp_path / "gone"
+    sync = DirectorySync(directory)
+    outcomes: list[str] = []
+
+    def wait() -> None:
+        try:
+            sync.wait()
+            outcomes.append("synced")
+        except OSError as exc:
+            outcomes.append(exc.strerror or "")
+
+    def all_at_once() -> None:
+        threads = [threading.Thread(target=wait) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    all_at_once()
+    assert outcomes == ["No such file or directory"] * 20
+    directory.mkdir()
+    outcomes.clear()
+    all_at_once()
+    assert outcomes == ["synced"] * 20
