@@ -14,8 +14,9 @@ report that is not kept. Its record is written once, after the answer has
 (or has not) gone out, so it can say which: a record never claims an
 answer that was not sent, and a crash in between leaves the Part 10 file
 without its record - received and kept, its answer unknown. That is one
-file fsync and one directory fsync per report (a pending record replaced
-by its completed form, each fsynced, took three of each). The
+file fsync per report (a pending record replaced by its completed form,
+each fsynced, took three of each) and one directory fsync per group of
+reports waiting for it at the same moment (:class:`DirectorySync`). The
 record is written before the answer only when something must read it then
 (an ``--exec`` program) or when it is the report's only file (no Event
 Information); it then says ``answer_sent: null`` until it is replaced by
@@ -39,6 +40,7 @@ can neither escape the directory nor overwrite another report.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -48,7 +50,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
@@ -75,6 +77,8 @@ class ReportStore:
         self._records_before_answer = records_before_answer
         self._sequence = itertools.count(1)
         self._lock = threading.Lock()
+        self._prefix = os.path.join(directory, "")  # names as strings: pathlib costs per report
+        self._directory_sync = DirectorySync(directory)
 
     @classmethod
     def open(cls, directory: Path, records_before_answer: bool = False) -> ReportStore:
@@ -95,14 +99,13 @@ class ReportStore:
         """Before the answer: the Part 10 file (and the pending record if it is needed now),
         then the directory fsynced; the record, naming its files."""
         report = record.report
-        stem = self.stem(report)
-        kept = replace(record, files=self.files(stem, report))
-        record_path, part10_path = self.paths(kept)
-        if part10_path is not None and report.encoded is not None:
-            self._write(part10_path, _part10(report, report.encoded))
+        files = self.files(self.stem(report), report)
+        kept = replace(record, files=files)
+        if report.encoded is not None:
+            self._write(files[0], _part10(report, report.encoded))
         if self._pending(report):
-            self._write(record_path, _json_bytes(to_json(kept)))
-        self._sync_directory()
+            self._write(files[-1], _json_bytes(to_json(kept)))
+        self._directory_sync.wait()
         return kept
 
     def complete(self, record: ReportRecord, form: dict[str, Any]) -> None:
@@ -112,15 +115,15 @@ class ReportStore:
         before the answer reserved the stem), and a rename leaves no moment where the
         record is there and its temporary file too.
         """
-        self.write_json(self.paths(record)[0], form)
+        self._write(record.files[-1], _json_bytes(form), completion=True)
 
-    def write_json(self, path: Path, form: dict[str, Any], pending: bool = False) -> None:
+    def write_json(self, path: str | Path, form: dict[str, Any], pending: bool = False) -> None:
         """A JSON record: ``pending`` (before what it records has happened: a storage
         commitment result before its delivery) fsynced and linked with its directory
         entry, like a report's first file; else renamed into place, as :meth:`complete`."""
         self._write(path, _json_bytes(form), completion=not pending)
         if pending:
-            self._sync_directory()
+            self._directory_sync.wait()
 
     @staticmethod
     def paths(record: ReportRecord) -> tuple[Path, Path | None]:
@@ -141,16 +144,22 @@ class ReportStore:
     def files(self, stem: str, report: ReceivedReport) -> tuple[str, ...]:
         """The files a report is kept in: its Part 10 file (if it has a data set), its record."""
         names = ([f"{stem}.dcm"] if report.encoded is not None else []) + [f"{stem}.json"]
-        return tuple(str(self.directory / name) for name in names)
+        return tuple(self._prefix + name for name in names)
 
     def _pending(self, report: ReceivedReport) -> bool:
         """Whether the record is written before the answer too (see the module docstring)."""
         return self._records_before_answer or report.encoded is None
 
-    def _write(self, path: Path, content: bytes, completion: bool = False) -> None:
+    def _write(self, path: str | Path, content: bytes, completion: bool = False) -> None:
         """``content`` under a temporary name, then into place: fsynced and linked, or for
-        a completed record renamed and left to the kernel (see the module docstring)."""
-        temporary = path.with_name(f".{path.name}.tmp")
+        a completed record renamed and left to the kernel (see the module docstring).
+
+        The temporary file is removed once linked, or whenever a step failed; a rename
+        leaves none to remove (a system call less per report than removing it anyway).
+        """
+        head, name = os.path.split(path)
+        temporary = os.path.join(head, f".{name}.tmp")
+        placed = False
         try:
             # Owner-only: these files hold patient data (umask may only narrow it further).
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -164,18 +173,67 @@ class ReportStore:
                 os.close(fd)
             if completion:
                 os.replace(temporary, path)
+                placed = True
             else:
                 os.link(temporary, path)  # unlike rename, never replaces an existing file
         finally:  # whatever failed, no temporary file stays
-            temporary.unlink(missing_ok=True)
+            if not placed:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temporary)
 
-    def _sync_directory(self) -> None:
-        """The directory entries made so far, on disk."""
-        directory = os.open(self.directory, os.O_RDONLY)
+
+class DirectorySync:
+    """One directory's fsync, shared by the reports waiting for it at the same moment.
+
+    A report's directory entry is on disk once an fsync of the directory that
+    *started* after the entry was made has finished. One runs at a time; the
+    reports whose entries are made meanwhile wait for it to end, then one of
+    them runs the next for all of them (group commit): with concurrent
+    associations, fewer fsyncs than reports, each a write of the directory and
+    a flush of the disk's cache.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._changed = threading.Condition()
+        self._started = 0  # fsyncs started so far: the number of the latest
+        self._finished = 0  # the number of the latest finished (one runs at a time)
+        self._failed = 0  # the number of the latest that failed, and its error
+        self._failure: OSError | None = None
+
+    def wait(self) -> None:
+        """Returns once the entries made before the call are on disk; raises the error of
+        the fsync that was to put them there."""
+        with self._changed:
+            needed = self._started + 1  # the next to start is the first to cover our entries
+            while self._finished < needed:
+                if self._started > self._finished:
+                    self._changed.wait()  # one is running, which may have started too early
+                else:
+                    self._started += 1
+                    self._run(self._started)
+            if self._failed >= needed:  # a later failure fails us too: never a false Success
+                failure = cast(OSError, self._failure)  # each waiter raises its own copy
+                raise OSError(failure.errno, failure.strerror, str(self._directory))
+
+    def _run(self, number: int) -> None:
+        """Fsync number ``number``, outside the lock (held on entry and on return)."""
+        self._changed.release()
+        failure = None
         try:
-            os.fsync(directory)
+            descriptor = os.open(self._directory, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+        except OSError as exc:
+            failure = exc
         finally:
-            os.close(directory)
+            self._changed.acquire()
+            self._finished = number
+            if failure is not None:
+                self._failed, self._failure = number, failure
+            self._changed.notify_all()
 
 
 def _json_bytes(record: dict[str, Any]) -> bytes:

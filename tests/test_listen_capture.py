@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Background, dcmreport
 from pydicom import dcmread
+
+from dcmreport.store import DirectorySync
 
 STGCMT = ["--class", "storage-commitment", "--event", "1"]
 IMPLICIT_VR_LE = "1.2.840.10008.1.2"
@@ -127,3 +133,121 @@ def test_a_100000_item_report_is_answered_kept_and_shown_whole(listen: Any, tmp_
     [part10] = out.glob("*.dcm")
     assert len(dcmread(part10).ReferencedSOPSequence) == count
     print(f"\n100,000-item report: sent and answered in {elapsed:.1f} s")
+
+
+def test_concurrent_associations_have_every_report_kept_once(listen: Any, tmp_path: Path) -> None:
+    """Six senders at once, 15 reports each: 90 Part 10 files and 90 records, one pair per
+    report (each association's message IDs 1 to 15 once), owner-only, nothing temporary."""
+    senders, each = 6, 15
+    out = tmp_path / "out"
+    listener = listen("--count", str(senders * each), "--output-dir", str(out))
+    running = [
+        send(listener.port, *STGCMT, "TransactionUID=1.2.3", "--repeat", str(each),
+             "--format", "json")
+        for _ in range(senders)
+    ]  # fmt: skip
+    for sender in running:
+        assert sender.finish(sig=None, timeout=120) == 0, "".join(sender.stderr)
+    assert listener.finish(sig=None, timeout=60) == 0, "".join(listener.stderr)
+    records = [json.loads(path.read_text()) for path in out.glob("*.json")]
+    assert len(records) == senders * each
+    assert len(list(out.glob("*.dcm"))) == senders * each
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+    by_association: dict[str, list[int]] = {}
+    for record in records:
+        assert record["answer_sent"] is True and record["status"] == 0
+        part10, record_path = map(Path, record["files"])
+        assert dcmread(part10).TransactionUID == "1.2.3"
+        for path in part10, record_path:
+            assert path.stat().st_mode & 0o777 == 0o600
+        by_association.setdefault(record["peer_address"], []).append(record["message_id"])
+    assert len(by_association) == senders
+    assert all(sorted(ids) == list(range(1, each + 1)) for ids in by_association.values())
+
+
+_CALL = re.compile(r"^(\d+) +([\d.]+) (?:<\.\.\. (\w+) resumed>|(\w+)\()(.*?)(?:<([\d.]+)>)?$")
+
+
+def _calls(trace: str) -> list[tuple[str, float, float, str]]:
+    """(name, start, end, arguments) of each traced system call, from ``strace -f -ttt -T``
+    (a call another thread interrupted is two lines: its start, then its end)."""
+    started: dict[tuple[str, str], tuple[float, str]] = {}
+    calls = []
+    for line in trace.splitlines():
+        match = _CALL.match(line)
+        if match is None:
+            continue
+        pid, at, resumed, name, rest, took = match.groups()
+        if rest.endswith("<unfinished ...>"):
+            started[pid, name] = (float(at), rest)
+        elif resumed:
+            start, arguments = started.pop((pid, resumed))
+            calls.append((resumed, start, start + float(took or 0), arguments))
+        elif took is not None:
+            calls.append((name, float(at), float(at) + float(took), rest))
+    return calls
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_no_answer_goes_out_before_its_directory_entry_is_fsynced(tmp_path: Path) -> None:
+    """Watched by strace, four concurrent senders: when the listener writes its n-th answer,
+    at least n Part 10 files were linked before a directory fsync that had then finished
+    (one fsync may cover several reports, never one linked after it started)."""
+    out, trace = tmp_path / "out", tmp_path / "trace"
+    senders, each = 4, 10
+    listener = Background(
+        ["strace", "-f", "-ttt", "-T", "-y", "-e", "trace=link,fsync,sendto", "-o", str(trace),
+         sys.executable, "-m", "dcmreport", "listen", "--port", "0", "--bind", "127.0.0.1",
+         "--format", "json", "--count", str(senders * each), "--output-dir", str(out)]
+    )  # fmt: skip
+    port = int(listener.wait_for(re.compile(r"listening on \S+:(\d+)"), timeout=60)[1])
+    running = [
+        send(port, *STGCMT, "TransactionUID=1.2.3", "--repeat", str(each)) for _ in range(senders)
+    ]
+    for sender in running:
+        assert sender.finish(sig=None, timeout=180) == 0, "".join(sender.stderr)
+    assert listener.finish(sig=None, timeout=60) == 0, "".join(listener.stderr)
+    calls = _calls(trace.read_text())
+    linked = sorted(end for name, _, end, args in calls if name == "link" and ".dcm" in args)
+    synced = [
+        (start, end) for name, start, end, args in calls if name == "fsync" and f"<{out}>" in args
+    ]
+    answers = sorted(start for name, start, _, args in calls if name == "sendto" and '"\\4' in args)
+    assert len(linked) == len(answers) == senders * each
+    assert synced, "no directory fsync seen"
+    for n, answered in enumerate(answers, 1):
+        covered = max(
+            (sum(1 for t in linked if t < start) for start, end in synced if end <= answered),
+            default=0,
+        )
+        assert covered >= n, f"answer {n} went out when only {covered} reports were on disk"
+    assert len(synced) <= len(linked)
+
+
+def test_a_failed_directory_fsync_fails_every_report_waiting_for_it(tmp_path: Path) -> None:
+    """Twenty threads waiting on one directory's fsync at once: each gets the error (so each
+    report is answered 0x0110, never Success); once the directory is there, each succeeds."""
+    directory = tmp_path / "gone"
+    sync = DirectorySync(directory)
+    outcomes: list[str] = []
+
+    def wait() -> None:
+        try:
+            sync.wait()
+            outcomes.append("synced")
+        except OSError as exc:
+            outcomes.append(exc.strerror or "")
+
+    def all_at_once() -> None:
+        threads = [threading.Thread(target=wait) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    all_at_once()
+    assert outcomes == ["No such file or directory"] * 20
+    directory.mkdir()
+    outcomes.clear()
+    all_at_once()
+    assert outcomes == ["synced"] * 20
