@@ -26,14 +26,15 @@ import struct
 from collections.abc import Callable
 from typing import Any, cast
 
-from pydicom import Dataset
+from pydicom import Dataset, config
 from pydicom.charset import default_encoding
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement, empty_value_for_VR
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
+from pydicom.uid import UID
 from pydicom.valuerep import VR
-from pydicom.values import converters
+from pydicom.values import converters, multi_string
 
 from dcmreport.limits import (
     ITEM,
@@ -55,8 +56,21 @@ _SPECIFIC_CHARACTER_SET = 0x00080005
 # as its reader would call them.
 _TEXT: dict[str, Callable[[bytes, bool], Any]] = {
     vr: cast(Callable[[bytes, bool], Any], converters[VR(vr)])
-    for vr in ("AE", "AS", "CS", "DA", "DT", "TM", "UI")
+    for vr in ("AE", "AS", "CS", "DA", "DT", "TM")
 }
+
+
+def _ui(value: bytes, little: bool) -> Any:
+    """pydicom's ``convert_UI``, but the UID made without the check that only warns, a
+    third of this module's time: :mod:`dcmreport.validate` checks each value anyway."""
+    return multi_string(value.decode(default_encoding).rstrip("\0 "), _unchecked_uid)
+
+
+def _unchecked_uid(text: str) -> UID:
+    return UID(text, validation_mode=config.IGNORE)
+
+
+_TEXT["UI"] = _ui
 
 
 class Irregular(Exception):
