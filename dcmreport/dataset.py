@@ -177,7 +177,7 @@ _UID_LENGTH = MAX_VALUE_LEN["UI"]
 
 def value_problem(vr: str, value: object) -> str | None:
     """Why ``value`` is not valid for ``vr`` as pydicom validates it, or None if it is."""
-    if vr == "UI" and isinstance(value, str) and _is_valid_uid(value):
+    if vr == "UI" and isinstance(value, str) and is_valid_uid(value):
         return None
     try:
         validate_value(vr, value, 2)
@@ -186,9 +186,10 @@ def value_problem(vr: str, value: object) -> str | None:
     return None
 
 
-def _is_valid_uid(value: str) -> bool:
-    """pydicom's test, in its order: the length, then its regex (``$`` also matches before
-    a final line break, which pydicom refuses separately)."""
+def is_valid_uid(value: str) -> bool:
+    """Whether pydicom's validator accepts ``value`` as a UI value: its test, in its order,
+    the length, then its regex (whose ``$`` also matches before a final line break, which
+    pydicom refuses separately)."""
     return len(value) <= _UID_LENGTH and bool(_VALID_UID.match(value)) and value[-1:] != "\n"
 
 

@@ -36,6 +36,7 @@ from pydicom.uid import UID
 from pydicom.valuerep import VR
 from pydicom.values import converters, multi_string
 
+from dcmreport.dataset import is_valid_uid
 from dcmreport.limits import (
     ITEM,
     ITEM_END,
@@ -61,13 +62,13 @@ _TEXT: dict[str, Callable[[bytes, bool], Any]] = {
 
 
 def _ui(value: bytes, little: bool) -> Any:
-    """pydicom's ``convert_UI``, but the UID made without the check that only warns, a
-    third of this module's time: :mod:`dcmreport.validate` checks each value anyway."""
-    return multi_string(value.decode(default_encoding).rstrip("\0 "), _unchecked_uid)
+    """pydicom's ``convert_UI``, its check of each UID (a third of this module's time)
+    made by :func:`is_valid_uid`: pydicom checks, and warns, only about an invalid one."""
+    return multi_string(value.decode(default_encoding).rstrip("\0 "), _uid)
 
 
-def _unchecked_uid(text: str) -> UID:
-    return UID(text, validation_mode=config.IGNORE)
+def _uid(text: str) -> UID:
+    return UID(text, validation_mode=config.IGNORE) if is_valid_uid(text) else UID(text)
 
 
 _TEXT["UI"] = _ui
