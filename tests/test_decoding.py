@@ -173,7 +173,9 @@ def sq(tag: int, *items: bytes, length: int | None = None, delimiter: bool = Tru
 def it(body: bytes, defined: bool = True, tag: int = 0xE000) -> bytes:
     if defined:
         return struct.pack("<HHL", 0xFFFE, tag, len(body)) + body
-    return struct.pack("<HHL", 0xFFFE, tag, 0xFFFFFFFF) + body + struct.pack("<HHL", 0xFFFE, 0xE00D, 0)
+    return (
+        struct.pack("<HHL", 0xFFFE, tag, 0xFFFFFFFF) + body + struct.pack("<HHL", 0xFFFE, 0xE00D, 0)
+    )
 
 
 UID = element(0x00081155, b"UI", b"1.2.3\x00")
@@ -201,7 +203,8 @@ MALFORMED = {
     "an unknown VR": element(0x00081150, b"XX", b"1.2\x00"),
     "a lower-case VR": element(0x00081150, b"ui", b"1.2\x00"),
     "a delimiter at the top": CLASS + struct.pack("<HHL", 0xFFFE, 0xE00D, 0),
-    "a character set": element(0x00080005, b"CS", b"ISO_IR 100") + element(0x00100010, b"PN", b"\xe9"),
+    "a character set": element(0x00080005, b"CS", b"ISO_IR 100")
+    + element(0x00100010, b"PN", b"\xe9"),
     "UN of undefined length": struct.pack("<HH2sHL", 0x0009, 0x1010, b"UN", 0, 0xFFFFFFFF)
     + it(CLASS, defined=False)
     + struct.pack("<HHL", 0xFFFE, 0xE0DD, 0),

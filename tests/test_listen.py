@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import time
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
