@@ -24,6 +24,9 @@ from dcmreport import decoding, validate
 from dcmreport.association.common import decode_data_set
 from dcmreport.limits import DatasetLimits, LimitExceeded, check
 
+# pydicom warns about the invalid values and lengths of damaged bytes, as it should
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
 EXPLICIT, IMPLICIT = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2"
 STGCMT = "1.2.840.10008.1.20.1"
 
