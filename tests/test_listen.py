@@ -247,3 +247,32 @@ def test_a_slow_record_does_not_hold_the_peers_release_and_is_kept_in_order() ->
     finally:
         server.stop(grace=5)
     assert shown == [1, 2, 3]  # all of them, in the order received, before stop returned
+
+
+def test_an_association_waits_when_its_records_fall_behind() -> None:
+    """Records waiting for a slow show are bounded: the peer's reports are then answered at
+    the pace they are recorded, not held in memory without end."""
+    from dcmreport.association.listener import MAX_WAITING_RECORDS
+
+    pause, reports = 0.25, MAX_WAITING_RECORDS + 6
+    server = Listener(
+        Settings(ae_title="LISTENER"),
+        ListenOptions(port=0, bind="127.0.0.1"),
+        ReportHandler(Reaction(answer_findings=False), lambda r, _: time.sleep(pause)),
+    )
+    server.start()
+    try:
+        assoc = associate(server.port, [("1.2.3.4.5.6.7", ["1.2.840.10008.1.2"])])
+        ds = Dataset()
+        ds.PatientID = "X"
+        began = time.monotonic()
+        for n in range(1, reports + 1):
+            status, _ = assoc.send_n_event_report(ds, 1, "1.2.3.4.5.6.7", "1.2.3", msg_id=n)
+            assert status.Status == 0
+        took = time.monotonic() - began
+        assoc.release()
+        # Report n is answered, then waits for room among the records before report n + 1
+        # is read: the last answer comes once the first reports - MAX - 2 records are done.
+        assert took >= (reports - MAX_WAITING_RECORDS - 2) * pause * 0.9, took
+    finally:
+        server.stop(grace=10)

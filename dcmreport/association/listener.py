@@ -210,13 +210,18 @@ def received_report(
 # How long an association's recorder waits for its next record before its thread ends:
 # reports back to back reuse one thread, an association gone idle holds none for long.
 _RECORDER_LINGER = 1.0
+# Records of one association waiting to be written and shown, at most: beyond, the
+# association waits before it reads the next request, so a peer sending faster than its
+# reports can be recorded is held back instead of filling memory.
+MAX_WAITING_RECORDS = 4
 
 
 class InOrder:
     """Runs tasks one at a time, in the order submitted, in a thread of its own.
 
     The thread starts with the first task and ends once no task came for
-    :data:`_RECORDER_LINGER` seconds; the next task starts another. A task
+    :data:`_RECORDER_LINGER` seconds; the next task starts another. A submit
+    waits while :data:`MAX_WAITING_RECORDS` tasks are waiting already. A task
     that raises is one log line, and the tasks after it still run.
     """
 
@@ -228,9 +233,10 @@ class InOrder:
 
     def submit(self, task: Callable[[], None]) -> None:
         with self._changed:
+            self._changed.wait_for(lambda: len(self._tasks) < MAX_WAITING_RECORDS)
             self._tasks.append(task)
             if self._running:
-                self._changed.notify()
+                self._changed.notify_all()
                 return
             self._running = True
         threading.Thread(target=self._run, name=self._name, daemon=True).start()
@@ -242,6 +248,7 @@ class InOrder:
                     self._running = False
                     return
                 task = self._tasks.popleft()
+                self._changed.notify_all()  # room for a waiting submit
             try:
                 task()
             except Exception as exc:  # a thread of ours: say it, never a traceback
