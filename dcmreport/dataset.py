@@ -39,7 +39,8 @@ from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
-from pydicom.valuerep import VR, validate_value
+from pydicom.uid import UID
+from pydicom.valuerep import MAX_VALUE_LEN, STR_VR_REGEXES, VR, validate_value
 
 from dcmreport.errors import InputError
 
@@ -168,13 +169,29 @@ def _number(vr: str, text: str, where: str) -> int | float:
     return value
 
 
+# pydicom's own rule for a valid UI value (its regex and maximum length), applied here at
+# once: a report carries a UID or two per referenced instance, and pydicom's validator
+# (several calls and a regex cache lookup per value) was most of checking 100,000 of them.
+_VALID_UID = re.compile(STR_VR_REGEXES["UI"])
+_UID_LENGTH = MAX_VALUE_LEN["UI"]
+
+
 def value_problem(vr: str, value: object) -> str | None:
     """Why ``value`` is not valid for ``vr`` as pydicom validates it, or None if it is."""
+    if vr == "UI" and isinstance(value, str) and is_valid_uid(value):
+        return None
     try:
         validate_value(vr, value, 2)
     except (ValueError, TypeError) as exc:  # TypeError: a value of the wrong type for the VR
         return _VR_FORMS.get(vr) or str(exc).split(" Please see")[0].rstrip(".")
     return None
+
+
+def is_valid_uid(value: str) -> bool:
+    """Whether pydicom's validator accepts ``value`` as a UI value: its test, in its order,
+    the length, then its regex (whose ``$`` also matches before a final line break, which
+    pydicom refuses separately)."""
+    return len(value) <= _UID_LENGTH and bool(_VALID_UID.match(value)) and value[-1:] != "\n"
 
 
 def _string(vr: str, text: str, where: str) -> str | int:
@@ -384,6 +401,9 @@ def _from_model(doc: dict[str, Any]) -> Dataset:
     return ds
 
 
+_DATE_TIME_VRS = {"DA", "DT", "TM"}  # pydicom makes objects of them with datetime_conversion
+
+
 def _plain_model_element(key: str, mapping: Any) -> DataElement | None:
     """The element of one plain text or sequence attribute object, None for any other."""
     if not isinstance(mapping, dict) or mapping.keys() != {"vr", "Value"}:
@@ -397,21 +417,29 @@ def _plain_model_element(key: str, mapping: Any) -> DataElement | None:
         return DataElement(int(key, 16), vr, Sequence(plain)) if len(plain) == len(items) else None
     if vr not in _JSON_TEXT_VRS or not all(isinstance(v, str) for v in values):
         return None
+    if len(values) == 1 and not (vr in _DATE_TIME_VRS and config.datetime_conversion):
+        # The value as pydicom's own conversion makes it (a UID for UI, else the text),
+        # built directly: the conversion's calls were a quarter of a large report's loading.
+        value = UID(values[0], config.IGNORE) if vr == "UI" else values[0]
+        return DataElement(
+            BaseTag(int(key, 16)), vr, value, validation_mode=config.IGNORE, already_converted=True
+        )
     value = values[0] if len(values) == 1 else values
     return DataElement(int(key, 16), vr, value, validation_mode=config.IGNORE)
 
 
 def _plain_model_item(item: Any) -> Dataset | None:
-    """A sequence item whose elements are all plain, None otherwise."""
+    """A sequence item whose elements are all plain, None otherwise (built from its
+    elements at once, as pydicom's reader builds one)."""
     if not isinstance(item, dict):
         return None
-    ds = Dataset()
+    elements: dict[BaseTag, Any] = {}
     for key, mapping in item.items():
         elem = _plain_model_element(key, mapping)
         if elem is None:
             return None
-        ds.add(elem)
-    return ds
+        elements[elem.tag] = elem
+    return Dataset(elements)
 
 
 def is_part10(data: bytes) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pydicom.datadict import dictionary_VR
 
 # VRs whose length is 4 bytes after 2 reserved bytes in Explicit VR (PS3.5 7.1.2)
-_LONG_VRS = {
+LONG_VRS = {
     b"OB",
     b"OD",
     b"OF",
@@ -33,8 +33,8 @@ _LONG_VRS = {
     b"SV",
     b"UV",
 }
-_UNDEFINED = 0xFFFFFFFF
-_ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+UNDEFINED = 0xFFFFFFFF
+ITEM, ITEM_END, SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,25 @@ def check(data: bytes, implicit: bool, little: bool, limits: DatasetLimits) -> N
     _Walker(data, implicit, "<" if little else ">", limits).dataset(0, len(data), 0)
 
 
+class Budget:
+    """Counts elements and items as a walk meets them, at their depth; raises past the limits.
+
+    An element of the data set is at depth 0, an item of one of its sequences
+    and that item's elements at depth 1, and so on.
+    """
+
+    def __init__(self, limits: DatasetLimits) -> None:
+        self.limits = limits
+        self.elements = 0
+
+    def count(self, depth: int) -> None:
+        self.elements += 1
+        if self.elements > self.limits.max_elements:
+            raise LimitExceeded(f"the data set has over {self.limits.max_elements:,} elements")
+        if depth > self.limits.max_depth:
+            raise LimitExceeded(f"the data set nests sequences over {self.limits.max_depth} deep")
+
+
 class _Walker:
     """Reads element headers and recurses into sequences; skips every value."""
 
@@ -79,15 +98,7 @@ class _Walker:
         self.data = data
         self.implicit = implicit
         self.order = order
-        self.limits = limits
-        self.elements = 0
-
-    def _count(self, depth: int) -> None:
-        self.elements += 1
-        if self.elements > self.limits.max_elements:
-            raise LimitExceeded(f"the data set has over {self.limits.max_elements:,} elements")
-        if depth > self.limits.max_depth:
-            raise LimitExceeded(f"the data set nests sequences over {self.limits.max_depth} deep")
+        self._count = Budget(limits).count
 
     def _header(self, offset: int) -> tuple[int, bool, int, int] | None:
         """(tag, is a sequence, value length, value offset), or None past the end."""
@@ -101,11 +112,11 @@ class _Walker:
             sequence = tag >> 16 != 0xFFFE and _implicit_sequence(tag, length)
             return tag, sequence, length, offset + 8
         vr = data[offset + 4 : offset + 6]
-        if vr in _LONG_VRS:
+        if vr in LONG_VRS:
             if offset + 12 > len(data):
                 return None
             (length,) = struct.unpack_from(order + "L", data, offset + 8)
-            return tag, vr == b"SQ" or (vr == b"UN" and length == _UNDEFINED), length, offset + 12
+            return tag, vr == b"SQ" or (vr == b"UN" and length == UNDEFINED), length, offset + 12
         (length,) = struct.unpack_from(order + "H", data, offset + 6)
         return tag, False, length, offset + 8
 
@@ -116,39 +127,39 @@ class _Walker:
             if header is None:
                 return end
             tag, sequence, length, value = header
-            if tag == _ITEM_END:
+            if tag == ITEM_END:
                 return value
             self._count(depth)
             if sequence:
                 offset = self.sequence(value, length, depth + 1)
-            elif length == _UNDEFINED:
+            elif length == UNDEFINED:
                 return end  # an undefined length that is not a sequence: pydicom's to judge
             else:
                 offset = value + length
         return offset
 
     def sequence(self, offset: int, length: int, depth: int) -> int:
-        end = len(self.data) if length == _UNDEFINED else min(offset + length, len(self.data))
+        end = len(self.data) if length == UNDEFINED else min(offset + length, len(self.data))
         while offset < end:
             header = self._header(offset)
             if header is None:
                 return end
             tag, _, item_length, value = header
-            if tag == _SEQUENCE_END:
+            if tag == SEQUENCE_END:
                 return value
-            if tag != _ITEM:
+            if tag != ITEM:
                 return end  # malformed: pydicom will say so
             self._count(depth)
-            item_end = end if item_length == _UNDEFINED else min(value + item_length, end)
+            item_end = end if item_length == UNDEFINED else min(value + item_length, end)
             offset = self.dataset(value, item_end, depth)
-            if item_length != _UNDEFINED:
+            if item_length != UNDEFINED:
                 offset = item_end
-        return end if length != _UNDEFINED else offset
+        return end if length != UNDEFINED else offset
 
 
 def _implicit_sequence(tag: int, length: int) -> bool:
     """In Implicit VR only the dictionary says SQ; an undefined length is a sequence too."""
-    if length == _UNDEFINED:
+    if length == UNDEFINED:
         return True
     try:
         return bool(dictionary_VR(tag) == "SQ")

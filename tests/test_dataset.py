@@ -387,3 +387,20 @@ def test_cli_data_from_stdin_part10(tmp_path: Path) -> None:
         env=cli_env(),
     )
     assert run.returncode == 3, run.stderr
+
+
+@pytest.mark.parametrize(
+    "uid",
+    ["", "0", "0.0", "1.2.3", "1" * 64, "1" * 65, "01.2", "1.02", "1..2", "1.2.", ".1", "1.2\n",
+     "1.2 ", " 1.2", "a", "1.2\x00", "\u0661\u0662"],
+)  # fmt: skip
+def test_a_uid_is_judged_as_pydicom_judges_it(uid: str) -> None:
+    """value_problem's shortcut for UI agrees with pydicom's validator on every kind of UID."""
+    from pydicom.valuerep import validate_value
+
+    try:
+        validate_value("UI", uid, 2)  # 2: raise
+        valid = True
+    except ValueError:
+        valid = False
+    assert (dataset.value_problem("UI", uid) is None) == valid

@@ -13,6 +13,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -213,3 +214,65 @@ def test_accepted_roles_are_in_both_sides_json(listener: Any) -> None:
     [record] = recorded(server, records)
     seen = [(cx.requestor_is_scu, cx.requestor_is_scp) for cx in record.report.association.contexts]
     assert seen == [(True, False), (False, True)]
+
+
+def test_a_slow_record_does_not_hold_the_peers_release_and_is_kept_in_order() -> None:
+    """Recording and showing run after the answer, off the association's thread: the peer's
+    A-RELEASE-RQ is answered meanwhile; the records of one association keep their order and
+    a stop still waits for them (internals of the sender's wall for a 100,000-item report)."""
+    shown: list[int] = []
+
+    def slow_show(record: ReportRecord, _: Any) -> None:
+        time.sleep(0.5)
+        shown.append(int(record.report.message_id or 0))
+
+    server = Listener(
+        Settings(ae_title="LISTENER"),
+        ListenOptions(port=0, bind="127.0.0.1"),
+        ReportHandler(Reaction(answer_findings=False), slow_show),
+    )
+    server.start()
+    try:
+        assoc = associate(server.port, [("1.2.3.4.5.6.7", ["1.2.840.10008.1.2"])])
+        ds = Dataset()
+        ds.PatientID = "X"
+        began = time.monotonic()
+        for n in (1, 2, 3):
+            status, _ = assoc.send_n_event_report(ds, 1, "1.2.3.4.5.6.7", "1.2.3", msg_id=n)
+            assert status.Status == 0
+        assoc.release()
+        took = time.monotonic() - began
+        assert took < 1.0 and not assoc.is_established, took  # not 3 x 0.5 s of recording
+        assert server.in_flight() > 0  # still being recorded
+    finally:
+        server.stop(grace=5)
+    assert shown == [1, 2, 3]  # all of them, in the order received, before stop returned
+
+
+def test_an_association_waits_when_its_records_fall_behind() -> None:
+    """Records waiting for a slow show are bounded: the peer's reports are then answered at
+    the pace they are recorded, not held in memory without end."""
+    from dcmreport.association.listener import MAX_WAITING_RECORDS
+
+    pause, reports = 0.25, MAX_WAITING_RECORDS + 6
+    server = Listener(
+        Settings(ae_title="LISTENER"),
+        ListenOptions(port=0, bind="127.0.0.1"),
+        ReportHandler(Reaction(answer_findings=False), lambda r, _: time.sleep(pause)),
+    )
+    server.start()
+    try:
+        assoc = associate(server.port, [("1.2.3.4.5.6.7", ["1.2.840.10008.1.2"])])
+        ds = Dataset()
+        ds.PatientID = "X"
+        began = time.monotonic()
+        for n in range(1, reports + 1):
+            status, _ = assoc.send_n_event_report(ds, 1, "1.2.3.4.5.6.7", "1.2.3", msg_id=n)
+            assert status.Status == 0
+        took = time.monotonic() - began
+        assoc.release()
+        # Report n is answered, then waits for room among the records before report n + 1
+        # is read: the last answer comes once the first reports - MAX - 2 records are done.
+        assert took >= (reports - MAX_WAITING_RECORDS - 2) * pause * 0.9, took
+    finally:
+        server.stop(grace=10)

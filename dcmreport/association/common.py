@@ -24,7 +24,7 @@ from pynetdicom.association import Association
 from pynetdicom.dsutils import decode
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import __version__, catalog
+from dcmreport import __version__, catalog, decoding
 from dcmreport.catalog import EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE
 from dcmreport.limits import DatasetLimits, check, inflate
 from dcmreport.records import AssociationInfo, ContextInfo
@@ -209,8 +209,10 @@ def decode_data_set(
     """The decoded data set and its (inflated) bytes, or None without one; raises whatever
     a malformed one raises.
 
-    Its bytes are checked against ``limits`` before pydicom builds anything
-    (:mod:`dcmreport.limits`); a deflated one is inflated here, with a bound.
+    Decoded in one pass over its bytes, checked against ``limits`` as it goes
+    (:mod:`dcmreport.decoding`); what that pass leaves to pydicom's reader is
+    checked against them first (:mod:`dcmreport.limits`), then decoded by
+    pydicom. A deflated data set is inflated here, with a bound.
     """
     data = raw.getvalue() if raw is not None else b""
     if not data:
@@ -218,8 +220,11 @@ def decode_data_set(
     ts = context.transfer_syntax[0]
     if ts.is_deflated:
         data = inflate(data, limits.max_size)
-    check(data, ts.is_implicit_VR, ts.is_little_endian, limits)
-    ds = decode(BytesIO(data), ts.is_implicit_VR, ts.is_little_endian, False)
-    for _ in ds.iterall():
-        pass  # pydicom decodes lazily: find a malformed data set now, not while showing it
+    try:
+        ds = decoding.decode(data, ts.is_implicit_VR, ts.is_little_endian, limits)
+    except decoding.Irregular:
+        check(data, ts.is_implicit_VR, ts.is_little_endian, limits)
+        ds = decode(BytesIO(data), ts.is_implicit_VR, ts.is_little_endian, False)
+        for _ in ds.iterall():
+            pass  # pydicom decodes lazily: find a malformed data set now, not while showing it
     return cast(Dataset, word_order(ds, ts == EXPLICIT_VR_BE)), data

@@ -1,10 +1,13 @@
 """The listening side: accept associations, answer C-ECHO, serve N-EVENT-REPORT of any class.
 
-Each report flows one way, in its association's thread: received (decoded,
-never trusted) → decided by the handler (which keeps it first when asked) →
-answered → the handler learns whether the answer was written before the
-association ended → recorded and shown. ``--count`` counts answers that went
-out, not answers that were merely decided.
+Each report flows one way: received (decoded, never trusted) → decided by the
+handler (which keeps it first when asked) → answered → the handler learns
+whether the answer was written before the association ended, all in the
+association's thread; then recorded and shown, in the order received, by a
+recorder of that association (:class:`InOrder`), so that the association
+goes on (reads the next request, or the peer's A-RELEASE-RQ) while a large
+report's record is built. ``--count`` counts answers that went out, not
+answers that were merely decided.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import ssl
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
@@ -201,6 +205,55 @@ def received_report(
         kind="n-action" if action else "n-event-report",
         encoded=decoded[1] if decoded else None,
     )
+
+
+# How long an association's recorder waits for its next record before its thread ends:
+# reports back to back reuse one thread, an association gone idle holds none for long.
+_RECORDER_LINGER = 1.0
+# Records of one association waiting to be written and shown, at most: beyond, the
+# association waits before it reads the next request, so a peer sending faster than its
+# reports can be recorded is held back instead of filling memory.
+MAX_WAITING_RECORDS = 4
+
+
+class InOrder:
+    """Runs tasks one at a time, in the order submitted, in a thread of its own.
+
+    The thread starts with the first task and ends once no task came for
+    :data:`_RECORDER_LINGER` seconds; the next task starts another. A submit
+    waits while :data:`MAX_WAITING_RECORDS` tasks are waiting already. A task
+    that raises is one log line, and the tasks after it still run.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._tasks: deque[Callable[[], None]] = deque()
+        self._changed = threading.Condition()
+        self._running = False
+
+    def submit(self, task: Callable[[], None]) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: len(self._tasks) < MAX_WAITING_RECORDS)
+            self._tasks.append(task)
+            if self._running:
+                self._changed.notify_all()
+                return
+            self._running = True
+        threading.Thread(target=self._run, name=self._name, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                if not self._changed.wait_for(lambda: self._tasks, _RECORDER_LINGER):
+                    self._running = False
+                    return
+                task = self._tasks.popleft()
+                self._changed.notify_all()  # room for a waiting submit
+            try:
+                task()
+            except Exception as exc:  # a thread of ours: say it, never a traceback
+                LOG.error("%s: %s", self._name, type(exc).__name__)
+                LOG.debug("details", exc_info=True)
 
 
 def _succeeded(answer: Answer | None) -> bool:
@@ -406,16 +459,18 @@ class Listener:
             list(proposed), self._settings.transfer_syntaxes, self._options
         )
         tracker = internals.DeliveryTracker(assoc)
+        recorder = InOrder(f"record-{assoc.requestor.port}")
         internals.serve_requests(
             assoc,
-            lambda a, req, cx: self._serve(a, tracker, req, cx),
-            lambda a, req, cx: self._serve_other(a, tracker, req, cx),
+            lambda a, req, cx: self._serve(a, tracker, recorder, req, cx),
+            lambda a, req, cx: self._serve_other(a, tracker, recorder, req, cx),
         )
 
     def _serve_other(
         self,
         assoc: Association,
         tracker: internals.DeliveryTracker,
+        recorder: InOrder,
         req: Any,
         context: PresentationContext,
     ) -> bool:
@@ -427,7 +482,7 @@ class Listener:
             isinstance(req, N_ACTION) and str(req.RequestedSOPClassUID) == STORAGE_COMMITMENT
         )
         if commitment_request and self._options.commitment is not None:
-            self._serve(assoc, tracker, req, context)
+            self._serve(assoc, tracker, recorder, req, context)
             return True
         status = _refusal_status(req)
         LOG.warning(
@@ -451,14 +506,17 @@ class Listener:
         self,
         assoc: Association,
         tracker: internals.DeliveryTracker,
+        recorder: InOrder,
         req: N_EVENT_REPORT | N_ACTION,
         context: PresentationContext,
     ) -> None:
-        """One report: received → decided → answered → delivery known → recorded and shown."""
+        """One report: received → decided → answered → delivery known, then handed to the
+        association's recorder: recorded and shown (it counts as in flight until then)."""
         with self._lock:
             self._in_flight += 1
             counts = self._counts.setdefault(id(assoc), [0, 0])
             counts[0] += 1
+        handed_on = False
         try:
             report = received_report(assoc, req, context, self._options.dataset_limits)
             if report.problem:
@@ -480,13 +538,27 @@ class Listener:
                     record.report.message_id,
                     delivery.reason,
                 )
+            recorder.submit(lambda: self._record(assoc, record))
+            handed_on = True
+        finally:
+            if not handed_on:
+                self._landed()
+
+    def _record(self, assoc: Association, record: ReportRecord) -> None:
+        """In the association's recorder: recorded and shown, then a commitment result."""
+        try:
             self._finish(record)
-            if record.report.kind == "n-action" and delivery.sent and _succeeded(record.answer):
+            sent = record.delivery is not None and record.delivery.sent
+            if record.report.kind == "n-action" and sent and _succeeded(record.answer):
                 self._report_commitment(assoc, record)
         finally:
-            with self._lock:
-                self._in_flight -= 1
-                self._lock.notify_all()
+            self._landed()
+
+    def _landed(self) -> None:
+        """A report is no longer in flight: answered, recorded and shown (or given up)."""
+        with self._lock:
+            self._in_flight -= 1
+            self._lock.notify_all()
 
     def _report_commitment(self, assoc: Association, request: ReportRecord) -> None:
         """Decide and report the transaction from a thread of its own, so the requester's
