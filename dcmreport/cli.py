@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from typer.models import CommandInfo, OptionInfo
 
-from dcmreport import __version__, peers
+from dcmreport import __version__, library_imports, peers
 from dcmreport.bundles import expand
 from dcmreport.config import (
     Acceptance,
@@ -570,8 +570,10 @@ def main() -> None:
     run invokes one; so a copy of ``app`` keeps only the command the
     arguments name (:func:`invoked`). ``app`` itself keeps them all: the
     settings file's keys are checked against every command's options
-    (:func:`option_names`).
+    (:func:`option_names`). pydicom and pynetdicom, when the command imports them, import
+    without what no command uses (:mod:`dcmreport.library_imports`).
     """
+    library_imports.install()
     narrowed = copy.copy(app)
     narrowed.registered_commands = invoked(sys.argv[1:])
     narrowed(prog_name=PROG)
