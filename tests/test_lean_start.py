@@ -181,8 +181,11 @@ def test_help_and_suggestions_still_see_the_commands(args: list[str], shown: str
 
 
 @pytest.mark.parametrize(("module", "count"), [(config, 17), (records, 17)])
-def test_bundles_and_records_generate_no_eq_hash_or_repr(module: ModuleType, count: int) -> None:
-    """Each generated method is compiled at every start; these are never compared or printed."""
+def test_bundles_and_records_generate_no_eq_hash_repr_or_setattr(
+    module: ModuleType, count: int
+) -> None:
+    """Each generated method is compiled at every start; these are never compared or printed,
+    and are frozen to the type checker (dcmreport.frozen), not by a generated __setattr__."""
     classes = [
         kind
         for kind in vars(module).values()
@@ -192,7 +195,30 @@ def test_bundles_and_records_generate_no_eq_hash_or_repr(module: ModuleType, cou
     ]
     assert len(classes) >= count  # found them all; one added later is checked too
     for kind in classes:
-        assert not {"__eq__", "__hash__", "__repr__"} & set(vars(kind)), kind
+        assert not {"__eq__", "__hash__", "__repr__", "__setattr__", "__delattr__"} & set(
+            vars(kind)
+        ), kind
+
+
+def test_bundles_and_records_are_frozen_to_the_type_checker(tmp_path: Path) -> None:
+    """mypy --strict (tests/test_lint.py) refuses an assignment to a field of either."""
+    code = tmp_path / "assign.py"
+    code.write_text(
+        "from dcmreport.config import Tls\n"
+        "from dcmreport.records import ResponseStatus\n\n\n"
+        "def change(status: ResponseStatus, tls: Tls) -> None:\n"
+        "    status.code = 1\n"
+        "    tls.tls = True\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", str(code)],
+        cwd=Path(__file__).parent.parent,  # the project's mypy cache
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert 'Property "code" defined in "ResponseStatus" is read-only' in run.stdout
+    assert 'Property "tls" defined in "Tls" is read-only' in run.stdout
 
 
 def test_option_names_are_those_of_the_whole_command_tree() -> None:
