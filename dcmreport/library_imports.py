@@ -42,9 +42,11 @@ import importlib
 import sys
 import types
 from collections.abc import Callable, Sequence
-from importlib.abc import Loader, MetaPathFinder
 from importlib.machinery import ModuleSpec
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 _HANDLERS = ("numpy", "rle", "pillow", "jpeg_ls", "gdcm", "pylibjpeg")
 
@@ -90,7 +92,9 @@ def _forwarder(module: str, name: str) -> Callable[..., Any]:
     return forward
 
 
-class _Imports(MetaPathFinder, Loader):
+# The finder and loaders are duck-typed, as the import system takes them: subclassing
+# importlib.abc's classes would import importlib.resources (about 5 ms) on every start.
+class _Imports:
     """Stands in for pydicom's pixel modules during ``import pydicom`` and switches UID
     validation off during ``import pynetdicom``; leaves ``sys.meta_path`` once both are in."""
 
@@ -103,14 +107,14 @@ class _Imports(MetaPathFinder, Loader):
         self, name: str, path: Sequence[str] | None, target: types.ModuleType | None = None
     ) -> ModuleSpec | None:
         if self._standing_in and name in _FORWARDED:
-            return ModuleSpec(name, self, is_package=name in _PACKAGES)
+            return ModuleSpec(name, cast("Loader", self), is_package=name in _PACKAGES)
         if name not in self.unfinished or name in self._found:
             return None
         self._found.add(name)
         spec = _real_spec(self, name, path, target)
         if spec is not None and spec.loader is not None:
             around = self._pydicom if name == "pydicom" else self._pynetdicom
-            spec.loader = _Around(spec.loader, around)
+            spec.loader = cast("Loader", _Around(spec.loader, around))
         return spec
 
     def create_module(self, spec: ModuleSpec) -> types.ModuleType:
@@ -153,7 +157,7 @@ class _Imports(MetaPathFinder, Loader):
 
 
 def _real_spec(
-    skip: MetaPathFinder, name: str, path: Sequence[str] | None, target: types.ModuleType | None
+    skip: object, name: str, path: Sequence[str] | None, target: types.ModuleType | None
 ) -> ModuleSpec | None:
     """The spec the other finders give ``name``: the library as installed."""
     for finder in sys.meta_path:
@@ -164,7 +168,7 @@ def _real_spec(
     return None
 
 
-class _Around(Loader):
+class _Around:
     """The library's own loader, its module executed inside ``around``."""
 
     def __init__(self, loader: Loader, around: Callable[[Callable[[], None]], None]) -> None:
