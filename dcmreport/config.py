@@ -242,6 +242,8 @@ def _transfer_syntaxes(chosen: list[str] | None, names: tuple[str, ...]) -> tupl
 
 @frozen
 class _Calling:
+    """The requestor's own options: whom it calls, as whom, and how long it tries."""
+
     calling_aet: CallingAET = "DCMREPORT"
     called_aet: CalledAET = None
     transfer_syntax: ProposedTransferSyntaxes = None
@@ -276,6 +278,8 @@ class RequestorAssociation(_Association, _Calling):
 
 @frozen
 class _Listening:
+    """The listener's own options: its AE title and the transfer syntaxes it accepts."""
+
     aet: ListenAET = "DCMREPORT"
     transfer_syntax: AcceptedTransferSyntaxes = None
 
