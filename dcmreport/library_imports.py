@@ -34,11 +34,19 @@ afterwards it is the library as installed, with every function working.
    while ``import pynetdicom`` runs, then set back as it was (the private
    ``Settings._reading_validation_mode``, whose None means "derived from
    ``enforce_valid_values``", which the public setter cannot restore).
+4. ``importlib.metadata`` while either library imports: ``pydicom._version``
+   and ``pynetdicom._version`` ask it for their own version, and importing it
+   imports ``email``, ``zipfile`` and ``csv``: about a twentieth of ``echo``'s
+   process. A :class:`_StandIn` whose ``version`` reads the version from the
+   name of the ``NAME-VERSION.dist-info`` directory beside the package (the
+   layout of a wheel install, PEP 427), and asks the real module whenever
+   that is not exactly one directory (an editable or a system package).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import types
 from collections.abc import Callable, Sequence
@@ -65,19 +73,20 @@ _FORWARDED: dict[str, tuple[str, ...]] = {
     "pydicom.examples": (),  # item 2
 }
 _PACKAGES = {"pydicom.pixels", "pydicom.pixel_data_handlers"}
+_METADATA = "importlib.metadata"  # item 4
 
 
 class _StandIn(types.ModuleType):
-    """A module's place while pydicom imports (items 1 and 2); afterwards, the real module's
-    attributes."""
+    """A module's place while a library imports (items 1, 2 and 4); afterwards, the real
+    module's attributes."""
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # the import system's probes: a plain module's answer
             raise AttributeError(name)
         if sys.modules.get(self.__name__) is self:
             raise ImportError(
-                f"dcmreport.library_imports: pydicom imports {name!r} from {self.__name__} "
-                f"at import, which item 1 does not forward (a changed pydicom?)"
+                f"dcmreport.library_imports: {name!r} is imported from {self.__name__} while "
+                f"pydicom or pynetdicom imports, and no item provides it (a changed library?)"
             )
         return getattr(importlib.import_module(self.__name__), name)
 
@@ -95,65 +104,94 @@ def _forwarder(module: str, name: str) -> Callable[..., Any]:
 # The finder and loaders are duck-typed, as the import system takes them: subclassing
 # importlib.abc's classes would import importlib.resources (about 5 ms) on every start.
 class _Imports:
-    """Stands in for pydicom's pixel modules during ``import pydicom`` and switches UID
-    validation off during ``import pynetdicom``; leaves ``sys.meta_path`` once both are in."""
+    """Stands in for modules while pydicom and pynetdicom import, and switches UID validation
+    off during ``import pynetdicom``; leaves ``sys.meta_path`` once both are in."""
 
     def __init__(self) -> None:
         self.unfinished = {"pydicom", "pynetdicom"} - set(sys.modules)
         self._found: set[str] = set()
-        self._standing_in = False
+        self._loading: list[str] = []
+        self._real_metadata = False
 
     def find_spec(
         self, name: str, path: Sequence[str] | None, target: types.ModuleType | None = None
     ) -> ModuleSpec | None:
-        if self._standing_in and name in _FORWARDED:
+        if self._stands_in_for(name):
             return ModuleSpec(name, cast("Loader", self), is_package=name in _PACKAGES)
         if name not in self.unfinished or name in self._found:
             return None
         self._found.add(name)
         spec = _real_spec(self, name, path, target)
         if spec is not None and spec.loader is not None:
-            around = self._pydicom if name == "pydicom" else self._pynetdicom
-            spec.loader = cast("Loader", _Around(spec.loader, around))
+            spec.loader = cast("Loader", _Around(spec.loader, self._loaded(name)))
         return spec
+
+    def _stands_in_for(self, name: str) -> bool:
+        if name == _METADATA:
+            return bool(self._loading) and not self._real_metadata
+        return name in _FORWARDED and "pydicom" in self._loading
 
     def create_module(self, spec: ModuleSpec) -> types.ModuleType:
         module = _StandIn(spec.name)
-        for name in _FORWARDED[spec.name]:
+        if spec.name == _METADATA:
+            module.version = self._installed_version  # type: ignore[attr-defined]
+        for name in _FORWARDED.get(spec.name, ()):
             setattr(module, name, _forwarder(spec.name, name))
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:
         """A stand-in runs no code."""
 
-    def _pydicom(self, load: Callable[[], None]) -> None:
-        """Items 1 and 2: pydicom imports with the stand-ins, which then leave sys.modules."""
-        self._standing_in = True
+    def _loaded(self, library: str) -> Callable[[Callable[[], None]], None]:
+        """How ``library`` is imported: with the stand-ins, which then leave sys.modules."""
+
+        def load(run: Callable[[], None]) -> None:
+            self._loading.append(library)
+            try:
+                if library == "pynetdicom":
+                    _without_uid_validation(run)
+                else:
+                    run()
+            finally:
+                self._loading.remove(library)
+                for name in (*_FORWARDED, _METADATA):
+                    if isinstance(sys.modules.get(name), _StandIn):
+                        del sys.modules[name]
+                self.unfinished.discard(library)
+                if not self.unfinished and self in sys.meta_path:
+                    sys.meta_path.remove(self)
+
+        return load
+
+    def _installed_version(self, distribution: str) -> str:
+        """Item 4: the version in ``DISTRIBUTION-VERSION.dist-info`` beside the package, else
+        the real ``importlib.metadata.version``."""
+        package = getattr(sys.modules.get(distribution), "__file__", None)
+        prefix, suffix = f"{distribution}-", ".dist-info"
+        beside: list[str]
         try:
-            load()
-        finally:
-            self._standing_in = False
-            for name in _FORWARDED:
-                if isinstance(sys.modules.get(name), _StandIn):
-                    del sys.modules[name]
-            self._finished("pydicom")
+            beside = os.listdir(os.path.dirname(os.path.dirname(package))) if package else []
+        except OSError:
+            beside = []
+        found = [entry for entry in beside if entry.startswith(prefix) and entry.endswith(suffix)]
+        if len(found) == 1:
+            return found[0][len(prefix) : -len(suffix)]
+        self._real_metadata = True
+        if isinstance(sys.modules.get(_METADATA), _StandIn):
+            del sys.modules[_METADATA]
+        return str(importlib.import_module(_METADATA).version(distribution))
 
-    def _pynetdicom(self, load: Callable[[], None]) -> None:
-        """Item 3: pynetdicom imports without pydicom checking its constant UIDs."""
-        from pydicom import config
 
-        before = config.settings._reading_validation_mode
-        config.settings.reading_validation_mode = config.IGNORE
-        try:
-            load()
-        finally:
-            config.settings._reading_validation_mode = before
-            self._finished("pynetdicom")
+def _without_uid_validation(run: Callable[[], None]) -> None:
+    """Item 3: pynetdicom imports without pydicom checking its constant UIDs."""
+    from pydicom import config
 
-    def _finished(self, name: str) -> None:
-        self.unfinished.discard(name)
-        if not self.unfinished and self in sys.meta_path:
-            sys.meta_path.remove(self)
+    before = config.settings._reading_validation_mode
+    config.settings.reading_validation_mode = config.IGNORE
+    try:
+        run()
+    finally:
+        config.settings._reading_validation_mode = before
 
 
 def _real_spec(
@@ -187,7 +225,7 @@ class _Around:
 
 
 def install() -> None:
-    """Apply items 1 to 3 to the imports still to come; nothing when both libraries are in."""
+    """Apply items 1 to 4 to the imports still to come; nothing when both libraries are in."""
     finder = _Imports()
     if finder.unfinished:
         sys.meta_path.insert(0, finder)

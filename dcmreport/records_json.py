@@ -31,6 +31,7 @@ from dcmreport.status import Status
 if TYPE_CHECKING:
     from pydicom import Dataset
 
+
 def to_json_model(ds: Dataset | None) -> dict[str, Any] | None:
     """:func:`dcmreport.dataset.to_json_model`, imported with the first data set shown:
     ``echo`` shows none and does not import it (lean start)."""

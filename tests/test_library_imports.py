@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,10 @@ from pydicom.uid import UID, generate_uid
 
 from dcmreport import library_imports
 
-# What item 1 and 2 keep out: the pixel machinery, example data, and the download chain.
+# What items 1, 2 and 4 keep out: the pixel machinery, example data, the download chain and
+# importlib.metadata with the email package.
 SKIPPED = re.compile(r"^(pydicom\.(pixels|pixel_data_handlers|examples|data)\b|urllib\.request$"
-                     r"|http\.client$)")  # fmt: skip
+                     r"|http\.client$|importlib\.metadata$|email$)")  # fmt: skip
 
 
 def fresh(code: str) -> str:
@@ -108,7 +110,7 @@ def test_a_name_pydicom_imports_that_is_not_forwarded_fails_loudly() -> None:
         env=cli_env(),
     )  # fmt: skip
     assert run.returncode == 1
-    assert "pydicom imports 'convert_color_space' from pydicom.pixels at import" in run.stderr
+    assert "'convert_color_space' is imported from pydicom.pixels while pydicom" in run.stderr
 
 
 def test_uid_validation_is_back_after_pynetdicom_imports() -> None:
@@ -127,6 +129,30 @@ def test_uid_validation_is_back_after_pynetdicom_imports() -> None:
         print(len(caught))
     """)
     assert out.splitlines() == ["None", "1"]
+
+
+def test_the_versions_are_those_importlib_metadata_gives() -> None:
+    """Item 4: read from the dist-info directory names; afterwards the real module is there."""
+    out = fresh("""
+        import pydicom, pynetdicom
+        print(pydicom.__version__, pynetdicom.__version__, pynetdicom.PYNETDICOM_IMPLEMENTATION_UID)
+        import importlib.metadata
+        print(type(importlib.metadata).__name__, importlib.metadata.version("typer"))
+    """)
+    assert out.splitlines() == [
+        f"{version('pydicom')} {version('pynetdicom')} 1.2.826.0.1.3680043.9.3811."
+        + version("pynetdicom"),
+        f"module {version('typer')}",
+    ]
+
+
+def test_a_version_without_one_dist_info_directory_is_asked_of_importlib_metadata() -> None:
+    """An editable or a system install: no NAME-VERSION.dist-info beside the package."""
+    finder = library_imports._Imports()
+    assert finder._installed_version("pytest") == version("pytest")  # a wheel's dist-info
+    assert not finder._real_metadata
+    assert finder._installed_version("dcmreport") == version("dcmreport")  # editable: asked
+    assert finder._real_metadata
 
 
 def test_nothing_changes_without_install() -> None:
