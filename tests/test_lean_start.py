@@ -3,8 +3,9 @@
 The CLI runs as a user runs it, under ``python -X importtime``, which names on
 stderr every module the process imports. No command imports pydantic (Typer
 0.29 converts values with it; :mod:`dcmreport.coercion` does instead), JSON
-output imports no rich, ``echo`` and ``send-report`` import no listener, and
-TAB neither pydicom nor pynetdicom.
+output imports no rich, ``echo`` and ``send-report`` import no listener (nor
+what :mod:`dcmreport.library_imports` keeps out of pydicom and pynetdicom),
+and TAB neither pydicom nor pynetdicom.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from dcmreport import cli, coercion, config, records
 from dcmreport.cli import app
 
 LISTENER_SIDE = {"dcmreport.association.listener", "dcmreport.association.results"}
+# What only the real modules import (their stand-ins are imported too, and listed).
+SKIPPED_BY_LIBRARY_IMPORTS = {"pydicom.pixels.decoders", "pydicom.data", "urllib.request", "email"}
 
 
 def imports(*args: str, env: dict[str, str] | None = None) -> tuple[int, set[str]]:
@@ -51,6 +54,8 @@ def test_echo_and_send_report_import_neither_pydantic_nor_rich_nor_the_listener(
         assert code == 0, command
         assert "dcmreport.association.requestor" in modules  # what it needs, it imports
         assert not {"pydantic", "rich", *LISTENER_SIDE} & modules, command
+        assert not {*SKIPPED_BY_LIBRARY_IMPORTS} & modules, command  # cli.main applied them
+    assert "dcmreport.dataset" not in imports("echo", peer, "--format", "json")[1]  # no data set
 
 
 def test_listen_json_imports_no_rich() -> None:
