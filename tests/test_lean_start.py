@@ -262,3 +262,38 @@ def test_a_setting_of_another_command_is_no_unknown_key(listen: Any, tmp_path: P
         env=env,
     )
     assert run.returncode == 0, run.stderr
+
+
+_ENDING = """
+import atexit, sys, threading, time
+atexit.register(lambda: print("torn down", flush=True))
+if sys.argv[1] == "busy":
+    threading.Thread(target=time.sleep, args=(0.3,)).start()  # a non-daemon thread
+sys.argv = ["dcmreport", *sys.argv[2:]]
+from dcmreport.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "args", "code", "torn_down"),
+    [
+        ("idle", ["--version"], 0, False),
+        ("idle", ["echo", "--max-pdu", "x"], 2, False),
+        ("busy", ["--version"], 0, True),  # a normal exit waits for the thread
+    ],
+)
+def test_a_run_ends_without_tearing_the_interpreter_down(
+    mode: str, args: list[str], code: int, torn_down: bool
+) -> None:
+    """cli._exit_now: the exit code and the output stay, the interpreter's teardown goes."""
+    run = subprocess.run(
+        [sys.executable, "-c", _ENDING, mode, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(),
+    )
+    assert run.returncode == code, run.stderr
+    assert ("torn down" in run.stdout) is torn_down
+    assert "dcmreport" in run.stdout + run.stderr  # the version, or the usage error
