@@ -22,8 +22,8 @@ classes are sent and shown by number.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from dcmreport.frozen import frozen
 from dcmreport.status import close_names, did_you_mean, parse_code
 
 UID_PATTERN = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
@@ -34,7 +34,7 @@ STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
 STORAGE_COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"  # its well-known instance (J.3)
 
 
-@dataclass(frozen=True)
+@frozen
 class Attribute:
     """An attribute an event's Event Information carries, as its sender (the SCP) must."""
 
@@ -45,7 +45,7 @@ class Attribute:
     values: tuple[str | int, ...] = ()  # the only values the standard allows, if it fixes them
 
 
-@dataclass(frozen=True)
+@frozen
 class Event:
     """One Event Type ID of a SOP class and what its Event Information holds."""
 
@@ -56,7 +56,7 @@ class Event:
     one_of: tuple[tuple[str, ...], ...] = ()  # groups of which at least one must be present
 
 
-@dataclass(frozen=True)
+@frozen
 class SopClass:
     """A SOP class that sends N-EVENT-REPORT, as the standard describes it."""
 

@@ -9,11 +9,9 @@ other or against files are checked here and fail as :class:`InputError`
 (exit 2), before any association is opened.
 
 Nothing here imports pynetdicom or pydicom at import time: ``--help`` stays fast.
-Bundles are built once per run and never compared, hashed or printed, so they
-are declared ``eq=False, repr=False``: Python 3.11's dataclass compiles each
-generated method with ``exec`` at import, and ``__eq__``, ``__hash__`` and
-``__repr__`` were half of this module's import time on every start
-(tests/test_lean_start.py pins it).
+Bundles are built once per run and never compared, hashed or printed:
+:func:`~dcmreport.frozen.frozen` dataclasses, immutable to the type checker and
+cheap to create at every start (tests/test_lean_start.py pins it).
 """
 
 from __future__ import annotations
@@ -22,12 +20,12 @@ import dataclasses
 import logging
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from dcmreport import catalog
 from dcmreport.errors import InputError
+from dcmreport.frozen import frozen
 from dcmreport.options import (
     ACCEPTED_TRANSFER_SYNTAXES,
     PROPOSED_TRANSFER_SYNTAXES,
@@ -146,7 +144,7 @@ def parsed(what: str, parse: Callable[[_T], _R], value: _T) -> _R:
 # --- output ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Verbosity:
     """How much goes to stderr; also accepted before the command (``dcmreport -v echo``)."""
 
@@ -166,7 +164,7 @@ class Verbosity:
         )
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Output(Verbosity):
     """Where and how results are shown."""
 
@@ -185,7 +183,7 @@ class Output(Verbosity):
         return make_renderer("json" if self.json() else "text", self.quiet, full)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class ReportOutput(Output):
     """Output of commands that show data sets: long sequences summarised unless ``--full``."""
 
@@ -202,7 +200,7 @@ class ReportOutput(Output):
 # dataclass orders its fields by the reversed method resolution order.
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class _Association:
     """What both sides of an association announce and how long they wait."""
 
@@ -242,15 +240,17 @@ def _transfer_syntaxes(chosen: list[str] | None, names: tuple[str, ...]) -> tupl
     return tuple(chosen or (catalog.resolve_transfer_syntax(name) for name in names))
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class _Calling:
+    """The requestor's own options: whom it calls, as whom, and how long it tries."""
+
     calling_aet: CallingAET = "DCMREPORT"
     called_aet: CalledAET = None
     transfer_syntax: ProposedTransferSyntaxes = None
     connect_timeout: ConnectTimeout = 10.0
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class RequestorAssociation(_Association, _Calling):
     """The association options of a command that calls a peer (echo, send-report)."""
 
@@ -276,13 +276,15 @@ class RequestorAssociation(_Association, _Calling):
         return Peer(self.called_aet, chosen.host, chosen.port) if self.called_aet else chosen
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class _Listening:
+    """The listener's own options: its AE title and the transfer syntaxes it accepts."""
+
     aet: ListenAET = "DCMREPORT"
     transfer_syntax: AcceptedTransferSyntaxes = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class AcceptorAssociation(_Association, _Listening):
     """The association options of the listener: its own AE title, no connect timeout."""
 
@@ -295,7 +297,7 @@ class AcceptorAssociation(_Association, _Listening):
 # --- TLS -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Tls:
     """DICOM over TLS for a command that calls a peer; the TLS options of every command."""
 
@@ -345,7 +347,7 @@ class Tls:
         return self.tls
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class ListenTls(Tls):
     """The listener's TLS options: its certificate is required, a client's may be."""
 
@@ -377,7 +379,7 @@ class ListenTls(Tls):
 # --- listen --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Acceptance:
     """Where the listener listens and whom it accepts."""
 
@@ -435,7 +437,7 @@ def _allowed_aets(values: list[str]) -> tuple[str, ...]:
     return tuple(parsed("--allow-calling-aet", check_ae_title, t) for t in titles if t)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Committing:
     """``listen --commitment``: the PACS side of storage commitment."""
 
@@ -485,7 +487,7 @@ def _named_address(text: str) -> tuple[str, Peer]:
     return aet.strip(), peer
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Answering:
     """How the listener answers each report, what it keeps, and the faults it injects."""
 
@@ -533,7 +535,7 @@ class Answering:
 # --- send-report -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Report:
     """What send-report sends: class, event, instance and the Event Information."""
 
@@ -653,7 +655,7 @@ def _read_text(source: str, where: str) -> str:
         raise InputError(f"{where}: cannot read it: {reason}") from None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Batching:
     """send-report's batch: many reports over one association (``--batch``, ``--repeat``)."""
 
@@ -759,7 +761,7 @@ def _check(request: ReportRequest, strict: bool, renderer: Renderer, where: str 
 # --- commit ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Commitment:
     """What ``commit`` asks the PACS to commit: the Action Information and its transactions."""
 
@@ -803,7 +805,7 @@ def _files_and_assignments(arguments: list[str]) -> tuple[list[str], list[str]]:
     return files, assignments
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class ResultWaiting:
     """Where and how long ``commit`` waits for the result: its association, a new one too."""
 

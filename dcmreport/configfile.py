@@ -30,11 +30,11 @@ import functools
 import os
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dcmreport.errors import InputError
+from dcmreport.frozen import frozen
 from dcmreport.status import close_names
 
 ADDRESS = "address"
@@ -50,7 +50,7 @@ def default_path() -> Path:
     return Path(base) / "dcmreport" / "config.toml"
 
 
-@dataclass(frozen=True)
+@frozen
 class Setting:
     """One value of the file and the line it is on."""
 
@@ -59,7 +59,7 @@ class Setting:
     line: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Table:
     """``[defaults]`` or one ``[peers.NAME]``: its settings in file order."""
 
@@ -71,7 +71,7 @@ class Table:
         return next((s for s in self.settings if s.key == key), None)
 
 
-@dataclass(frozen=True)
+@frozen
 class ConfigFile:
     """The settings file as read; without a file, no defaults and no peers."""
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
 
 from pydicom.datadict import dictionary_VR
+
+from dcmreport.frozen import frozen
 
 # VRs whose length is 4 bytes after 2 reserved bytes in Explicit VR (PS3.5 7.1.2)
 LONG_VRS = {
@@ -37,7 +38,7 @@ UNDEFINED = 0xFFFFFFFF
 ITEM, ITEM_END, SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 
 
-@dataclass(frozen=True)
+@frozen
 class DatasetLimits:
     """How big and how deep a received data set may be."""
 

@@ -23,7 +23,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ from typer._click.globals import get_current_context
 
 from dcmreport.configfile import ADDRESS, ConfigFile, Table, load
 from dcmreport.errors import AssociationError, DcmreportError
+from dcmreport.frozen import frozen
 from dcmreport.manual import Command
 from dcmreport.options import PANEL_ASSOC
 from dcmreport.peer import DEFAULT_PEER, Peer
@@ -67,7 +68,7 @@ def default_peer() -> str:
     return os.environ.get("DCMREPORT_PEER") or DEFAULT_PEER
 
 
-@dataclass(frozen=True)
+@frozen
 class Applied:
     """What the settings file gave a command: option values and where each came from."""
 
@@ -186,7 +187,7 @@ def applied() -> None:
         LOG.info("setting %s = %s (%s)", name, value, where or "built-in")
 
 
-@dataclass(frozen=True)
+@frozen
 class Address:
     """The peer to call as written, what to call it in an error, and where it came from."""
 

@@ -4,18 +4,19 @@ The association layer fills these records; the rendering layer shows them and
 turns them into JSON. Neither needs the other, and nothing here imports
 pynetdicom. Datasets stay pydicom ``Dataset`` objects until rendered.
 
-Records are declared ``eq=False, repr=False``: nothing compares or prints
-them (the renderers show them), a ``repr`` would quote patient data, and
-Python 3.11's dataclass compiles each generated method with ``exec`` at
-import, on every start (``__eq__``, ``__hash__`` and ``__repr__`` were a
-third of this module's import; tests/test_lean_start.py pins it).
+Records are :func:`~dcmreport.frozen.frozen` dataclasses: immutable to the
+type checker, without ``__eq__``, ``__hash__`` or ``__repr__`` (nothing
+compares or prints them; the renderers show them, and a ``repr`` would quote
+patient data), and cheap to create at every start.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from dcmreport.frozen import frozen
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from dcmreport.errors import DcmreportError
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class ContextInfo:
     """One presentation context: what was proposed and what came of it."""
 
@@ -41,7 +42,7 @@ class ContextInfo:
         return self.transfer_syntax is not None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class AssociationInfo:
     """The negotiated association, as the requestor proposed it and the acceptor answered."""
 
@@ -57,7 +58,7 @@ class AssociationInfo:
     acceptor_implementation_version: str | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class ResponseStatus:
     """A DIMSE response's status and the optional error fields that travel with it."""
 
@@ -66,7 +67,7 @@ class ResponseStatus:
     error_id: int | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Answer:
     """What the listener answers to one report."""
 
@@ -75,7 +76,7 @@ class Answer:
     abort: bool = False  # abort the association instead of answering (fault injection)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class ReceivedReport:
     """An N-EVENT-REPORT-RQ as the listener received it."""
 
@@ -97,7 +98,7 @@ class ReceivedReport:
     encoded: bytes | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Finding:
     """One departure from the standard; ``str()`` is the line shown to the user.
 
@@ -114,7 +115,7 @@ class Finding:
         return self.message
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Delivery:
     """Whether an answer reached the network: written to the peer's socket, or why not."""
 
@@ -122,7 +123,7 @@ class Delivery:
     reason: str | None = None  # why it was not sent (the peer aborted, the connection closed ...)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class ReportRecord:
     """A received report, its findings, the answer decided and whether that answer went out.
 
@@ -138,7 +139,7 @@ class ReportRecord:
     delivery: Delivery | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class ReportRequest:
     """An N-EVENT-REPORT the user wants to send."""
 
@@ -151,7 +152,7 @@ class ReportRequest:
     role: str = "scp"  # role selection proposed for the report's context: scp, scu, both, none
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class ReportResponse:
     """The N-EVENT-REPORT-RSP the peer sent back."""
 
@@ -167,7 +168,7 @@ class ReportResponse:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class ReferencedInstance:
     """A SOP instance of a storage commitment, with its Failure Reason when it failed."""
 
@@ -176,7 +177,7 @@ class ReferencedInstance:
     failure_reason: int | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class CommitRequest:
     """A storage commitment request (N-ACTION, Action Type ID 1) the user wants to send."""
 
@@ -187,7 +188,7 @@ class CommitRequest:
     transaction_uid_generated: bool = False
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class CommitResult:
     """One transaction: the N-ACTION-RSP and, if it came, the report with its result.
 
@@ -206,7 +207,7 @@ class CommitResult:
     elapsed_ms: float | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class ResultDelivery:
     """Whether ``listen --commitment`` delivered a result, where, and what the requester said."""
 
@@ -217,7 +218,7 @@ class ResultDelivery:
     reason: str | None = None  # why it was not delivered
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class CommitmentResultRecord:
     """A storage commitment result that ``listen --commitment`` decided and sends (J.3.3).
 
@@ -238,7 +239,7 @@ class CommitmentResultRecord:
     delivery: ResultDelivery | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class EchoResponse:
     """The C-ECHO-RSP the peer sent back."""
 
@@ -247,7 +248,7 @@ class EchoResponse:
     round_trip_ms: float
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class PeerCheck:
     """A named peer of the settings file and, once checked, its C-ECHO or why it failed."""
 

@@ -9,10 +9,9 @@ view summarises.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dcmreport import catalog
-from dcmreport.dataset import to_json_model
 from dcmreport.records import (
     Answer,
     AssociationInfo,
@@ -28,6 +27,18 @@ from dcmreport.records import (
     ResponseStatus,
 )
 from dcmreport.status import Status
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
+
+
+def to_json_model(ds: Dataset | None) -> dict[str, Any] | None:
+    """:func:`dcmreport.dataset.to_json_model`, imported with the first data set shown:
+    ``echo`` shows none and does not import it (lean start)."""
+    from dcmreport.dataset import to_json_model as convert
+
+    return convert(ds)
+
 
 _STATUS_KEYS = (
     "status",

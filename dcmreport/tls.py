@@ -21,11 +21,11 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dcmreport.errors import InputError
+from dcmreport.frozen import frozen
 
 LOG = logging.getLogger("dcmreport")
 
@@ -160,7 +160,7 @@ def _load_ca(context: ssl.SSLContext, ca: Path) -> None:
 # --- the handshake ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Handshake:
     """How one TLS handshake went: the session, or why it failed."""
 

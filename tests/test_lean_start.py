@@ -3,8 +3,9 @@
 The CLI runs as a user runs it, under ``python -X importtime``, which names on
 stderr every module the process imports. No command imports pydantic (Typer
 0.29 converts values with it; :mod:`dcmreport.coercion` does instead), JSON
-output imports no rich, ``echo`` and ``send-report`` import no listener, and
-TAB neither pydicom nor pynetdicom.
+output imports no rich, ``echo`` and ``send-report`` import no listener (nor
+what :mod:`dcmreport.library_imports` keeps out of pydicom and pynetdicom),
+and TAB neither pydicom nor pynetdicom.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from dcmreport import cli, coercion, config, records
 from dcmreport.cli import app
 
 LISTENER_SIDE = {"dcmreport.association.listener", "dcmreport.association.results"}
+# What only the real modules import (their stand-ins are imported too, and listed).
+SKIPPED_BY_LIBRARY_IMPORTS = {"pydicom.pixels.decoders", "pydicom.data", "urllib.request", "email"}
 
 
 def imports(*args: str, env: dict[str, str] | None = None) -> tuple[int, set[str]]:
@@ -51,6 +54,8 @@ def test_echo_and_send_report_import_neither_pydantic_nor_rich_nor_the_listener(
         assert code == 0, command
         assert "dcmreport.association.requestor" in modules  # what it needs, it imports
         assert not {"pydantic", "rich", *LISTENER_SIDE} & modules, command
+        assert not {*SKIPPED_BY_LIBRARY_IMPORTS} & modules, command  # cli.main applied them
+    assert "dcmreport.dataset" not in imports("echo", peer, "--format", "json")[1]  # no data set
 
 
 def test_listen_json_imports_no_rich() -> None:
@@ -181,8 +186,11 @@ def test_help_and_suggestions_still_see_the_commands(args: list[str], shown: str
 
 
 @pytest.mark.parametrize(("module", "count"), [(config, 17), (records, 17)])
-def test_bundles_and_records_generate_no_eq_hash_or_repr(module: ModuleType, count: int) -> None:
-    """Each generated method is compiled at every start; these are never compared or printed."""
+def test_bundles_and_records_generate_no_eq_hash_repr_or_setattr(
+    module: ModuleType, count: int
+) -> None:
+    """Each generated method is compiled at every start; these are never compared or printed,
+    and are frozen to the type checker (dcmreport.frozen), not by a generated __setattr__."""
     classes = [
         kind
         for kind in vars(module).values()
@@ -192,7 +200,30 @@ def test_bundles_and_records_generate_no_eq_hash_or_repr(module: ModuleType, cou
     ]
     assert len(classes) >= count  # found them all; one added later is checked too
     for kind in classes:
-        assert not {"__eq__", "__hash__", "__repr__"} & set(vars(kind)), kind
+        assert not {"__eq__", "__hash__", "__repr__", "__setattr__", "__delattr__"} & set(
+            vars(kind)
+        ), kind
+
+
+def test_bundles_and_records_are_frozen_to_the_type_checker(tmp_path: Path) -> None:
+    """mypy --strict (tests/test_lint.py) refuses an assignment to a field of either."""
+    code = tmp_path / "assign.py"
+    code.write_text(
+        "from dcmreport.config import Tls\n"
+        "from dcmreport.records import ResponseStatus\n\n\n"
+        "def change(status: ResponseStatus, tls: Tls) -> None:\n"
+        "    status.code = 1\n"
+        "    tls.tls = True\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", str(code)],
+        cwd=Path(__file__).parent.parent,  # the project's mypy cache
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert 'Property "code" defined in "ResponseStatus" is read-only' in run.stdout
+    assert 'Property "tls" defined in "Tls" is read-only' in run.stdout
 
 
 def test_option_names_are_those_of_the_whole_command_tree() -> None:
@@ -231,3 +262,38 @@ def test_a_setting_of_another_command_is_no_unknown_key(listen: Any, tmp_path: P
         env=env,
     )
     assert run.returncode == 0, run.stderr
+
+
+_ENDING = """
+import atexit, sys, threading, time
+atexit.register(lambda: print("torn down", flush=True))
+if sys.argv[1] == "busy":
+    threading.Thread(target=time.sleep, args=(0.3,)).start()  # a non-daemon thread
+sys.argv = ["dcmreport", *sys.argv[2:]]
+from dcmreport.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "args", "code", "torn_down"),
+    [
+        ("idle", ["--version"], 0, False),
+        ("idle", ["echo", "--max-pdu", "x"], 2, False),
+        ("busy", ["--version"], 0, True),  # a normal exit waits for the thread
+    ],
+)
+def test_a_run_ends_without_tearing_the_interpreter_down(
+    mode: str, args: list[str], code: int, torn_down: bool
+) -> None:
+    """cli._exit_now: the exit code and the output stay, the interpreter's teardown goes."""
+    run = subprocess.run(
+        [sys.executable, "-c", _ENDING, mode, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(),
+    )
+    assert run.returncode == code, run.stderr
+    assert ("torn down" in run.stdout) is torn_down
+    assert "dcmreport" in run.stdout + run.stderr  # the version, or the usage error

@@ -18,10 +18,11 @@ and a good part of the listener's.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Any
 
 from pydicom import Dataset
+
+from dcmreport.frozen import frozen
 
 Fields = dict[str, Any]  # a command set's values by keyword, as pydicom would give them
 
@@ -74,7 +75,7 @@ class ReportRequest:
         return self._head + _us(message_id) + self._tail
 
 
-@dataclass(frozen=True)
+@frozen
 class ReportResponse:
     """An N-EVENT-REPORT-RSP to send: the fields of pynetdicom's primitive, under its names,
     without building the primitive (its setters check each UID again: a tenth of the

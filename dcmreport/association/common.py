@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import ssl
-from dataclasses import dataclass
 from io import BytesIO
 from typing import cast
 
@@ -26,6 +25,7 @@ from pynetdicom.presentation import PresentationContext
 
 from dcmreport import __version__, catalog, decoding
 from dcmreport.catalog import EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE
+from dcmreport.frozen import frozen
 from dcmreport.limits import DatasetLimits, check, inflate
 from dcmreport.records import AssociationInfo, ContextInfo
 
@@ -50,7 +50,7 @@ COMMAND_NAMES = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class Settings:
     """Association parameters common to every command."""
 

@@ -146,7 +146,6 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, cast
 
@@ -169,6 +168,7 @@ from pynetdicom.presentation import PresentationContext
 
 from dcmreport import tls
 from dcmreport.association import command
+from dcmreport.frozen import frozen
 from dcmreport.records import Delivery
 
 LOG = logging.getLogger("dcmreport")
@@ -495,7 +495,7 @@ _LOCAL_EVENTS = {"Evt1", "Evt7", "Evt8", "Evt9", "Evt11", "Evt14", "Evt15"}
 _ABORT_PDU = b"\x07\x00\x00\x00\x00\x04\x00\x00"  # + source, reason (PS3.8 9.3.8)
 
 
-@dataclass(frozen=True)
+@frozen
 class PduLimits:
     """What one association may send: checked on each PDU header, before memory is spent."""
 

@@ -38,6 +38,7 @@ from dcmreport.association.common import (
 )
 from dcmreport.catalog import EXPLICIT_VR_BE, STORAGE_COMMITMENT, VERIFICATION
 from dcmreport.errors import AssociationError, InputError
+from dcmreport.frozen import frozen
 from dcmreport.peer import Peer
 from dcmreport.records import (
     AssociationInfo,
@@ -450,7 +451,7 @@ class _Received:
             return self._commands[index] if index < len(self._commands) else None
 
 
-@dataclass(frozen=True)
+@frozen
 class _Sent:
     """A request that went out: its N-ACTION-RSP status and when it was sent (monotonic)."""
 
