@@ -580,8 +580,15 @@ def main() -> None:
     try:
         narrowed(prog_name=PROG)
     except SystemExit as done:
-        _exit_now(done.code)
+        if {_command_name(c) for c in narrowed.registered_commands} <= _EXIT_AT_ONCE:
+            _exit_now(done.code)
         raise
+
+
+# Commands that leave no thread of theirs working at exit (pynetdicom's, at most): a
+# listener's recorders, commitment deliveries and --exec programs' temporary directories
+# are left to the normal exit, whose finalizers remove such a directory even then.
+_EXIT_AT_ONCE = {"echo", "send-report"}
 
 
 def _exit_now(code: object) -> None:

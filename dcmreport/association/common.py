@@ -23,7 +23,7 @@ from pynetdicom.association import Association
 from pynetdicom.dsutils import decode
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import __version__, catalog, decoding
+from dcmreport import __version__, catalog
 from dcmreport.catalog import EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE
 from dcmreport.frozen import frozen
 from dcmreport.limits import DatasetLimits, check, inflate
@@ -217,6 +217,8 @@ def decode_data_set(
     data = raw.getvalue() if raw is not None else b""
     if not data:
         return None
+    from dcmreport import decoding  # here: echo decodes no data set, nor imports dataset's checks
+
     ts = context.transfer_syntax[0]
     if ts.is_deflated:
         data = inflate(data, limits.max_size)
