@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -216,6 +216,26 @@ def test_accepted_roles_are_in_both_sides_json(listener: Any) -> None:
     assert seen == [(True, False), (False, True)]
 
 
+def _showing_slowly(show: Callable[[ReportRecord, Any], None]) -> Listener:
+    """A started listener whose reports are shown by ``show`` (which takes its time)."""
+    server = Listener(
+        Settings(ae_title="LISTENER"),
+        ListenOptions(port=0, bind="127.0.0.1"),
+        ReportHandler(Reaction(answer_findings=False), show),
+    )
+    server.start()
+    return server
+
+
+def _send_reports(assoc: Any, count: int) -> None:
+    """Reports 1 to ``count``, each answered Success before the next goes."""
+    ds = Dataset()
+    ds.PatientID = "X"
+    for n in range(1, count + 1):
+        status, _ = assoc.send_n_event_report(ds, 1, "1.2.3.4.5.6.7", "1.2.3", msg_id=n)
+        assert status.Status == 0
+
+
 def test_a_slow_record_does_not_hold_the_peers_release_and_is_kept_in_order() -> None:
     """Recording and showing run after the answer, off the association's thread: the peer's
     A-RELEASE-RQ is answered meanwhile; the records of one association keep their order and
@@ -226,20 +246,11 @@ def test_a_slow_record_does_not_hold_the_peers_release_and_is_kept_in_order() ->
         time.sleep(0.5)
         shown.append(int(record.report.message_id or 0))
 
-    server = Listener(
-        Settings(ae_title="LISTENER"),
-        ListenOptions(port=0, bind="127.0.0.1"),
-        ReportHandler(Reaction(answer_findings=False), slow_show),
-    )
-    server.start()
+    server = _showing_slowly(slow_show)
     try:
         assoc = associate(server.port, [("1.2.3.4.5.6.7", ["1.2.840.10008.1.2"])])
-        ds = Dataset()
-        ds.PatientID = "X"
         began = time.monotonic()
-        for n in (1, 2, 3):
-            status, _ = assoc.send_n_event_report(ds, 1, "1.2.3.4.5.6.7", "1.2.3", msg_id=n)
-            assert status.Status == 0
+        _send_reports(assoc, 3)
         assoc.release()
         took = time.monotonic() - began
         assert took < 1.0 and not assoc.is_established, took  # not 3 x 0.5 s of recording
@@ -255,20 +266,11 @@ def test_an_association_waits_when_its_records_fall_behind() -> None:
     from dcmreport.association.listener import MAX_WAITING_RECORDS
 
     pause, reports = 0.25, MAX_WAITING_RECORDS + 6
-    server = Listener(
-        Settings(ae_title="LISTENER"),
-        ListenOptions(port=0, bind="127.0.0.1"),
-        ReportHandler(Reaction(answer_findings=False), lambda r, _: time.sleep(pause)),
-    )
-    server.start()
+    server = _showing_slowly(lambda r, _: time.sleep(pause))
     try:
         assoc = associate(server.port, [("1.2.3.4.5.6.7", ["1.2.840.10008.1.2"])])
-        ds = Dataset()
-        ds.PatientID = "X"
         began = time.monotonic()
-        for n in range(1, reports + 1):
-            status, _ = assoc.send_n_event_report(ds, 1, "1.2.3.4.5.6.7", "1.2.3", msg_id=n)
-            assert status.Status == 0
+        _send_reports(assoc, reports)
         took = time.monotonic() - began
         assoc.release()
         # Report n is answered, then waits for room among the records before report n + 1
