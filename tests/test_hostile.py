@@ -291,6 +291,36 @@ def test_ten_connect_and_close_hold_no_slot(tmp_path: Path) -> None:
         served.listener.proc.wait()
 
 
+@pytest.mark.parametrize("kind", [h.A_ASSOCIATE_AC, h.P_DATA_TF, h.A_RELEASE_RQ, h.A_RELEASE_RP])
+def test_pdus_out_of_turn_before_associating_hold_no_slot(tmp_path: Path, kind: int) -> None:
+    """Each is answered with an A-ABORT (PS3.8 Sta2: AA-1) and pynetdicom closes the
+    connection itself: the slot is free again at once, not after the 30 s ACSE timeout."""
+    served = start_served(tmp_path, "--max-associations", "2")
+    try:
+        for _ in range(6):
+            assert h.exchange(HOST, served.port, [h.pdu(kind, bytes(10))], 2.0).pdus == [h.A_ABORT]
+        start = time.monotonic()
+        while healthy_problems(served) and time.monotonic() - start < 1.0:
+            time.sleep(0.05)
+        assert healthy_problems(served) == []
+        assert not [x for x in served.new_stderr() if "Traceback" in x]
+    finally:
+        served.listener.proc.kill()
+        served.listener.proc.wait()
+
+
+@pytest.mark.parametrize("associated", [False, True])
+def test_an_a_abort_with_an_undefined_source_is_one_line(served: Served, associated: bool) -> None:
+    """Source 5 (PS3.8 9.3.8 defines 0 and 2): pynetdicom fails making its primitive, in its
+    own thread; the listener answers the invalid PDU with an A-ABORT (2, 6) and one line."""
+    first = [h.associate_rq([h.presentation_context(1, h.REPORT_CLASS, [h.EXPLICIT])])]
+    steps = [*first[:associated], h.abort_pdu(5, 0)]
+    outcome = h.exchange(HOST, served.port, steps, 3.0)
+    assert outcome.abort == (2, 6) and not outcome.timed_out, outcome
+    lines = assert_healthy(served)
+    assert [x for x in lines if "undefined source" in x] and not [x for x in lines if "E:" in x]
+
+
 def _hold(port: int, first: bytes, hold: float, into: list[h.Outcome]) -> threading.Thread:
     def run() -> None:
         try:

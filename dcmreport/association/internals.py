@@ -38,9 +38,13 @@ in pynetdicom for other code in the same process.
    (:class:`BoundedReader`): pynetdicom reads whatever length a PDU header
    claims, blocking without a deadline; ours refuses an oversized PDU from its
    header, gives a whole PDU one deadline and counts data set bytes as they
-   arrive. A connection that closes before its A-ASSOCIATE-RQ ends the
-   acceptor's wait for one at once (``to_user_queue.put(None)`` is what an
-   ACSE timeout looks like to it), so it frees its slot. Also
+   arrive. A connection that closes before its A-ASSOCIATE-RQ, seen by our
+   reader or closed by pynetdicom itself (``EVT_CONN_CLOSE``: after an A-ABORT
+   for a PDU out of turn), ends the acceptor's wait for one at once
+   (``to_user_queue.put(None)`` is what an ACSE timeout looks like to it), so
+   it frees its slot. An A-ASSOCIATE-RQ or A-ABORT whose primitive pynetdicom
+   cannot make (``to_primitive``, which it calls in its own thread and dies
+   of) is answered with an A-ABORT (2, 6) here instead. Also
    ``DIMSEServiceProvider.receive_primitive`` and ``StateMachine.do_action``:
    a command pynetdicom cannot decode, or an event its state table does not
    allow, kills the reader's thread without an A-ABORT; we send one.
@@ -518,6 +522,14 @@ class _Closed(Exception):
     """The peer closed the connection (or we are stopping) mid-PDU."""
 
 
+# The PDUs whose fields pynetdicom checks only as it makes their primitive (BoundedReader._usable).
+_TO_PRIMITIVE = {
+    0x01: "an invalid A-ASSOCIATE-RQ: an even presentation context ID or one without a transfer"
+    " syntax?",
+    0x07: "an A-ABORT with an undefined source or reason",
+}
+
+
 class _Abandoned(Exception):
     """We are aborting: stop reading so the DUL can send the A-ABORT; the stream is lost."""
 
@@ -546,6 +558,7 @@ class BoundedReader:
         self._command = bytearray()  # this message's command set, to see if a data set follows
         self._message_started: float | None = None
         self._desynchronised = False  # a PDU was abandoned half read
+        self._ended = False  # the acceptor's wait for an A-ASSOCIATE-RQ was ended
 
     def __call__(self) -> None:
         deadline = time.monotonic() + self._limits.pdu_timeout
@@ -562,7 +575,7 @@ class BoundedReader:
                 self._count_dataset(pdu)
         except _Closed:
             self._dul.event_queue.put("Evt17")  # transport closed, as pynetdicom says it
-            self._end_negotiation()
+            self.end_negotiation()
             return
         except _Abandoned:
             self._desynchronised = True
@@ -578,28 +591,24 @@ class BoundedReader:
         except Exception:  # a malformed PDU: pynetdicom's own answer, an A-ABORT
             self._invalid()
             return
-        if pdu_type == 0x01 and not self._usable_request(decoded):
+        if pdu_type in _TO_PRIMITIVE and not self._usable(pdu_type, decoded):
             return
         self._dul.event_queue.put(event)
         self._dul._recv_pdu.put(decoded)
 
-    def _usable_request(self, request: Any) -> bool:
-        """An A-ASSOCIATE-RQ pynetdicom can turn into a primitive; else an A-ABORT (2, 6).
+    def _usable(self, pdu_type: int, pdu: Any) -> bool:
+        """A PDU pynetdicom can turn into a primitive; else an A-ABORT (2, 6), one line.
 
-        pynetdicom fails on an even presentation context ID or a context
-        without a transfer syntax (PS3.8 9.3.2.2 requires odd IDs and one
-        or more transfer syntaxes) in its own thread, answering nothing.
+        pynetdicom makes the primitive in its own thread, and fails there,
+        answering nothing: for an A-ASSOCIATE-RQ with an even presentation
+        context ID or a context without a transfer syntax (PS3.8 9.3.2.2
+        requires odd IDs and one or more transfer syntaxes), and for an
+        A-ABORT with a source or reason PS3.8 9.3.8 does not define.
         """
         try:
-            request.to_primitive()
+            pdu.to_primitive()
         except Exception as exc:
-            refusal = _Refused(
-                f"an invalid A-ASSOCIATE-RQ ({type(exc).__name__}: an even presentation "
-                "context ID or one without a transfer syntax?)",
-                2,
-                6,
-            )
-            self._refuse(refusal)
+            self._refuse(_Refused(f"{_TO_PRIMITIVE[pdu_type]} ({type(exc).__name__})", 2, 6))
             return False
         return True
 
@@ -711,7 +720,7 @@ class BoundedReader:
                 sock.shutdown(socket.SHUT_RDWR)
         self._assoc.is_aborted = True
         self._dul.event_queue.put("Evt17")
-        self._end_negotiation()
+        self.end_negotiation()
 
     def _invalid(self) -> None:
         """An unrecognised or malformed PDU: pynetdicom's A-ABORT, then the connection closed.
@@ -722,11 +731,13 @@ class BoundedReader:
         """
         self._dul.event_queue.put("Evt19")
         self._dul.event_queue.put("Evt17")
-        self._end_negotiation()
+        self.end_negotiation()
 
-    def _end_negotiation(self) -> None:
-        """Before an A-ASSOCIATE-RQ, pynetdicom waits --acse-timeout for one: end that wait now."""
-        if self._assoc.is_acceptor and self._assoc.requestor.primitive is None:
+    def end_negotiation(self) -> None:
+        """Before an A-ASSOCIATE-RQ, pynetdicom waits --acse-timeout for one: end that wait now
+        (once, whichever of the reader and the close gets here first)."""
+        if self._assoc.is_acceptor and self._assoc.requestor.primitive is None and not self._ended:
+            self._ended = True
             self._dul.to_user_queue.put(None)
 
 
@@ -769,6 +780,9 @@ def bound_reading(
             # In Sta13 we have aborted already: our own late A-ASSOCIATE-AC (Evt7) is moot.
 
     assoc.dul.state_machine.do_action = act_or_abort  # type: ignore[method-assign]
+    # However the connection closes before an A-ASSOCIATE-RQ: in Sta13 (after an A-ABORT for a
+    # PDU out of turn, an A-RELEASE-RQ first) pynetdicom closes it itself, past our reader.
+    assoc.bind(evt.EVT_CONN_CLOSE, lambda _: reader.end_negotiation())
 
 
 def tls_handshake(assoc: Association, timeout: float | None) -> tls.Handshake | None:
