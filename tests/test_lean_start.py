@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import typer
-from conftest import cli_env, unused_port
+from conftest import cli_env, dcmreport, unused_port
 
 from dcmreport import cli, coercion, config, records
 from dcmreport.cli import app
@@ -108,13 +108,7 @@ def test_every_option_is_converted_by_dcmreport() -> None:
     ],
 )
 def test_bad_values_are_usage_errors(args: list[str], message: str) -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "dcmreport", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=cli_env(),
-    )
+    run = dcmreport(*args)
     assert run.returncode == 2
     assert message in run.stderr
     assert "Traceback" not in run.stderr
@@ -124,22 +118,10 @@ def test_values_from_the_environment_are_converted() -> None:
     """DCMREPORT_FORMAT in capitals is a choice (case-insensitive); a bad number names its
     variable."""
     env = {**cli_env(), "DCMREPORT_FORMAT": "JSON"}
-    run = subprocess.run(
-        [sys.executable, "-m", "dcmreport", "echo", f"127.0.0.1:{unused_port()}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    run = dcmreport("echo", f"127.0.0.1:{unused_port()}", env=env)
     assert run.returncode == 3 and run.stdout.startswith("{")  # JSON, a connection refused
     env = {**cli_env(), "DCMREPORT_MAX_PDU": "lots"}
-    run = subprocess.run(
-        [sys.executable, "-m", "dcmreport", "echo"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    run = dcmreport("echo", env=env)
     assert run.returncode == 2
     assert "'DCMREPORT_MAX_PDU'" in run.stderr and "'lots' is not an integer" in run.stderr
 
@@ -174,13 +156,7 @@ def test_options_before_the_command_are_flags() -> None:
     ],
 )
 def test_help_and_suggestions_still_see_the_commands(args: list[str], shown: str) -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "dcmreport", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=cli_env(),
-    )
+    run = dcmreport(*args)
     assert shown in run.stdout + run.stderr
     assert "Traceback" not in run.stderr
 
@@ -244,23 +220,11 @@ def test_a_setting_of_another_command_is_no_unknown_key(listen: Any, tmp_path: P
     settings.write_text('[defaults]\nreply = "echo"\nrepl = 1\n')
     env = {**cli_env(), "DCMREPORT_CONFIG": str(settings)}
     peer = f"ANY-SCP@127.0.0.1:{listen().port}"
-    run = subprocess.run(
-        [sys.executable, "-m", "dcmreport", "echo", peer, "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    run = dcmreport("echo", peer, "--format", "json", env=env)
     assert run.returncode == 2  # the misspelt key, not the other command's
     assert "repl: unknown key in [defaults] (did you mean reply or repeat?)" in run.stderr
     settings.write_text('[defaults]\nreply = "echo"\n')
-    run = subprocess.run(
-        [sys.executable, "-m", "dcmreport", "echo", peer, "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    run = dcmreport("echo", peer, "--format", "json", env=env)
     assert run.returncode == 0, run.stderr
 
 
