@@ -1,5 +1,5 @@
 """``python -m dcmreport`` runs the same CLI as the ``dcmreport`` console script."""
 
-from dcmreport.cli import main
+from dcmreport.cli.app import main
 
 main()

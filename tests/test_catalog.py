@@ -10,7 +10,7 @@ from conftest import cli_env, dcmreport
 from pydicom._uid_dict import UID_dictionary
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
-from dcmreport import catalog
+from dcmreport.dicom import catalog
 
 CLASSES = {c.name: c for c in catalog.CATALOG}
 

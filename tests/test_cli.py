@@ -19,9 +19,9 @@ import typer
 from conftest import dcmreport, unused_port
 from typer.testing import CliRunner
 
-from dcmreport.bundles import expand
-from dcmreport.cli import app
-from dcmreport.options import AnswerFindingsChoice, Quiet, Verbose
+from dcmreport.cli.app import app
+from dcmreport.cli.expand import expand
+from dcmreport.cli.options import AnswerFindingsChoice, Quiet, Verbose
 
 REPORT = ["--event", "1", "--instance", "1.1.1.1.9999.2"]
 

@@ -12,7 +12,8 @@ from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from dcmreport import commitment
+from dcmreport.dicom import commitment
+from dcmreport.listen import commitment_policy
 from dcmreport.errors import InputError
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -288,11 +289,11 @@ REQUESTED = [commitment.Instance(CT, "1.2.3.1"), commitment.Instance(SC, "1.2.3.
 
 
 def test_program_decision_takes_the_classes_from_the_request() -> None:
-    committed, failed = commitment.program_decision(
+    committed, failed = commitment_policy.program_decision(
         '{"committed": ["1.2.3.1"], "failed": {"1.2.3.2": "class-instance-conflict"}}', REQUESTED
     )
     assert committed == [REQUESTED[0]] and failed == [(REQUESTED[1], 0x0119)]
-    _, failed = commitment.program_decision(
+    _, failed = commitment_policy.program_decision(
         '{"failed": {"1.2.3.1": 274, "1.2.3.2": "0x0110"}}', REQUESTED
     )
     assert [reason for _, reason in failed] == [0x0112, 0x0110]
@@ -315,4 +316,4 @@ def test_program_decision_takes_the_classes_from_the_request() -> None:
 )
 def test_program_decision_refuses_anything_else(output: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
-        commitment.program_decision(output, REQUESTED)
+        commitment_policy.program_decision(output, REQUESTED)

@@ -14,7 +14,7 @@ from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from dcmreport import dataset
+from dcmreport.dicom import dataset
 from dcmreport.errors import InputError
 
 

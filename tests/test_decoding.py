@@ -20,9 +20,9 @@ from pydicom.sequence import Sequence
 from pynetdicom import build_context
 from pynetdicom.dsutils import decode, encode
 
-from dcmreport import decoding, validate
 from dcmreport.association.common import decode_data_set
-from dcmreport.limits import DatasetLimits, LimitExceeded, check
+from dcmreport.dicom import decoding, validate
+from dcmreport.dicom.limits import DatasetLimits, LimitExceeded, check
 
 # pydicom warns about the invalid values and lengths of damaged bytes, as it should
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

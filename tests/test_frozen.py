@@ -7,7 +7,8 @@ from dataclasses import field
 
 import pytest
 
-from dcmreport import config, records
+from dcmreport.cli import bundles as config
+from dcmreport.dicom import records
 from dcmreport.frozen import frozen
 
 

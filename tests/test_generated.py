@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from dcmreport.cli import app
-from dcmreport.generate import completions, man_pages
+from dcmreport.cli.app import app
+from dcmreport.cli.generate import completions, man_pages
 
 ROOT = Path(__file__).parent.parent
 COMMANDS = list(typer.main.get_command(app).commands)  # type: ignore[attr-defined]

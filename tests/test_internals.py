@@ -21,7 +21,7 @@ from pynetdicom.dul import DULServiceProvider
 from pynetdicom.transport import AssociationSocket
 
 from dcmreport.association import internals
-from dcmreport.catalog import VERIFICATION
+from dcmreport.dicom.catalog import VERIFICATION
 
 SOURCE = Path(pynetdicom.__file__).parent
 
@@ -373,7 +373,7 @@ def test_serve_in_order_serves_on_the_association_thread() -> None:
     own; with serve_in_order (and AssociationWake) all on the association's thread, in order."""
     from pynetdicom import AE, evt
 
-    from dcmreport.catalog import STORAGE_COMMITMENT
+    from dcmreport.dicom.catalog import STORAGE_COMMITMENT
 
     def serving_threads(in_order: bool) -> tuple[list[bool], list[int]]:
         on_own_thread: list[bool] = []

@@ -22,10 +22,13 @@ import pytest
 import typer
 from conftest import cli_env, dcmreport, unused_port
 
-from dcmreport import cli, coercion, config, records
-from dcmreport.cli import app
+from dcmreport.cli import app as cli
+from dcmreport.cli import bundles as config
+from dcmreport.cli import coercion
+from dcmreport.cli.app import app
+from dcmreport.dicom import records
 
-LISTENER_SIDE = {"dcmreport.association.listener", "dcmreport.association.results"}
+LISTENER_SIDE = {"dcmreport.association.listener", "dcmreport.association.commit_scu"}
 # What only the real modules import (their stand-ins are imported too, and listed).
 SKIPPED_BY_LIBRARY_IMPORTS = {"pydicom.pixels.decoders", "pydicom.data", "urllib.request", "email"}
 
@@ -55,7 +58,9 @@ def test_echo_and_send_report_import_neither_pydantic_nor_rich_nor_the_listener(
         assert "dcmreport.association.requestor" in modules  # what it needs, it imports
         assert not {"pydantic", "rich", *LISTENER_SIDE} & modules, command
         assert not {*SKIPPED_BY_LIBRARY_IMPORTS} & modules, command  # cli.main applied them
-    assert "dcmreport.dataset" not in imports("echo", peer, "--format", "json")[1]  # no data set
+    assert (
+        "dcmreport.dicom.dataset" not in imports("echo", peer, "--format", "json")[1]
+    )  # no data set
 
 
 def test_listen_json_imports_no_rich() -> None:
@@ -80,7 +85,7 @@ def test_tab_imports_neither_pydantic_nor_dicom_libraries() -> None:
     }
     code, modules = imports(env=env)
     assert code == 0
-    assert "dcmreport.completion" in modules
+    assert "dcmreport.cli.completion" in modules
     assert not {"pydantic", "pydicom", "pynetdicom"} & modules
 
 
@@ -185,8 +190,8 @@ def test_bundles_and_records_are_frozen_to_the_type_checker(tmp_path: Path) -> N
     """mypy --strict (tests/test_lint.py) refuses an assignment to a field of either."""
     code = tmp_path / "assign.py"
     code.write_text(
-        "from dcmreport.config import Tls\n"
-        "from dcmreport.records import ResponseStatus\n\n\n"
+        "from dcmreport.cli.bundles import Tls\n"
+        "from dcmreport.dicom.records import ResponseStatus\n\n\n"
         "def change(status: ResponseStatus, tls: Tls) -> None:\n"
         "    status.code = 1\n"
         "    tls.tls = True\n"
@@ -234,7 +239,7 @@ atexit.register(lambda: print("torn down", flush=True))
 if sys.argv[1] == "busy":
     threading.Thread(target=time.sleep, args=(3,)).start()  # a non-daemon thread, still running
 sys.argv = ["dcmreport", *sys.argv[2:]]
-from dcmreport.cli import main
+from dcmreport.cli.app import main
 main()
 """
 

@@ -22,7 +22,7 @@ from conftest import cli_env, dcmreport
 from pydicom import Dataset, config, dcmread
 from pydicom.uid import UID, generate_uid
 
-from dcmreport import library_imports
+from dcmreport.cli import library_imports
 
 # What items 1, 2 and 4 keep out: the pixel machinery, example data, the download chain and
 # importlib.metadata with the email package.
@@ -32,7 +32,7 @@ SKIPPED = re.compile(r"^(pydicom\.(pixels|pixel_data_handlers|examples|data)\b|u
 
 def fresh(code: str) -> str:
     """Run ``code`` in a new interpreter after :func:`install`; its stdout."""
-    prelude = "from dcmreport import library_imports\nlibrary_imports.install()\n"
+    prelude = "from dcmreport.cli import library_imports\nlibrary_imports.install()\n"
     run = subprocess.run(
         [sys.executable, "-c", prelude + textwrap.dedent(code)],
         capture_output=True,
@@ -99,7 +99,7 @@ def test_a_name_pydicom_imports_that_is_not_forwarded_fails_loudly() -> None:
     """As if pydicom started importing one more name from its pixel machinery."""
     run = subprocess.run(
         [sys.executable, "-c", textwrap.dedent("""
-            from dcmreport import library_imports
+            from dcmreport.cli import library_imports
             library_imports._FORWARDED["pydicom.pixels"] = ("compress",)
             library_imports.install()
             import pydicom
@@ -157,7 +157,7 @@ def test_a_version_without_one_dist_info_directory_is_asked_of_importlib_metadat
 
 def test_nothing_changes_without_install() -> None:
     run = subprocess.run(
-        [sys.executable, "-c", "import dcmreport.cli, pydicom, sys; print('pydicom.pixels' in "
+        [sys.executable, "-c", "import dcmreport.cli.app, pydicom, sys; print('pydicom.pixels' in "
          "sys.modules)"],
         capture_output=True, text=True, timeout=60, env=cli_env(),
     )  # fmt: skip

@@ -24,9 +24,9 @@ from pynetdicom import AE, build_role, evt
 
 from dcmreport.association.common import Settings
 from dcmreport.association.listener import Listener, ListenOptions
-from dcmreport.catalog import TRANSFER_SYNTAXES
-from dcmreport.receive import Reaction, ReportHandler
-from dcmreport.records import ReportRecord
+from dcmreport.dicom.catalog import TRANSFER_SYNTAXES
+from dcmreport.dicom.records import ReportRecord
+from dcmreport.listen.handler import Reaction, ReportHandler
 
 ALL_TS = tuple(uid for uid, _ in TRANSFER_SYNTAXES.values())
 JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
@@ -170,7 +170,7 @@ def test_response_without_event_type_id_is_tolerated() -> None:
     """Event Type ID is conditional in the response (PS3.7 10.1.1; fo-dicom #323 crashed on it)."""
     from dcmreport.association.command import dataset_fields
     from dcmreport.association.requestor import to_report_response
-    from dcmreport.records import AssociationInfo, ReportRequest
+    from dcmreport.dicom.records import AssociationInfo, ReportRequest
 
     command = Dataset()
     command.CommandField = 0x8100

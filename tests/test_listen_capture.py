@@ -20,7 +20,7 @@ from conftest import Background, dcmreport
 from interop.support import missing_peer
 from pydicom import dcmread
 
-from dcmreport.store import DirectorySync
+from dcmreport.listen.store import DirectorySync
 
 STGCMT = ["--class", "storage-commitment", "--event", "1"]
 IMPLICIT_VR_LE = "1.2.840.10008.1.2"

@@ -21,8 +21,8 @@ from pynetdicom import AE
 
 from dcmreport.association.common import Settings
 from dcmreport.association.listener import Listener, ListenOptions
-from dcmreport.receive import Reaction, ReportHandler
-from dcmreport.records import ReportRecord
+from dcmreport.dicom.records import ReportRecord
+from dcmreport.listen.handler import Reaction, ReportHandler
 
 PRIVATE_CLASS = "1.2.826.0.1.3680043.9.9999.77"
 

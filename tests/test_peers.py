@@ -290,7 +290,7 @@ def test_no_option_reads_a_variable_that_listen_exec_sets() -> None:
     """A --exec program that runs dcmreport must not inherit the report's AE titles as options."""
     import typer
 
-    from dcmreport.cli import app
+    from dcmreport.cli.app import app
 
     hook_vars = set(re.findall(r'"(DCMREPORT_[A-Z_]+)"', (ROOT / "dcmreport/hooks.py").read_text()))
     assert "DCMREPORT_CALLING_AET" in hook_vars

@@ -14,7 +14,7 @@ import pytest
 from pydicom import Dataset
 from rich.console import Console
 
-from dcmreport.records import (
+from dcmreport.dicom.records import (
     Answer,
     AssociationInfo,
     Delivery,
@@ -23,9 +23,9 @@ from dcmreport.records import (
     ReportRecord,
     ResponseStatus,
 )
-from dcmreport.records_json import record_json
-from dcmreport.render import JsonRenderer, make_renderer
-from dcmreport.render_text import TextRenderer, record_text
+from dcmreport.output.json_forms import record_json
+from dcmreport.output.render import JsonRenderer, make_renderer
+from dcmreport.output.text import TextRenderer, record_text
 
 STGCMT = "1.2.840.10008.1.20.1"
 SC = "1.2.840.10008.5.1.4.1.1.7"
@@ -72,9 +72,9 @@ def text(rec: ReportRecord, full: bool = False) -> str:
 _IMPORTED = """
 import sys
 from pydicom import Dataset
-from dcmreport.records import Answer, AssociationInfo, ReceivedReport, ReportRecord, ResponseStatus
-import dcmreport.records_json
-from dcmreport.render import make_renderer
+from dcmreport.dicom.records import Answer, AssociationInfo, ReceivedReport, ReportRecord, ResponseStatus
+import dcmreport.output.json_forms
+from dcmreport.output.render import make_renderer
 ds = Dataset(); ds.PatientID = "ID"
 info = AssociationInfo("A", "B", "127.0.0.1:1", 0, "1.2", None)
 report = ReceivedReport(info, 1, "1.2.840.10008.1.2", 1, "1.2.3", "1.2.3.4", 1, ds)

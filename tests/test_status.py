@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dcmreport import status
+from dcmreport.dicom import status
 
 # PS3.7 10.1.1.1.8, as the standard lists them (written out here, not derived from the module).
 N_EVENT_REPORT_RSP = {

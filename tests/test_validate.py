@@ -11,8 +11,8 @@ from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.sequence import Sequence
 
-from dcmreport import catalog, dataset, status, validate
-from dcmreport.records import AssociationInfo, ReceivedReport
+from dcmreport.dicom import catalog, dataset, status, validate
+from dcmreport.dicom.records import AssociationInfo, ReceivedReport
 
 SC = "1.2.840.10008.1.20.1"
 MPPS = "1.2.840.10008.3.1.2.3.5"

@@ -39,12 +39,19 @@ from dcmreport.association.requestor import (
     context_for,
     to_report_response,
 )
-from dcmreport.batch import Item, Result, Summary, repeated, succeeded
-from dcmreport.catalog import EXPLICIT_VR_BE, VERIFICATION
+from dcmreport.dicom.address import Peer
+from dcmreport.dicom.catalog import EXPLICIT_VR_BE, VERIFICATION
+from dcmreport.dicom.limits import DatasetLimits
+from dcmreport.dicom.records import (
+    AssociationInfo,
+    Item,
+    ReportRequest,
+    Result,
+    Summary,
+    repeated,
+    succeeded,
+)
 from dcmreport.errors import AssociationError, InputError
-from dcmreport.limits import DatasetLimits
-from dcmreport.peer import Peer
-from dcmreport.records import AssociationInfo, ReportRequest
 
 LOG = logging.getLogger("dcmreport")
 
@@ -191,7 +198,7 @@ class _Sender:
             self._fill(summary, todo, resend)
             if not self._outstanding:
                 if resend and not self._stopping:  # the association ended before they went
-                    raise _Lost(f"{self._peer()} ended the association mid-batch")
+                    raise _Lost(self._ended())
                 return
             result = self._receive(resend)
             summary.add(result)
@@ -249,6 +256,13 @@ class _Sender:
     def _peer(self) -> str:
         return f"{self.info.called_aet}@{self.info.peer_address}"
 
+    def _ended(self) -> str:
+        """How the peer ended the association, whether or not a report was on its way."""
+        how = "aborted" if self._assoc.is_aborted else "released"
+        unanswered = len(self._outstanding)
+        waiting = f" with {unanswered} report(s) unanswered" if unanswered else ""
+        return f"{self._peer()} {how} the association{waiting}"
+
     def _receive(self, resend: deque[_Sent]) -> Result:
         """The next answer, checked; raises _Lost (with the unanswered put back) or
         AssociationError (a wrong message, a timeout: the association is aborted)."""
@@ -258,11 +272,7 @@ class _Sender:
                 break
             if not self._assoc.is_established:
                 resend.extendleft(reversed(self._outstanding.values()))
-                how = "aborted" if self._assoc.is_aborted else "released"
-                raise _Lost(
-                    f"{self._peer()} {how} the association with "
-                    f"{len(self._outstanding)} report(s) unanswered"
-                )
+                raise _Lost(self._ended())
             oldest = min(sent.at for sent in self._outstanding.values())
             if time.perf_counter() - oldest > self._timeout:
                 self._assoc.abort()

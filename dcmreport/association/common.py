@@ -23,11 +23,12 @@ from pynetdicom.association import Association
 from pynetdicom.dsutils import decode
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import __version__, catalog
-from dcmreport.catalog import EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE
+from dcmreport import __version__
+from dcmreport.dicom import catalog
+from dcmreport.dicom.catalog import EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE
+from dcmreport.dicom.limits import DatasetLimits, check, inflate
+from dcmreport.dicom.records import AssociationInfo, ContextInfo
 from dcmreport.frozen import frozen
-from dcmreport.limits import DatasetLimits, check, inflate
-from dcmreport.records import AssociationInfo, ContextInfo
 
 LOG = logging.getLogger("dcmreport")
 
@@ -217,7 +218,9 @@ def decode_data_set(
     data = raw.getvalue() if raw is not None else b""
     if not data:
         return None
-    from dcmreport import decoding  # here: echo decodes no data set, nor imports dataset's checks
+    from dcmreport.dicom import (
+        decoding,  # here: echo decodes no data set, nor imports dataset's checks
+    )
 
     ts = context.transfer_syntax[0]
     if ts.is_deflated:

@@ -170,10 +170,9 @@ from pynetdicom.fsm import InvalidEventError
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, P_DATA
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import tls
-from dcmreport.association import command
+from dcmreport.association import command, tls
+from dcmreport.dicom.records import Delivery
 from dcmreport.frozen import frozen
-from dcmreport.records import Delivery
 
 LOG = logging.getLogger("dcmreport")
 _DUL_LOG = logging.getLogger("pynetdicom.dul")

@@ -13,7 +13,6 @@ answers that were merely decided.
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 import weakref
@@ -30,8 +29,7 @@ from pynetdicom.dsutils import encode
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import catalog, tls
-from dcmreport.association import command, internals
+from dcmreport.association import command, internals, tls
 from dcmreport.association.common import (
     Settings,
     association_info,
@@ -40,33 +38,26 @@ from dcmreport.association.common import (
     make_ae,
     word_order,
 )
-from dcmreport.catalog import (
+from dcmreport.dicom import catalog
+from dcmreport.dicom.catalog import (
     EXPLICIT_VR_BE,
-    EXPLICIT_VR_LE,
     IMPLICIT_VR_LE,
-    STORAGE_COMMITMENT,
-    STORAGE_COMMITMENT_INSTANCE,
     VERIFICATION,
 )
-from dcmreport.errors import AssociationError, InputError
-from dcmreport.limits import DatasetLimits, LimitExceeded
-from dcmreport.peer import Peer
-from dcmreport.records import (
+from dcmreport.dicom.limits import DatasetLimits, LimitExceeded
+from dcmreport.dicom.records import (
     Answer,
     AssociationInfo,
-    CommitmentResultRecord,
     Delivery,
     ReceivedReport,
     ReportRecord,
-    ReportRequest,
     ResponseStatus,
-    ResultDelivery,
 )
-from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, Status, category
+from dcmreport.dicom.status import PROCESSING_FAILURE, SUCCESS, WARNING, Status, category
+from dcmreport.errors import InputError
 
 LOG = logging.getLogger("dcmreport")
 RESOURCE_LIMITATION = 0x0213
-MAX_PENDING_RESULTS = 64  # storage commitment results waiting at once, each in a thread
 
 
 class ReportHandler(Protocol):
@@ -79,14 +70,26 @@ class ReportHandler(Protocol):
         """The record with its delivery known: complete what was kept, show it."""
 
 
-class ResultHandler(Protocol):
-    """What ``--commitment`` needs from whoever decides, keeps and shows results."""
+class ActionService(Protocol):
+    """An N-ACTION the listener serves besides its reports (storage commitment's request).
 
-    def commitment_result(self, request: ReportRecord) -> CommitmentResultRecord:
-        """The result of a request answered Success, decided (and kept, when asked)."""
+    Its request is received, decided by the :class:`ReportHandler`, answered
+    and recorded as a report is; then :meth:`answered` may start more work
+    (a result to deliver) with ``background``, which the listener counts as
+    in flight until it ends, so that a stop waits for it.
+    """
 
-    def result_finished(self, result: CommitmentResultRecord) -> None:
-        """The result with its delivery known: complete what was kept, show it."""
+    def serves(self, req: N_ACTION) -> bool:
+        """Whether this N-ACTION is one this service serves."""
+
+    def answered(self, assoc: Association, record: ReportRecord, background: Background) -> None:
+        """The request was answered and recorded (``record.delivery`` says whether the
+        answer went out); runs in the association's recorder."""
+
+
+# Runs ``work`` in a thread of its own, counted as in flight; False when too many run already.
+Background = Callable[[str, Callable[[], None]], bool]
+MAX_BACKGROUND_WORK = 64  # e.g. storage commitment results waiting for their delay, at once
 
 
 @dataclass(frozen=True)
@@ -103,22 +106,6 @@ class ListenOptions:
     reject: tuple[int, int, int] | None = None  # reject every association with this
     dataset_limits: DatasetLimits = field(default_factory=DatasetLimits)
     pdu_timeout: float = 10.0  # a whole PDU must arrive within this, however it trickles
-    commitment: CommitmentService | None = None  # answer storage commitment requests
-
-
-@dataclass(frozen=True)
-class CommitmentService:
-    """``listen --commitment``: where and when results go (J.3.3); a ResultHandler decides them.
-
-    A new association to the requester uses TLS when the listener does:
-    ``tls`` is then the client side of the listener's own TLS options.
-    """
-
-    delay: float = 0.0  # seconds between the N-ACTION-RSP and the result
-    on: str = "auto"  # same, new, or auto: the same association while the requester holds it
-    peers: dict[str, Peer] = field(default_factory=dict)  # calling AE title -> where to report
-    retries: int = 2  # more attempts after a failed delivery, a second apart
-    tls: ssl.SSLContext | None = None  # for the new association
 
 
 def _supported_contexts(
@@ -359,16 +346,15 @@ class Listener:
         settings: Settings,
         options: ListenOptions,
         handler: ReportHandler,
-        results: ResultHandler | None = None,
+        actions: ActionService | None = None,
     ) -> None:
-        """``results`` decides storage commitment results: it goes with ``options.commitment``."""
         self._settings = settings
         self._options = options
         self._handler = handler
-        self._results = results
+        self._actions = actions
         self._answered = 0
         self._in_flight = 0  # reports received and not yet answered, results not yet sent
-        self._results_pending = 0  # storage commitment results waiting in their threads
+        self._background = 0  # work started by an ActionService, running in its threads
         self._counts: dict[int, list[int]] = {}  # id(association) -> [received, answered]
         self._lock = threading.Condition()
         self._ae = make_ae(settings)
@@ -478,10 +464,7 @@ class Listener:
         commitment is served with ``--commitment``, anything else refused with a status."""
         if isinstance(req, C_ECHO | C_CANCEL):
             return isinstance(req, C_CANCEL)  # C-CANCEL of nothing we run: no answer is due
-        commitment_request = (
-            isinstance(req, N_ACTION) and str(req.RequestedSOPClassUID) == STORAGE_COMMITMENT
-        )
-        if commitment_request and self._options.commitment is not None:
+        if isinstance(req, N_ACTION) and self._actions is not None and self._actions.serves(req):
             self._serve(assoc, tracker, recorder, req, context)
             return True
         status = _refusal_status(req)
@@ -545,138 +528,42 @@ class Listener:
                 self._landed()
 
     def _record(self, assoc: Association, record: ReportRecord) -> None:
-        """In the association's recorder: recorded and shown, then a commitment result."""
+        """In the association's recorder: recorded and shown, then an N-ACTION's service."""
         try:
             self._finish(record)
-            sent = record.delivery is not None and record.delivery.sent
-            if record.report.kind == "n-action" and sent and _succeeded(record.answer):
-                self._report_commitment(assoc, record)
+            if record.report.kind == "n-action" and self._actions is not None:
+                self._actions.answered(assoc, record, self._run_in_background)
         finally:
             self._landed()
+
+    def _run_in_background(self, name: str, work: Callable[[], None]) -> bool:
+        """Run ``work`` in a thread of its own, in flight until it ends (see ActionService)."""
+        with self._lock:
+            if self._background >= MAX_BACKGROUND_WORK:  # a peer flooding N-ACTIONs
+                return False
+            self._background += 1
+            self._in_flight += 1
+
+        def run() -> None:
+            try:
+                work()
+            except Exception as exc:  # a thread of ours: say it, never a traceback
+                LOG.error("%s: %s", name, type(exc).__name__)
+                LOG.debug("details", exc_info=True)
+            finally:
+                with self._lock:
+                    self._background -= 1
+                    self._in_flight -= 1
+                    self._lock.notify_all()
+
+        threading.Thread(target=run, name=name, daemon=True).start()
+        return True
 
     def _landed(self) -> None:
         """A report is no longer in flight: answered, recorded and shown (or given up)."""
         with self._lock:
             self._in_flight -= 1
             self._lock.notify_all()
-
-    def _report_commitment(self, assoc: Association, request: ReportRecord) -> None:
-        """Decide and report the transaction from a thread of its own, so the requester's
-        association goes on being served (it may release meanwhile)."""
-        service = cast(CommitmentService, self._options.commitment)
-        ds = request.report.dataset if request.report.dataset is not None else Dataset()
-        with self._lock:
-            if self._results_pending >= MAX_PENDING_RESULTS:  # a peer flooding N-ACTIONs
-                LOG.warning(
-                    "not reporting transaction %s to %s: %d results are pending already",
-                    ds.get("TransactionUID", ""),
-                    request.report.association.calling_aet,
-                    MAX_PENDING_RESULTS,
-                )
-                return
-            self._results_pending += 1
-            self._in_flight += 1  # a stop waits for the result to go out too
-        threading.Thread(
-            target=self._deliver_commitment,
-            args=(assoc, service, request),
-            name=f"commitment-{str(ds.get('TransactionUID', ''))[-8:]}",
-            daemon=True,
-        ).start()
-
-    def _deliver_commitment(
-        self, assoc: Association, service: CommitmentService, request: ReportRecord
-    ) -> None:
-        """After --commitment-delay: decided → delivered (or given up) → recorded and shown."""
-        results = cast(ResultHandler, self._results)
-        try:
-            time.sleep(service.delay)
-            result = results.commitment_result(request)
-            delivery = self._try_delivering(assoc, service, result)
-            results.result_finished(replace(result, delivery=delivery))
-        except Exception as exc:  # a thread of ours: say it, never a traceback
-            LOG.error(
-                "cannot report the result of message ID %s: %s",
-                request.report.message_id,
-                type(exc).__name__,
-            )
-            LOG.debug("details", exc_info=True)
-        finally:
-            with self._lock:
-                self._results_pending -= 1
-                self._in_flight -= 1
-                self._lock.notify_all()
-
-    def _try_delivering(
-        self, assoc: Association, service: CommitmentService, result: CommitmentResultRecord
-    ) -> ResultDelivery:
-        """On the same association or a new one, retrying; one line each way."""
-        what = (
-            f"storage commitment result (event {result.event_type_id}, "
-            f"{len(result.committed)} committed, {len(result.failed)} failed) "
-            f"for transaction {result.transaction_uid} to {result.request.association.calling_aet}"
-        )
-        attempts, reason = service.retries + 1, ""
-        for attempt in range(attempts):
-            same = service.on == "same" or (service.on == "auto" and assoc.is_established)
-            try:
-                status = self._send_result(assoc if same else None, service, result)
-            except (AssociationError, RuntimeError, ValueError) as exc:
-                reason = str(exc)
-                LOG.warning("cannot deliver the %s (attempt %d): %s", what, attempt + 1, reason)
-                if attempt + 1 < attempts:
-                    time.sleep(1.0)
-                continue
-            level = logging.INFO if category(status) in (SUCCESS, WARNING) else logging.WARNING
-            where = "same" if same else "new"
-            LOG.log(
-                level, "delivered the %s on the %s association: %s", what, where, Status(status)
-            )
-            return ResultDelivery(True, attempt + 1, where, ResponseStatus(status))
-        LOG.error("gave up delivering the %s after %d attempts", what, attempts)
-        return ResultDelivery(False, attempts, reason=reason)
-
-    def _send_result(
-        self,
-        assoc: Association | None,
-        service: CommitmentService,
-        result: CommitmentResultRecord,
-    ) -> int:
-        """The status the requester answered, on ``assoc`` or on a new association to it."""
-        if assoc is not None:
-            if not assoc.is_established:
-                raise AssociationError("the requester's association has ended (--commitment-on)")
-            status, _ = internals.send_report_request(
-                assoc,
-                result.dataset,
-                result.event_type_id,
-                STORAGE_COMMITMENT,
-                STORAGE_COMMITMENT_INSTANCE,
-                msg_id=1,
-            )
-            if "Status" not in status:
-                raise AssociationError("no answer to the result on the requester's association")
-            return int(status.Status)
-        from dcmreport.association.requestor import send_report  # requestor imports us
-
-        calling = result.request.association.calling_aet
-        peer = service.peers.get(calling)
-        if peer is None:
-            raise AssociationError(f"no --peer {calling}=HOST:PORT says where {calling} listens")
-        request = ReportRequest(
-            STORAGE_COMMITMENT,
-            STORAGE_COMMITMENT_INSTANCE,
-            result.event_type_id,
-            1,
-            result.dataset,
-            role="scp",
-        )
-        settings = replace(
-            self._settings,
-            transfer_syntaxes=(EXPLICIT_VR_LE, IMPLICIT_VR_LE),
-            connect_timeout=10.0,
-            tls=service.tls,
-        )
-        return send_report(peer, settings, request).status.code
 
     def _decide(self, report: ReceivedReport) -> ReportRecord:
         try:

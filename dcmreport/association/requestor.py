@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from pydicom import Dataset
 from pydicom.uid import UID
@@ -25,8 +24,7 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import catalog, tls
-from dcmreport.association import internals
+from dcmreport.association import internals, tls
 from dcmreport.association.command import Fields, dataset_fields
 from dcmreport.association.common import (
     COMMAND_NAMES,
@@ -36,30 +34,22 @@ from dcmreport.association.common import (
     make_ae,
     word_order,
 )
-from dcmreport.catalog import EXPLICIT_VR_BE, STORAGE_COMMITMENT, VERIFICATION
-from dcmreport.errors import AssociationError, InputError
-from dcmreport.frozen import frozen
-from dcmreport.peer import Peer
-from dcmreport.records import (
+from dcmreport.dicom import catalog
+from dcmreport.dicom.address import Peer
+from dcmreport.dicom.catalog import EXPLICIT_VR_BE, VERIFICATION
+from dcmreport.dicom.records import (
     AssociationInfo,
-    CommitRequest,
-    CommitResult,
     EchoResponse,
     ReportRequest,
     ReportResponse,
     ResponseStatus,
 )
-from dcmreport.status import SUCCESS, WARNING, category
-
-if TYPE_CHECKING:
-    from dcmreport.association.results import ResultInbox
+from dcmreport.dicom.status import SUCCESS, WARNING, category
+from dcmreport.errors import AssociationError, InputError
 
 LOG = logging.getLogger("dcmreport")
 
 N_EVENT_REPORT_RSP = 0x8100
-N_ACTION_RSP = 0x8130
-REQUEST_STORAGE_COMMITMENT = 1  # the Action Type ID (PS3.4 J.3.2.1)
-STORAGE_COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"  # well-known (PS3.4 J.3.5)
 MAX_RESPONSE_DATASET = 64 * 1024 * 1024  # an Event Reply larger than this is refused
 
 
@@ -269,7 +259,7 @@ def context_for(assoc: Association, abstract_syntax: str) -> PresentationContext
     )
 
 
-def _response_status(status: Fields) -> ResponseStatus:
+def response_status(status: Fields) -> ResponseStatus:
     return ResponseStatus(
         code=int(status["Status"]),
         error_comment=str(status["ErrorComment"]) if "ErrorComment" in status else None,
@@ -277,7 +267,7 @@ def _response_status(status: Fields) -> ResponseStatus:
     )
 
 
-def _lost_response(opened: Opened, peer: Peer, what: str, settings: Settings) -> AssociationError:
+def lost_response(opened: Opened, peer: Peer, what: str, settings: Settings) -> AssociationError:
     if not opened.diagnostics.said(internals.DIMSE_TIMEOUT):
         return AssociationError(f"{peer} aborted the association instead of answering the {what}")
     return AssociationError(
@@ -296,8 +286,8 @@ def echo(peer: Peer, settings: Settings) -> EchoResponse:
         status = assoc.send_c_echo()
         elapsed = (time.perf_counter() - start) * 1000
         if "Status" not in status:
-            raise _lost_response(opened, peer, "C-ECHO", settings)
-        return EchoResponse(info, _response_status(dataset_fields(status)), elapsed)
+            raise lost_response(opened, peer, "C-ECHO", settings)
+        return EchoResponse(info, response_status(dataset_fields(status)), elapsed)
 
 
 class _LastResponse:
@@ -385,7 +375,7 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
                 assoc.abort()
             raise AssociationError(f"{peer}: {problem}; aborted the association")
         if command is None or "Status" not in status:
-            raise _lost_response(opened, peer, "N-EVENT-REPORT", settings)
+            raise lost_response(opened, peer, "N-EVENT-REPORT", settings)
         return to_report_response(request, info, command, reply, elapsed)
 
 
@@ -409,7 +399,7 @@ def to_report_response(
     return ReportResponse(
         request=request,
         association=info,
-        status=_response_status(command),
+        status=response_status(command),
         message_id_being_responded_to=int(command["MessageIDBeingRespondedTo"]),
         sop_class_uid=str(command["AffectedSOPClassUID"])
         if "AffectedSOPClassUID" in command
@@ -421,136 +411,4 @@ def to_report_response(
         event_reply=reply if has_reply else None,
         round_trip_ms=elapsed,
         warnings=tuple(warnings),
-    )
-
-
-# --- storage commitment: the modality side ----------------------------------------------------
-
-
-class _Received:
-    """Every command set received on the association, in order (pynetdicom hides them).
-
-    The response to a request is the first message after it went out: the
-    reactor is paused meanwhile, so that is what pynetdicom took as the response.
-    """
-
-    def __init__(self) -> None:
-        self._commands: list[Dataset] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, event: evt.Event) -> None:
-        with self._lock:
-            self._commands.append(event.message.command_set)
-
-    def count(self) -> int:
-        with self._lock:
-            return len(self._commands)
-
-    def at(self, index: int) -> Dataset | None:
-        with self._lock:
-            return self._commands[index] if index < len(self._commands) else None
-
-
-@frozen
-class _Sent:
-    """A request that went out: its N-ACTION-RSP status and when it was sent (monotonic)."""
-
-    request: CommitRequest
-    status: ResponseStatus
-    at: float
-
-
-def request_commitment(
-    peer: Peer,
-    settings: Settings,
-    requests: list[CommitRequest],
-    inbox: ResultInbox,
-    timeout: float,
-) -> list[CommitResult]:
-    """Send each request (N-ACTION), then wait up to ``timeout`` for each one's result.
-
-    The association stays open while waiting, so a PACS that reports on it
-    can (its N-EVENT-REPORTs are answered through ``inbox``); results that
-    come on a new association reach ``inbox`` through its listener. A request
-    answered with a Failure status is not waited for.
-    """
-    # Here, not at the top: results brings the listener, which echo and send-report
-    # do without (lean start).
-    from dcmreport.association.results import serve_reports
-
-    received = _Received()
-    sending = threading.Lock()
-    contexts = [(STORAGE_COMMITMENT, "none")]
-    with associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, received)]) as opened:
-        info = association_info(opened.assoc)
-        context = context_for(opened.assoc, STORAGE_COMMITMENT)
-        serve_reports(opened.assoc, inbox, sending)
-        sent = []
-        for request in requests:
-            inbox.expect(request.transaction_uid)
-            with sending:
-                sent.append(_send_action(opened, peer, settings, context, request, received))
-        waited = [s.request.transaction_uid for s in sent if _accepted(s.status)]
-        if waited:
-            inbox.wait(waited, max(s.at for s in sent) + timeout)
-    return [_result(s, info, inbox) for s in sent]
-
-
-def _accepted(status: ResponseStatus) -> bool:
-    return category(status.code) in (SUCCESS, WARNING)
-
-
-def _send_action(
-    opened: Opened,
-    peer: Peer,
-    settings: Settings,
-    context: PresentationContext,
-    request: CommitRequest,
-    received: _Received,
-) -> _Sent:
-    """One N-ACTION-RQ, Action Type ID 1 on the well-known instance, and its checked status."""
-    assoc = opened.assoc
-    big_endian = context.transfer_syntax[0] == EXPLICIT_VR_BE
-    before, start = received.count(), time.monotonic()
-    try:
-        internals.send_action_request(
-            assoc,
-            word_order(request.dataset, big_endian),
-            REQUEST_STORAGE_COMMITMENT,
-            STORAGE_COMMITMENT,
-            STORAGE_COMMITMENT_INSTANCE,
-            msg_id=request.message_id,
-        )
-    except ValueError as exc:  # the data set cannot be encoded in the transfer syntax
-        raise InputError(f"cannot encode the Action Information: {exc}") from None
-    received_set = received.at(before)
-    command = dataset_fields(received_set) if received_set is not None else None
-    problem = (
-        check_response(command, N_ACTION_RSP, request.message_id) if command is not None else None
-    )
-    if problem:
-        if assoc.is_established:
-            assoc.abort()
-        raise AssociationError(f"{peer}: {problem}; aborted the association")
-    if command is None or "Status" not in command:
-        raise _lost_response(opened, peer, "N-ACTION", settings)
-    return _Sent(request, _response_status(command), start)
-
-
-def _result(sent: _Sent, info: AssociationInfo, inbox: ResultInbox) -> CommitResult:
-    from dcmreport import commitment  # reads a result; echo and send-report do without
-
-    arrival = inbox.arrival(sent.request.transaction_uid)
-    if arrival is None:
-        return CommitResult(sent.request, info, sent.status)
-    committed, failed = commitment.outcome(arrival.report.dataset)
-    return CommitResult(
-        sent.request,
-        info,
-        sent.status,
-        report=arrival.report,
-        same_association=arrival.same_association,
-        committed=committed,
-        failed=failed,
-        elapsed_ms=(arrival.at - sent.at) * 1000,
     )

@@ -25,9 +25,9 @@ from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
 
-from dcmreport import catalog
-from dcmreport.dataset import value_problem
-from dcmreport.records import Finding, ReceivedReport, ResponseStatus
+from dcmreport.dicom import catalog
+from dcmreport.dicom.dataset import value_problem
+from dcmreport.dicom.records import Finding, ReceivedReport, ResponseStatus
 
 _NOT_CHECKED_VRS = {"SQ", "OB", "OD", "OF", "OL", "OV", "OW", "UN"}
 

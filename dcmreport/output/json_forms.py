@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dcmreport import catalog
-from dcmreport.records import (
+from dcmreport.dicom import catalog
+from dcmreport.dicom.records import (
     Answer,
     AssociationInfo,
     CommitmentResultRecord,
@@ -26,16 +26,18 @@ from dcmreport.records import (
     ReportResponse,
     ResponseStatus,
 )
-from dcmreport.status import Status
+from dcmreport.dicom.status import Status
 
 if TYPE_CHECKING:
     from pydicom import Dataset
+
+    from dcmreport.dicom.records import Result, Summary
 
 
 def to_json_model(ds: Dataset | None) -> dict[str, Any] | None:
     """:func:`dcmreport.dataset.to_json_model`, imported with the first data set shown:
     ``echo`` shows none and does not import it (lean start)."""
-    from dcmreport.dataset import to_json_model as convert
+    from dcmreport.dicom.dataset import to_json_model as convert
 
     return convert(ds)
 
@@ -256,4 +258,48 @@ def peer_check_json(check: PeerCheck) -> dict[str, Any]:
         "status": check.echo.status.code if check.echo else None,
         "error": str(check.error) if check.error else None,
         "exit_code": int(check.error.exit_code) if check.error else 0 if check.echo else None,
+    }
+
+
+# --- a batch ---------------------------------------------------------------------------
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def summary_json(summary: Summary) -> dict[str, Any]:
+    """The last line of a batch's JSON output."""
+    return {
+        "kind": "summary",
+        "sent": summary.sent,
+        "succeeded": summary.succeeded,
+        "failed": {f"0x{code:04X}": count for code, count in sorted(summary.failed.items())},
+        "elapsed_s": round(summary.elapsed_s, 6),
+        "reports_per_s": round(summary.reports_per_s, 3),
+        "latency_ms": {
+            "p50": _ms(summary.percentile(0.50)),
+            "p90": _ms(summary.percentile(0.90)),
+            "p99": _ms(summary.percentile(0.99)),
+        },
+        "answered": summary.answered,
+        "resent": summary.resent,
+        "unanswered": summary.unanswered,
+        "associations": summary.associations,
+        "window": summary.window,
+        "error": summary.error,
+    }
+
+
+def result_json(result: Result) -> dict[str, Any]:
+    """One answer of a batch: send-report's response fields, and where it went (the
+    association's number: its details are on its own ``kind: association`` line)."""
+    return {
+        "kind": "response",
+        "index": result.item.index,
+        "line": result.item.line,
+        **response_json(result.response),
+        "association": result.association,
+        "attempt": result.attempt,
+        "resent": result.attempt > 1,
     }

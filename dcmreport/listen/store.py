@@ -54,9 +54,9 @@ from typing import Any, cast
 
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
-from dcmreport.catalog import UID_PATTERN
+from dcmreport.dicom.catalog import UID_PATTERN
+from dcmreport.dicom.records import ReceivedReport, ReportRecord
 from dcmreport.errors import InputError
-from dcmreport.records import ReceivedReport, ReportRecord
 
 PREAMBLE = b"\0" * 128 + b"DICM"
 

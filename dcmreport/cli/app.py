@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from typer.models import CommandInfo, OptionInfo
 
-from dcmreport import __version__, library_imports, peers
-from dcmreport.bundles import expand
-from dcmreport.config import (
+from dcmreport import __version__
+from dcmreport.cli import library_imports
+from dcmreport.cli import settings as peers
+from dcmreport.cli.bundles import (
     Acceptance,
     AcceptorAssociation,
     Answering,
@@ -48,9 +49,9 @@ from dcmreport.config import (
     Verbosity,
     split_arguments,
 )
-from dcmreport.errors import DcmreportError, ExitCode, ListenTimeoutError
-from dcmreport.manual import PROG, Group, error
-from dcmreport.options import (
+from dcmreport.cli.expand import expand
+from dcmreport.cli.manual import PROG, Group, error
+from dcmreport.cli.options import (
     Check,
     CommitArguments,
     CommitPeer,
@@ -62,16 +63,16 @@ from dcmreport.options import (
     ReportArguments,
     Wait,
 )
-from dcmreport.peers import ConfiguredCommand
-from dcmreport.status import category
+from dcmreport.cli.settings import ConfiguredCommand
+from dcmreport.dicom.status import category
+from dcmreport.errors import DcmreportError, ExitCode, ListenTimeoutError
 
 if TYPE_CHECKING:
     from dcmreport.association.common import Settings
     from dcmreport.association.listener import Listener
-    from dcmreport.batch import Item
-    from dcmreport.peer import Peer
-    from dcmreport.records import CommitResult
-    from dcmreport.render import Renderer
+    from dcmreport.dicom.address import Peer
+    from dcmreport.dicom.records import CommitResult, Item
+    from dcmreport.output.render import Renderer
 
 
 app = typer.Typer(
@@ -183,7 +184,7 @@ def run(body: Callable[[], ExitCode], output: Output) -> None:
 def _failed(output: Output, code: ExitCode, message: str, hint: str | None = None) -> ExitCode:
     error(message, hint)
     if output.json():
-        from dcmreport.records_json import failure_json
+        from dcmreport.output.json_forms import failure_json
 
         sys.stdout.write(json.dumps(failure_json(message, hint, int(code))) + "\n")
         sys.stdout.flush()
@@ -304,7 +305,7 @@ def send_report(
     ) -> ExitCode:
         """Send the batch, showing each answer; the summary comes last even when it stops."""
         from dcmreport.association import batch
-        from dcmreport.batch import Summary
+        from dcmreport.dicom.records import Summary
 
         summary = Summary(total=len(items) * batching.times)
         renderer.batch_started(summary.total or 0)
@@ -361,21 +362,21 @@ def commit(
     output = output.joined(ctx.obj)
 
     def body() -> ExitCode:
-        from dcmreport.association import requestor, results
+        from dcmreport.association import commit_scu
 
         renderer = output.renderer()
         target = association.peer(peer)
         requests = request.requests(arguments or [], renderer)
-        inbox = results.ResultInbox(renderer.warn)
+        inbox = commit_scu.ResultInbox(renderer.warn)
         where = waiting.new_associations(association, tls)
-        with results.accepting(where, inbox) as port:
+        with commit_scu.accepting(where, inbox) as port:
             if where is not None:
                 renderer.note(
                     f"dcmreport: accepting the result on {waiting.bind}:{port} "
                     f"as {where.settings.ae_title}"
                 )
             settings = waiting.requestor_settings(association, tls.client_context())
-            done = requestor.request_commitment(target, settings, requests, inbox, waiting.timeout)
+            done = commit_scu.request_commitment(target, settings, requests, inbox, waiting.timeout)
         for result in done:
             renderer.commit_result(result)
         return _commit_exit_code(done, waiting)
@@ -438,7 +439,7 @@ def listen(
 
     def body() -> ExitCode:
         from dcmreport.association.listener import Listener
-        from dcmreport.receive import ReportHandler
+        from dcmreport.listen.handler import ReportHandler
 
         renderer = output.renderer()
         handler = ReportHandler(
@@ -447,8 +448,8 @@ def listen(
             renderer.commitment_result,
         )
         settings = association.settings(tls.server_context())
-        options = acceptance.listen_options(association, committing.service(tls))
-        listener = Listener(settings, options, handler, handler)
+        performer = committing.performer(settings, tls, handler)
+        listener = Listener(settings, acceptance.listen_options(association), handler, performer)
         return _serve(listener, renderer, association.aet, acceptance, count, timeout, ready_file)
 
     run(body, output)
@@ -482,8 +483,8 @@ def list_peers(
     output = output.joined(ctx.obj)
 
     def body() -> ExitCode:
-        from dcmreport.configfile import load
-        from dcmreport.records import PeerCheck
+        from dcmreport.cli.settings_file import load
+        from dcmreport.dicom.records import PeerCheck
 
         renderer = output.renderer()
         settings = load(config)

@@ -19,7 +19,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from dcmreport.records_json import (
+from dcmreport.output.json_forms import (
     association_json,
     commit_json,
     commitment_result_json,
@@ -30,8 +30,7 @@ from dcmreport.records_json import (
 )
 
 if TYPE_CHECKING:
-    from dcmreport.batch import Result, Summary
-    from dcmreport.records import (
+    from dcmreport.dicom.records import (
         AssociationInfo,
         CommitmentResultRecord,
         CommitResult,
@@ -39,6 +38,8 @@ if TYPE_CHECKING:
         PeerCheck,
         ReportRecord,
         ReportResponse,
+        Result,
+        Summary,
     )
 
 
@@ -92,7 +93,7 @@ def make_renderer(fmt: str, quiet: bool = False, full: bool = False) -> Renderer
         return JsonRenderer(sys.stdout, sys.stderr, quiet)
     from rich.console import Console
 
-    from dcmreport.render_text import TextRenderer
+    from dcmreport.output.text import TextRenderer
 
     return TextRenderer(Console(), Console(stderr=True), quiet, full)
 
@@ -132,14 +133,14 @@ class JsonRenderer:
         self._emit({"kind": "association", "association": number, **association_json(info)})
 
     def batch_result(self, result: Result) -> None:
-        from dcmreport.batch import result_json
+        from dcmreport.output.json_forms import result_json
 
         for warning in result.response.warnings:
             self.warn(f"message ID {result.response.request.message_id}: {warning}")
         self._emit(result_json(result))
 
     def batch_summary(self, summary: Summary) -> None:
-        from dcmreport.batch import summary_json
+        from dcmreport.output.json_forms import summary_json
 
         self._emit(summary_json(summary))
 

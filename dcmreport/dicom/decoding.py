@@ -36,8 +36,8 @@ from pydicom.uid import UID
 from pydicom.valuerep import VR
 from pydicom.values import converters, multi_string
 
-from dcmreport.dataset import is_valid_uid
-from dcmreport.limits import (
+from dcmreport.dicom.dataset import is_valid_uid
+from dcmreport.dicom.limits import (
     ITEM,
     ITEM_END,
     LONG_VRS,

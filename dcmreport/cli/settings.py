@@ -32,16 +32,16 @@ from typer._click.core import ParameterSource
 from typer._click.exceptions import BadParameter, UsageError
 from typer._click.globals import get_current_context
 
-from dcmreport.configfile import ADDRESS, ConfigFile, Table, load
+from dcmreport.cli.manual import Command
+from dcmreport.cli.options import PANEL_ASSOC
+from dcmreport.cli.settings_file import ADDRESS, ConfigFile, Table, load
+from dcmreport.dicom.address import DEFAULT_PEER, Peer
 from dcmreport.errors import AssociationError, DcmreportError
 from dcmreport.frozen import frozen
-from dcmreport.manual import Command
-from dcmreport.options import PANEL_ASSOC
-from dcmreport.peer import DEFAULT_PEER, Peer
 
 if TYPE_CHECKING:
     from dcmreport.association.common import Settings
-    from dcmreport.records import EchoResponse, PeerCheck
+    from dcmreport.dicom.records import EchoResponse, PeerCheck
 
 LOG = logging.getLogger("dcmreport")
 _META = "dcmreport.settings"
@@ -84,7 +84,7 @@ def settable() -> frozenset[str]:
     so a bundle added later (TLS settings) can be set in the file without a
     change here; not from the click tree, which holds only the command run.
     """
-    from dcmreport.cli import option_names  # the table of commands, imported by now
+    from dcmreport.cli.app import option_names  # the table of commands, imported by now
 
     return option_names() - {"config"}
 
@@ -288,9 +288,9 @@ def check_all(ctx: ClickContext, config: ConfigFile) -> list[PeerCheck]:
 
 def _check(config: ConfigFile, name: str, sub: ClickContext) -> PeerCheck:
     from dcmreport.association import requestor
-    from dcmreport.bundles import collect
-    from dcmreport.config import RequestorAssociation
-    from dcmreport.records import PeerCheck
+    from dcmreport.cli.bundles import RequestorAssociation
+    from dcmreport.cli.expand import collect
+    from dcmreport.dicom.records import PeerCheck
 
     address = resolve_peer(name, config.path).text
     try:

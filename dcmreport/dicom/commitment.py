@@ -19,7 +19,6 @@ transactions (``--split``); :func:`outcome` reads a result back.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +27,9 @@ from pydicom.errors import InvalidDicomError
 from pydicom.sequence import Sequence
 from pydicom.uid import generate_uid
 
-from dcmreport import catalog
+from dcmreport.dicom import catalog
+from dcmreport.dicom.records import CommitRequest, ReferencedInstance
 from dcmreport.errors import InputError
-from dcmreport.records import CommitRequest, ReferencedInstance
 
 SUCCESS_EVENT = 1
 FAILURES_EVENT = 2
@@ -47,7 +46,7 @@ class Instance:
 
 
 @dataclass(frozen=True)
-class Commitment:
+class ResultInformation:
     """The Event Information of a storage commitment result, and what it says."""
 
     dataset: Dataset
@@ -181,7 +180,7 @@ def build(
     fail: list[str],
     transaction_uid: str | None = None,
     base: Dataset | None = None,
-) -> Commitment:
+) -> ResultInformation:
     """The storage commitment result for ``--commit`` and ``--fail`` files, on top of ``base``."""
     committed = instances(commit, "--commit")
     failed_pairs: dict[str, tuple[Instance, int]] = {}
@@ -205,10 +204,10 @@ def build(
     if failed:
         ds.FailedSOPSequence = Sequence([_failed_item(i, r) for i, r in failed])
     event = FAILURES_EVENT if failed else SUCCESS_EVENT
-    return Commitment(ds, event, uid, generated, tuple(committed), failed)
+    return ResultInformation(ds, event, uid, generated, tuple(committed), failed)
 
 
-def check_event(commitment: Commitment, explicit: int | None) -> None:
+def check_event(commitment: ResultInformation, explicit: int | None) -> None:
     """An explicit ``--event`` must say what the files say: 2 if anything failed, else 1."""
     if explicit is None or explicit == commitment.event_type_id:
         return
@@ -306,114 +305,6 @@ def _reason(item: Dataset) -> int:
     return int(value) if isinstance(value, int) else DEFAULT_FAILURE_REASON
 
 
-# --- the PACS side: ``listen --commitment POLICY`` -------------------------------------------
-
-CLASS_INSTANCE_CONFLICT = 0x0119
-NO_SUCH_OBJECT_INSTANCE = 0x0112
-
-
-@dataclass(frozen=True)
-class Policy:
-    """How ``listen --commitment`` decides: ``all``, ``none[:REASON]``, ``dir:DIR`` or ``exec``.
-
-    ``exec`` is decided by the ``--exec`` program (``dcmreport.receive``), its
-    output read by :func:`program_decision`; the others here.
-    """
-
-    kind: str  # all, none, dir, exec
-    reason: int = DEFAULT_FAILURE_REASON  # with none
-    directory: Path | None = None  # with dir
-
-    def decide(
-        self, requested: list[Instance]
-    ) -> tuple[list[Instance], list[tuple[Instance, int]]]:
-        """(committed, failed with their Failure Reason) for the requested instances.
-
-        ``dir:DIR`` commits an instance stored under DIR (what a storescp
-        received, say) with the same SOP Class; another class is 0x0119
-        Class/Instance conflict, absence 0x0112 No such object instance.
-        """
-        if self.kind == "all":
-            return list(requested), []
-        if self.kind == "none":
-            return [], [(i, self.reason) for i in requested]
-        if self.directory is None:
-            raise ValueError(f"the {self.kind} policy is decided by its program")
-        stored = _stored(self.directory)
-        committed, failed = [], []
-        for instance in requested:
-            found = stored.get(instance.sop_instance_uid)
-            if found == instance.sop_class_uid:
-                committed.append(instance)
-            else:
-                reason = NO_SUCH_OBJECT_INSTANCE if found is None else CLASS_INSTANCE_CONFLICT
-                failed.append((instance, reason))
-        return committed, failed
-
-
-def parse_policy(text: str) -> Policy:
-    """``all``, ``none``, ``none:no-such-object-instance``, ``dir:/srv/incoming``."""
-    kind, _, rest = text.partition(":")
-    if kind == "all" and not rest:
-        return Policy("all")
-    if kind == "none":
-        return Policy(
-            "none", catalog.resolve_failure_reason(rest) if rest else DEFAULT_FAILURE_REASON
-        )
-    if kind == "dir" and rest:
-        directory = Path(rest)
-        if not directory.is_dir():
-            raise ValueError(f"dir:{rest}: no such directory")
-        return Policy("dir", directory=directory)
-    if kind == "exec" and not rest:
-        return Policy("exec")
-    raise ValueError(f"unknown policy {text!r}: use all, none[:REASON], dir:DIR or exec")
-
-
-def program_decision(
-    text: str, requested: list[Instance]
-) -> tuple[list[Instance], list[tuple[Instance, int]]]:
-    """What the ``exec`` policy's program printed: ``{"committed": [UID, ...],
-    "failed": {UID: REASON, ...}}``, REASON a name, hex or decimal Failure Reason.
-
-    Every requested instance must be decided exactly once and nothing else
-    named: a PACS commits nothing by omission or by accident. The classes are
-    the request's. Anything else raises ValueError, saying what is wrong.
-    """
-    try:
-        decided = json.loads(text)
-    except ValueError as exc:
-        raise ValueError(f"not JSON ({exc})") from None
-    if not isinstance(decided, dict) or set(decided) - {"committed", "failed"}:
-        raise ValueError('not an object with "committed" and "failed" only')
-    committed_uids, failed_reasons = decided.get("committed", []), decided.get("failed", {})
-    if not isinstance(committed_uids, list) or not isinstance(failed_reasons, dict):
-        raise ValueError('"committed" must be a list of UIDs, "failed" an object UID: REASON')
-    by_uid = {i.sop_instance_uid: i for i in requested}
-    named = [*committed_uids, *failed_reasons]
-    if sorted(map(str, named)) != sorted(by_uid):
-        raise ValueError("it must name every requested SOP Instance UID once, and no other")
-    failed = []
-    for uid, reason in failed_reasons.items():
-        try:
-            failed.append((by_uid[uid], catalog.resolve_failure_reason(str(reason))))
-        except ValueError as exc:
-            raise ValueError(f"{uid}: {exc}") from None
-    return [by_uid[uid] for uid in committed_uids], failed
-
-
-def _stored(directory: Path) -> dict[str, str]:
-    """SOP Instance UID -> SOP Class UID of every DICOM file under ``directory``, read now."""
-    stored = {}
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        try:
-            instance = read_instance(path, "--commitment dir")
-        except InputError:
-            continue  # not a DICOM file: not a stored instance
-        stored[instance.sop_instance_uid] = instance.sop_class_uid
-    return stored
-
-
 def requested_instances(action_information: Dataset) -> list[Instance]:
     """The instances an N-ACTION asks to commit (its Referenced SOP Sequence)."""
     return [
@@ -427,7 +318,7 @@ def requested_instances(action_information: Dataset) -> list[Instance]:
 
 def result(
     transaction_uid: str, committed: list[Instance], failed: list[tuple[Instance, int]]
-) -> Commitment:
+) -> ResultInformation:
     """The N-EVENT-REPORT's Event Information for a decided transaction (PS3.4 J.3.3)."""
     ds = Dataset()
     ds.TransactionUID = transaction_uid
@@ -436,4 +327,4 @@ def result(
     if failed:
         ds.FailedSOPSequence = Sequence([_failed_item(i, r) for i, r in failed])
     event = FAILURES_EVENT if failed else SUCCESS_EVENT
-    return Commitment(ds, event, transaction_uid, False, tuple(committed), tuple(failed))
+    return ResultInformation(ds, event, transaction_uid, False, tuple(committed), tuple(failed))

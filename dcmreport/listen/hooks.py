@@ -23,8 +23,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from dcmreport.records import ReceivedReport
-from dcmreport.status import FAILURE, PROCESSING_FAILURE, category, parse_status
+from dcmreport.dicom.records import ReceivedReport
+from dcmreport.dicom.status import FAILURE, PROCESSING_FAILURE, category, parse_status
 
 
 @dataclass(frozen=True)

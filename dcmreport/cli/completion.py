@@ -22,8 +22,8 @@ from typing import Any
 
 import typer
 
-from dcmreport import catalog
-from dcmreport.status import REPORT_STATUSES, STATUSES
+from dcmreport.dicom import catalog
+from dcmreport.dicom.status import REPORT_STATUSES, STATUSES
 
 
 def statuses(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -56,7 +56,7 @@ def failure_reasons(incomplete: str) -> list[str]:
 
 def peer_names(ctx: typer.Context, incomplete: str) -> list[str]:
     """The named peers of the settings file (--config, $DCMREPORT_CONFIG, the default)."""
-    from dcmreport.configfile import load
+    from dcmreport.cli.settings_file import load
     from dcmreport.errors import InputError
 
     config = ctx.params.get("config")

@@ -23,10 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from dcmreport import catalog
-from dcmreport.errors import InputError
-from dcmreport.frozen import frozen
-from dcmreport.options import (
+from dcmreport.cli.options import (
     ACCEPTED_TRANSFER_SYNTAXES,
     PROPOSED_TRANSFER_SYNTAXES,
     AbortAfter,
@@ -109,8 +106,11 @@ from dcmreport.options import (
     Window,
     parse_peer,
 )
-from dcmreport.peer import Peer, check_ae_title
-from dcmreport.status import check_report_status, parse_status
+from dcmreport.dicom import catalog
+from dcmreport.dicom.address import Peer, check_ae_title
+from dcmreport.dicom.status import check_report_status, parse_status
+from dcmreport.errors import InputError
+from dcmreport.frozen import frozen
 
 if TYPE_CHECKING:
     import ssl
@@ -118,14 +118,14 @@ if TYPE_CHECKING:
     from pydicom import Dataset
 
     from dcmreport.association.batch import BatchOptions
+    from dcmreport.association.commit_scp import CommitmentPerformer, ResultHandler
+    from dcmreport.association.commit_scu import NewAssociations
     from dcmreport.association.common import Settings
-    from dcmreport.association.listener import CommitmentService, ListenOptions
-    from dcmreport.association.results import NewAssociations
-    from dcmreport.batch import Item
-    from dcmreport.commitment import Policy
-    from dcmreport.receive import Reaction
-    from dcmreport.records import CommitRequest, ReportRequest
-    from dcmreport.render import Renderer
+    from dcmreport.association.listener import ListenOptions
+    from dcmreport.dicom.records import CommitRequest, Item, ReportRequest
+    from dcmreport.listen.commitment_policy import Policy
+    from dcmreport.listen.handler import Reaction
+    from dcmreport.output.render import Renderer
 
 LOG = logging.getLogger("dcmreport")
 _T = TypeVar("_T")
@@ -178,7 +178,7 @@ class Output(Verbosity):
 
     def renderer(self, full: bool = False) -> Renderer:
         """auto is rich text on a terminal and JSON lines when piped; only that one is built."""
-        from dcmreport.render import make_renderer
+        from dcmreport.output.render import make_renderer
 
         return make_renderer("json" if self.json() else "text", self.quiet, full)
 
@@ -268,7 +268,7 @@ class RequestorAssociation(_Association, _Calling):
 
         --called-aet overrides its AE title.
         """
-        from dcmreport.peers import resolve_peer
+        from dcmreport.cli.settings import resolve_peer
 
         address = resolve_peer(given, self.config)
         chosen = parsed(address.what, parse_peer, address.text)
@@ -309,7 +309,7 @@ class Tls:
 
     def client_context(self) -> ssl.SSLContext | None:
         """The requestor's context, None for plain DICOM; files are read now (exit 2)."""
-        from dcmreport import tls
+        from dcmreport.association import tls
 
         if not self._checked():
             return None
@@ -320,7 +320,7 @@ class Tls:
     def result_server_context(self) -> ssl.SSLContext | None:
         """``commit --port`` with --tls: the PACS's new association is TLS too, under
         --tls-cert; a client certificate it shows must be signed by --tls-ca."""
-        from dcmreport import tls
+        from dcmreport.association import tls
 
         if not self._checked():
             return None
@@ -354,7 +354,7 @@ class ListenTls(Tls):
     tls_require_client_cert: TlsRequireClientCert = False
 
     def server_context(self) -> ssl.SSLContext | None:
-        from dcmreport import tls
+        from dcmreport.association import tls
 
         if not self._checked():
             return None
@@ -395,12 +395,10 @@ class Acceptance:
     max_elements: MaxElements = 400_000
     pdu_timeout: PduTimeout = 10.0
 
-    def listen_options(
-        self, association: AcceptorAssociation, commitment: CommitmentService | None = None
-    ) -> ListenOptions:
+    def listen_options(self, association: AcceptorAssociation) -> ListenOptions:
         """With -x the listener prefers its own transfer syntax order to the requestor's."""
         from dcmreport.association.listener import ListenOptions
-        from dcmreport.limits import DatasetLimits
+        from dcmreport.dicom.limits import DatasetLimits
 
         return ListenOptions(
             port=self.port,
@@ -418,7 +416,6 @@ class Acceptance:
             else None,
             dataset_limits=DatasetLimits(self.max_dataset_size, self.max_depth, self.max_elements),
             pdu_timeout=self.pdu_timeout,
-            commitment=commitment,
         )
 
 
@@ -449,25 +446,27 @@ class Committing:
 
     def policy(self) -> Policy | None:
         """How results are decided; None without --commitment."""
-        from dcmreport.commitment import parse_policy
+        from dcmreport.listen.commitment_policy import parse_policy
 
         if self.commitment is None:
             return None
         return parsed("--commitment", parse_policy, self.commitment)
 
-    def service(self, tls: ListenTls) -> CommitmentService | None:
+    def performer(
+        self, settings: Settings, tls: ListenTls, results: ResultHandler
+    ) -> CommitmentPerformer | None:
         """None without --commitment; where and how results go, checked now.
 
         With --tls a result's new association is TLS too, the listener's own
         certificate its client certificate and --tls-ca what checks the requester's.
         """
-        from dcmreport.association.listener import CommitmentService
+        from dcmreport.association.commit_scp import CommitmentOptions, CommitmentPerformer
 
         if self.commitment is None:
             if self.commitment_peer:
                 raise InputError("--peer goes with --commitment", "e.g. --commitment all")
             return None
-        return CommitmentService(
+        options = CommitmentOptions(
             delay=self.commitment_delay,
             on=self.commitment_on.value,
             peers=dict(
@@ -476,6 +475,7 @@ class Committing:
             retries=self.commitment_retries,
             tls=tls.client_context(),
         )
+        return CommitmentPerformer(settings, options, results)
 
 
 def _named_address(text: str) -> tuple[str, Peer]:
@@ -505,8 +505,8 @@ class Answering:
 
     def reaction(self, commitment: Policy | None = None) -> Reaction:
         """How reports are answered and, with --commitment, how results are decided."""
-        from dcmreport import dataset
-        from dcmreport.receive import Reaction
+        from dcmreport.dicom import dataset
+        from dcmreport.listen.handler import Reaction
 
         if self.exec_decides and not self.exec_command:
             raise InputError("--exec-decides needs --exec COMMAND")
@@ -561,14 +561,15 @@ class Report:
         A line's fields stand in for the options; every line is built and
         checked before anything is sent, its errors naming its number.
         """
-        from dcmreport import batch as batching
+        from dcmreport.cli import batch_file
+        from dcmreport.dicom.records import Item, assigned_id
 
         if batch is None:
-            return [batching.Item(1, self.request(assignments, renderer))]
+            return [Item(1, self.request(assignments, renderer))]
         if batch == "-" and self.data == "-":
             raise InputError("--batch - and --data - both read stdin", "give one of them a file")
         source = f"--batch {batch}"
-        lines = batching.read_lines(_read_text(batch, source), source)
+        lines = batch_file.read_lines(_read_text(batch, source), source)
         base = self._data()  # shared by the lines without data: encoded once
         items = []
         for position, line in enumerate(lines):
@@ -577,7 +578,7 @@ class Report:
                 sop_class=line.sop_class or self.sop_class,
                 instance=line.instance or self.instance,
                 event=line.event or self.event,
-                message_id=line.message_id or batching.assigned_id(self.message_id, position),
+                message_id=line.message_id or assigned_id(self.message_id, position),
             )
             where = f"{source} line {line.number}"
             data = line.data if line.data is not None else base
@@ -585,12 +586,12 @@ class Report:
                 request = fields._request(assignments, renderer, data, f"{where}: ")
             except InputError as exc:
                 raise InputError(f"{where}: {exc}", exc.hint) from None
-            items.append(batching.Item(position + 1, request, line.number))
+            items.append(Item(position + 1, request, line.number))
         return items
 
     def _data(self) -> Dataset | None:
         """--data, read once."""
-        from dcmreport import dataset
+        from dcmreport.dicom import dataset
 
         if self.data is None:
             return None
@@ -600,7 +601,7 @@ class Report:
     def _request(
         self, assignments: list[str], renderer: Renderer, data: Dataset | None, where: str = ""
     ) -> ReportRequest:
-        from dcmreport.records import ReportRequest
+        from dcmreport.dicom.records import ReportRequest
 
         files = bool(self.commit or self.fail)
         if self.transaction_uid is not None and not files:
@@ -633,7 +634,7 @@ class Report:
         """--data, then the commitment from files, then KEY=VALUE; and the event they make."""
         from pydicom import Dataset
 
-        from dcmreport import dataset
+        from dcmreport.dicom import dataset
 
         if files:
             ds, event_type = _commitment_event(self, ds, renderer)
@@ -680,7 +681,7 @@ class Batching:
 
 def split_arguments(arguments: list[str]) -> tuple[str | None, list[str]]:
     """Tell the optional PEER from KEY=VALUE arguments: a key never holds an ``@``."""
-    from dcmreport.peers import peer_word
+    from dcmreport.cli.settings import peer_word
 
     peer = peer_word({"arguments": arguments})
     return peer, arguments[1:] if peer else arguments
@@ -729,7 +730,7 @@ def _commitment_event(
     report: Report, base: Dataset | None, renderer: Renderer
 ) -> tuple[Dataset, int]:
     """The storage commitment result from files, and its event (an explicit one must agree)."""
-    from dcmreport import commitment
+    from dcmreport.dicom import commitment
 
     built = commitment.build(report.commit or [], report.fail or [], report.transaction_uid, base)
     explicit = (
@@ -746,7 +747,7 @@ def _commitment_event(
 
 def _check(request: ReportRequest, strict: bool, renderer: Renderer, where: str = "") -> None:
     """Warn about every finding; with --strict, refuse to send when there is one."""
-    from dcmreport import validate
+    from dcmreport.dicom import validate
 
     found = validate.findings(request.sop_class_uid, request.event_type_id, request.dataset)
     for finding in found:
@@ -775,7 +776,7 @@ class Commitment:
         KEY=VALUE; cut into --split transactions."""
         from pydicom import Dataset
 
-        from dcmreport import commitment, dataset
+        from dcmreport.dicom import commitment, dataset
 
         files, assignments = _files_and_assignments(arguments)
         stdin = sys.stdin.buffer.read() if self.data == "-" else None
@@ -829,8 +830,8 @@ class ResultWaiting:
 
         With --tls it is DICOM over TLS, as the request's association.
         """
+        from dcmreport.association.commit_scu import NewAssociations
         from dcmreport.association.listener import ListenOptions
-        from dcmreport.association.results import NewAssociations
 
         if self.port is None:
             return None

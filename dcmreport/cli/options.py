@@ -21,9 +21,10 @@ from typing import Annotated, Any
 
 import typer
 
-from dcmreport import catalog, completion
-from dcmreport.peer import DEFAULT_PEER, Peer, check_ae_title
-from dcmreport.status import parse_status
+from dcmreport.cli import completion
+from dcmreport.dicom import catalog
+from dcmreport.dicom.address import DEFAULT_PEER, Peer, check_ae_title
+from dcmreport.dicom.status import parse_status
 
 PANEL_ASSOC = "Association"
 PANEL_OUTPUT = "Output"

@@ -42,11 +42,10 @@ from typing import Any, cast
 
 from pydicom import Dataset
 
-from dcmreport import commitment, hooks, validate
-from dcmreport.catalog import STORAGE_COMMITMENT_INSTANCE
-from dcmreport.dataset import from_json_text
-from dcmreport.errors import InputError
-from dcmreport.records import (
+from dcmreport.dicom import commitment, validate
+from dcmreport.dicom.catalog import STORAGE_COMMITMENT_INSTANCE
+from dcmreport.dicom.dataset import from_json_text
+from dcmreport.dicom.records import (
     Answer,
     CommitmentResultRecord,
     Finding,
@@ -55,9 +54,12 @@ from dcmreport.records import (
     ReportRecord,
     ResponseStatus,
 )
-from dcmreport.records_json import commitment_result_json, record_json
-from dcmreport.status import PROCESSING_FAILURE, SUCCESS, WARNING, category
-from dcmreport.store import ReportStore
+from dcmreport.dicom.status import PROCESSING_FAILURE, SUCCESS, WARNING, category
+from dcmreport.errors import InputError
+from dcmreport.listen import hooks
+from dcmreport.listen.commitment_policy import Policy, PolicyKind, program_decision
+from dcmreport.listen.store import ReportStore
+from dcmreport.output.json_forms import commitment_result_json, record_json
 
 REQUEST_STORAGE_COMMITMENT = 1  # its only Action Type (PS3.4 J.3.2)
 
@@ -79,7 +81,7 @@ class Reaction:
     exec_decides: bool = False
     exec_timeout: float = 30.0
     answer_findings: bool = True  # answer what the standard says about the findings
-    commitment: commitment.Policy | None = None  # listen --commitment: how results are decided
+    commitment: Policy | None = None  # listen --commitment: how results are decided
 
 
 def exec_argv(command: str) -> list[str]:
@@ -116,7 +118,7 @@ class ReportHandler:
         self._show_result = show_result
         self._argv = exec_argv(reaction.exec_command) if reaction.exec_command else None
         self._program_commits = (
-            reaction.commitment is not None and reaction.commitment.kind == "exec"
+            reaction.commitment is not None and reaction.commitment.kind is PolicyKind.EXEC
         )
         if self._program_commits and self._argv is None:
             raise InputError(
@@ -157,12 +159,12 @@ class ReportHandler:
 
     def commitment_result(self, request: ReportRecord) -> CommitmentResultRecord:
         """The result of a request answered Success, decided now; kept pending next to it."""
-        policy = cast(commitment.Policy, self._reaction.commitment)
+        policy = cast(Policy, self._reaction.commitment)
         ds = request.report.dataset if request.report.dataset is not None else Dataset()
         uid = str(ds.get("TransactionUID", ""))
         requested = commitment.requested_instances(ds)
         fallback = None
-        if policy.kind == "exec":
+        if policy.kind is PolicyKind.EXEC:
             committed, failed, fallback = self._program_decides(request, uid, requested)
         else:
             committed, failed = policy.decide(requested)
@@ -178,7 +180,7 @@ class ReportHandler:
             failed=tuple(
                 ReferencedInstance(i.sop_class_uid, i.sop_instance_uid, r) for i, r in failed
             ),
-            policy=policy.kind,
+            policy=policy.kind.value,
             fallback=fallback,
         )
         return self._keep_result(request, result)
@@ -302,7 +304,7 @@ class ReportHandler:
             elif ran.returncode != 0:
                 why = f"it exited {ran.returncode}"
             else:
-                committed, failed = commitment.program_decision(ran.stdout, requested)
+                committed, failed = program_decision(ran.stdout, requested)
                 return committed, failed, None
         except OSError as exc:
             why = f"cannot keep the request for it: {exc.strerror or type(exc).__name__}"

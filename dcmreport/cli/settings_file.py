@@ -33,9 +33,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dcmreport.dicom.status import close_names
 from dcmreport.errors import InputError
 from dcmreport.frozen import frozen
-from dcmreport.status import close_names
 
 ADDRESS = "address"
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -23,8 +23,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from dcmreport import catalog
-from dcmreport.records import (
+from dcmreport.dicom import catalog
+from dcmreport.dicom.records import (
     Answer,
     CommitmentResultRecord,
     CommitResult,
@@ -37,15 +37,14 @@ from dcmreport.records import (
     ReportResponse,
     ResponseStatus,
 )
-from dcmreport.status import FAILURE, SUCCESS, WARNING, Status
+from dcmreport.dicom.status import FAILURE, SUCCESS, WARNING, Status
 
 if TYPE_CHECKING:
     from pydicom import Dataset
     from pydicom.dataelem import DataElement
     from rich.progress import Progress, TaskID
 
-    from dcmreport.batch import Result, Summary
-    from dcmreport.records import AssociationInfo
+    from dcmreport.dicom.records import AssociationInfo, Result, Summary
 
 _STYLE = {SUCCESS: "bold green", WARNING: "bold yellow", FAILURE: "bold red"}
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 
+from dcmreport.dicom.status import close_names, did_you_mean, parse_code
 from dcmreport.frozen import frozen
-from dcmreport.status import close_names, did_you_mean, parse_code
 
 UID_PATTERN = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 

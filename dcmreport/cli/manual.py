@@ -32,7 +32,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer._coercion import RuntimeParam
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption, _TyperParameter
 
-from dcmreport import coercion
+from dcmreport.cli import coercion
 from dcmreport.errors import COMMAND_EXIT_CODES, EXIT_CODE_HELP, ExitCode
 
 PROG = "dcmreport"

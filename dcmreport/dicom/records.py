@@ -12,10 +12,15 @@ patient data), and cheap to create at every start.
 
 from __future__ import annotations
 
-from dataclasses import field
+import bisect
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from dcmreport.dicom.status import SUCCESS, WARNING, category
 from dcmreport.frozen import frozen
 
 if TYPE_CHECKING:
@@ -256,3 +261,105 @@ class PeerCheck:
     address: str
     echo: EchoResponse | None = None
     error: DcmreportError | None = None
+
+
+# --- a batch: send-report --batch / --repeat ------------------------------------------
+
+MAX_MESSAGE_ID = 65535
+
+
+def assigned_id(first: int, offset: int) -> int:
+    """The message ID ``offset`` reports after ``first``, wrapping from 65535 to 1."""
+    return (first - 1 + offset) % MAX_MESSAGE_ID + 1
+
+
+@dataclass(frozen=True)
+class Item:
+    """A report to send: its place in the batch (1, 2, ...) and its ``--batch`` line, if any."""
+
+    index: int
+    request: ReportRequest
+    line: int | None = None
+
+
+def repeated(items: list[Item], times: int) -> Iterator[Item]:
+    """``items`` ``times`` over, counted on; each pass moves the message IDs on by ``len(items)``.
+
+    A copy shares its request's data set: a batch encodes a data set once,
+    however often it is sent.
+    """
+    yield from items
+    for done in range(1, times):
+        for position, item in enumerate(items, 1):
+            request = item.request
+            message_id = assigned_id(request.message_id, done * len(items))
+            yield Item(
+                done * len(items) + position,
+                replace(request, message_id=message_id),
+                item.line,
+            )
+
+
+@dataclass(frozen=True)
+class Result:
+    """An answered report: on which association (1, 2, ...) and which attempt (2+: resent)."""
+
+    item: Item
+    response: ReportResponse
+    association: int
+    attempt: int
+
+
+def succeeded(result: Result) -> bool:
+    return category(result.response.status.code) in (SUCCESS, WARNING)
+
+
+@dataclass
+class Summary:
+    """What a batch did, added up as the answers come."""
+
+    total: int | None = None  # reports to send, when known in advance
+    sent: int = 0  # requests written, resent ones included
+    resent: int = 0
+    succeeded: int = 0
+    failed: Counter[int] = field(default_factory=Counter)  # status code -> count
+    window: int = 1  # the largest window an association allowed
+    associations: int = 0
+    error: str | None = None  # why the batch stopped early
+    _latencies: list[float] = field(default_factory=list)  # sorted, ms
+    _started: float = field(default_factory=time.perf_counter)
+    _elapsed: float | None = None
+
+    def add(self, result: Result) -> None:
+        if succeeded(result):
+            self.succeeded += 1
+        else:
+            self.failed[result.response.status.code] += 1
+        bisect.insort(self._latencies, result.response.round_trip_ms)
+
+    @property
+    def answered(self) -> int:
+        return self.succeeded + sum(self.failed.values())
+
+    @property
+    def unanswered(self) -> int:
+        """Sent and never answered (once the batch is over: it stopped before their answer)."""
+        return self.sent - self.resent - self.answered
+
+    def finish(self) -> None:
+        self._elapsed = time.perf_counter() - self._started
+
+    @property
+    def elapsed_s(self) -> float:
+        return self._elapsed if self._elapsed is not None else time.perf_counter() - self._started
+
+    def percentile(self, share: float) -> float | None:
+        """The nearest-rank percentile of the round trips, in ms; None without any."""
+        if not self._latencies:
+            return None
+        rank = max(1, round(share * len(self._latencies) + 0.5))
+        return self._latencies[min(rank, len(self._latencies)) - 1]
+
+    @property
+    def reports_per_s(self) -> float:
+        return self.answered / self.elapsed_s if self.elapsed_s > 0 else 0.0

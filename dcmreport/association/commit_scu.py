@@ -1,0 +1,328 @@
+"""Storage commitment, the modality side (``commit``): request, then wait for the result.
+
+Built on both sides of the association layer: the requestor sends the
+N-ACTION (Action Type 1) and keeps its association open; the result may come
+on it, or on a new association that the PACS opens to a listener started
+here first (PS3.4 J.3.3: the PACS reports on the N-ACTION's association if
+that is still open, else it opens a new one to the AE title it was called
+by, proposing the SCP role; the modality must accept both). Both ways end in
+one :class:`ResultInbox`: it answers every report Success (the receiver of a
+report has nothing else to say about it), keeps the first report of each
+Transaction UID it expects with the time it came, and tells the waiter. A
+report of another transaction is answered, shown and ignored.
+
+On a new association the inbox is an ordinary :class:`Listener` handler,
+which accepts role selection proposals already; on the request's own
+association :func:`serve_reports` routes the peer's N-EVENT-REPORT-RQs to
+it through :func:`internals.serve_requests`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+from pydicom import Dataset
+from pynetdicom import evt
+from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.presentation import PresentationContext
+
+from dcmreport.association import internals
+from dcmreport.association.command import dataset_fields
+from dcmreport.association.common import Settings, association_info, word_order
+from dcmreport.association.listener import Listener, ListenOptions, received_report
+from dcmreport.association.requestor import (
+    Opened,
+    associate,
+    check_response,
+    context_for,
+    lost_response,
+    response_status,
+)
+from dcmreport.dicom import commitment
+from dcmreport.dicom.address import Peer
+from dcmreport.dicom.catalog import (
+    EXPLICIT_VR_BE,
+    STORAGE_COMMITMENT,
+    STORAGE_COMMITMENT_INSTANCE,
+)
+from dcmreport.dicom.limits import DatasetLimits
+from dcmreport.dicom.records import (
+    Answer,
+    AssociationInfo,
+    CommitRequest,
+    CommitResult,
+    ReceivedReport,
+    ReportRecord,
+    ResponseStatus,
+)
+from dcmreport.dicom.status import SUCCESS, WARNING, category
+from dcmreport.errors import AssociationError, InputError
+from dcmreport.frozen import frozen
+
+LOG = logging.getLogger("dcmreport")
+
+N_ACTION_RSP = 0x8130
+REQUEST_STORAGE_COMMITMENT = 1  # the Action Type ID (PS3.4 J.3.2.1)
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A report of an expected transaction and when it came (``time.monotonic``)."""
+
+    report: ReceivedReport
+    at: float
+    same_association: bool  # on the request's association, not a new one
+
+
+class ResultInbox:
+    """Answers reports Success and keeps the first one of each expected Transaction UID.
+
+    ``ignored`` is told, in a line, of every other report: another
+    transaction's, another class's, a second one for the same transaction.
+    """
+
+    def __init__(self, ignored: Callable[[str], None]) -> None:
+        self._ignored = ignored
+        self._expected: set[str] = set()
+        self._arrived: dict[str, Arrival] = {}
+        self._changed = threading.Condition()
+
+    def expect(self, transaction_uid: str) -> None:
+        """Before its request goes out: a fast PACS may report before the N-ACTION-RSP."""
+        with self._changed:
+            self._expected.add(transaction_uid)
+
+    def decide(self, report: ReceivedReport) -> ReportRecord:
+        return ReportRecord(report, Answer(ResponseStatus(0x0000)))  # Success
+
+    def finish(self, record: ReportRecord, same_association: bool = False) -> None:
+        """Keep the report if it is an expected result; the answer has gone out (or not)."""
+        report, now = record.report, time.monotonic()
+        uid = _transaction_uid(report)
+        if record.delivery is not None and not record.delivery.sent:
+            LOG.warning("the answer to the report was not sent: %s", record.delivery.reason)
+        with self._changed:
+            why = self._why_ignored(report, uid)
+            if why is None and uid is not None:
+                self._arrived[uid] = Arrival(report, now, same_association)
+                self._changed.notify_all()
+        if why is not None:
+            self._ignored(
+                f"answered and ignored a report from {sender(report, same_association)}, "
+                f"event {report.event_type_id}: {why}"
+            )
+
+    def _why_ignored(self, report: ReceivedReport, uid: str | None) -> str | None:
+        if report.sop_class_uid != STORAGE_COMMITMENT:
+            return f"not a storage commitment result (SOP Class {report.sop_class_uid})"
+        if report.problem:
+            return report.problem
+        if uid is None:
+            return "no Transaction UID"
+        if uid not in self._expected:
+            return f"Transaction UID {uid} is not one of this request's"
+        if uid in self._arrived:
+            return f"a second result for Transaction UID {uid}"
+        return None
+
+    def wait(self, transaction_uids: list[str], deadline: float) -> None:
+        """Until each of them has its report, or ``deadline`` (``time.monotonic``) passes."""
+        with self._changed:
+            while not all(uid in self._arrived for uid in transaction_uids):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._changed.wait(remaining)
+
+    def arrival(self, transaction_uid: str) -> Arrival | None:
+        with self._changed:
+            return self._arrived.get(transaction_uid)
+
+
+def sender(report: ReceivedReport, same_association: bool) -> str:
+    """``AET (address:port)`` of the peer that sent the report: on our own association, the
+    one we called."""
+    info = report.association
+    return f"{info.called_aet if same_association else info.calling_aet} ({info.peer_address})"
+
+
+def _transaction_uid(report: ReceivedReport) -> str | None:
+    value = report.dataset.get("TransactionUID") if report.dataset is not None else None
+    return str(value) if value else None
+
+
+def serve_reports(assoc: Association, inbox: ResultInbox, sending: threading.Lock) -> None:
+    """Answer the peer's N-EVENT-REPORTs on our own (requesting) association through ``inbox``.
+
+    ``sending`` is held by whoever puts a message on the association, so that
+    a response never interleaves with a request going out from another thread.
+    """
+    tracker = internals.DeliveryTracker(assoc)
+    limits = DatasetLimits()
+
+    def serve(assoc: Association, req: N_EVENT_REPORT, context: PresentationContext) -> None:
+        record = inbox.decide(received_report(assoc, req, context, limits))
+        assert record.answer is not None
+        rsp = internals.report_response(req, record.answer.status.code, None, True)
+        with sending:
+            delivery = internals.send_response(assoc, tracker, rsp, int(context.context_id or 0))
+        inbox.finish(replace(record, delivery=delivery), same_association=True)
+
+    internals.serve_requests(assoc, serve)
+
+
+@dataclass(frozen=True)
+class NewAssociations:
+    """Where the PACS may open a new association to report: our AE title, address and port."""
+
+    settings: Settings
+    options: ListenOptions
+
+
+@contextmanager
+def accepting(where: NewAssociations | None, inbox: ResultInbox) -> Iterator[int | None]:
+    """Accept results on new associations while inside, giving the port bound (None: not asked).
+
+    Started before the request goes out, so a PACS that reports at once finds it.
+    """
+    if where is None:
+        yield None
+        return
+    listener = Listener(where.settings, where.options, inbox)
+    listener.start()
+    try:
+        yield listener.port
+    finally:
+        listener.stop(grace=2.0)
+
+
+# --- the request and its result --------------------------------------------------------------
+
+
+class _Received:
+    """Every command set received on the association, in order (pynetdicom hides them).
+
+    The response to a request is the first message after it went out: the
+    reactor is paused meanwhile, so that is what pynetdicom took as the response.
+    """
+
+    def __init__(self) -> None:
+        self._commands: list[Dataset] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: evt.Event) -> None:
+        with self._lock:
+            self._commands.append(event.message.command_set)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._commands)
+
+    def at(self, index: int) -> Dataset | None:
+        with self._lock:
+            return self._commands[index] if index < len(self._commands) else None
+
+
+@frozen
+class _Sent:
+    """A request that went out: its N-ACTION-RSP status and when it was sent (monotonic)."""
+
+    request: CommitRequest
+    status: ResponseStatus
+    at: float
+
+
+def request_commitment(
+    peer: Peer,
+    settings: Settings,
+    requests: list[CommitRequest],
+    inbox: ResultInbox,
+    timeout: float,
+) -> list[CommitResult]:
+    """Send each request (N-ACTION), then wait up to ``timeout`` for each one's result.
+
+    The association stays open while waiting, so a PACS that reports on it
+    can (its N-EVENT-REPORTs are answered through ``inbox``); results that
+    come on a new association reach ``inbox`` through its listener. A request
+    answered with a Failure status is not waited for.
+    """
+    received = _Received()
+    sending = threading.Lock()
+    contexts = [(STORAGE_COMMITMENT, "none")]
+    with associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, received)]) as opened:
+        info = association_info(opened.assoc)
+        context = context_for(opened.assoc, STORAGE_COMMITMENT)
+        serve_reports(opened.assoc, inbox, sending)
+        sent = []
+        for request in requests:
+            inbox.expect(request.transaction_uid)
+            with sending:
+                sent.append(_send_action(opened, peer, settings, context, request, received))
+        waited = [s.request.transaction_uid for s in sent if _accepted(s.status)]
+        if waited:
+            inbox.wait(waited, max(s.at for s in sent) + timeout)
+    return [_result(s, info, inbox) for s in sent]
+
+
+def _accepted(status: ResponseStatus) -> bool:
+    return category(status.code) in (SUCCESS, WARNING)
+
+
+def _send_action(
+    opened: Opened,
+    peer: Peer,
+    settings: Settings,
+    context: PresentationContext,
+    request: CommitRequest,
+    received: _Received,
+) -> _Sent:
+    """One N-ACTION-RQ, Action Type ID 1 on the well-known instance, and its checked status."""
+    assoc = opened.assoc
+    big_endian = context.transfer_syntax[0] == EXPLICIT_VR_BE
+    before, start = received.count(), time.monotonic()
+    try:
+        internals.send_action_request(
+            assoc,
+            word_order(request.dataset, big_endian),
+            REQUEST_STORAGE_COMMITMENT,
+            STORAGE_COMMITMENT,
+            STORAGE_COMMITMENT_INSTANCE,
+            msg_id=request.message_id,
+        )
+    except ValueError as exc:  # the data set cannot be encoded in the transfer syntax
+        raise InputError(f"cannot encode the Action Information: {exc}") from None
+    received_set = received.at(before)
+    command = dataset_fields(received_set) if received_set is not None else None
+    problem = (
+        check_response(command, N_ACTION_RSP, request.message_id) if command is not None else None
+    )
+    if problem:
+        if assoc.is_established:
+            assoc.abort()
+        raise AssociationError(f"{peer}: {problem}; aborted the association")
+    if command is None or "Status" not in command:
+        raise lost_response(opened, peer, "N-ACTION", settings)
+    return _Sent(request, response_status(command), start)
+
+
+def _result(sent: _Sent, info: AssociationInfo, inbox: ResultInbox) -> CommitResult:
+    arrival = inbox.arrival(sent.request.transaction_uid)
+    if arrival is None:
+        return CommitResult(sent.request, info, sent.status)
+    committed, failed = commitment.outcome(arrival.report.dataset)
+    return CommitResult(
+        sent.request,
+        info,
+        sent.status,
+        report=arrival.report,
+        same_association=arrival.same_association,
+        committed=committed,
+        failed=failed,
+        elapsed_ms=(arrival.at - sent.at) * 1000,
+    )

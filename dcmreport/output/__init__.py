@@ -1,0 +1,1 @@
+"""Rendering: JSON lines or rich text, and the JSON form of every record."""
