@@ -13,8 +13,8 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from dcmreport.dicom import commitment
-from dcmreport.listen import commitment_policy
 from dcmreport.errors import InputError
+from dcmreport.listen import commitment_policy
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 SC = "1.2.840.10008.5.1.4.1.1.7"

@@ -72,7 +72,9 @@ def text(rec: ReportRecord, full: bool = False) -> str:
 _IMPORTED = """
 import sys
 from pydicom import Dataset
-from dcmreport.dicom.records import Answer, AssociationInfo, ReceivedReport, ReportRecord, ResponseStatus
+from dcmreport.dicom.records import (
+    Answer, AssociationInfo, ReceivedReport, ReportRecord, ResponseStatus
+)
 import dcmreport.output.json_forms
 from dcmreport.output.render import make_renderer
 ds = Dataset(); ds.PatientID = "ID"
