@@ -26,7 +26,7 @@ from dcmreport.association.common import Settings
 from dcmreport.association.listener import Listener, ListenOptions
 from dcmreport.dicom.catalog import TRANSFER_SYNTAXES
 from dcmreport.dicom.records import ReportRecord
-from dcmreport.listen.handler import Reaction, ReportHandler
+from dcmreport.listen.handler import Reaction, ListenHandler
 
 ALL_TS = tuple(uid for uid, _ in TRANSFER_SYNTAXES.values())
 JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
@@ -40,8 +40,8 @@ def listener() -> Iterator[tuple[Listener, list[ReportRecord]]]:
         Settings(ae_title="LISTENER", transfer_syntaxes=ALL_TS),
         ListenOptions(port=0, bind="127.0.0.1"),
         # Routing, not the standard's answers (tests/test_listen_truth.py): answer every report.
-        ReportHandler(
-            Reaction(reply="echo", answer_findings=False), lambda r, _: records.append(r)
+        ListenHandler(
+            Reaction(echo_reply=True, answer_findings=False), lambda r, _: records.append(r)
         ),
     )
     server.start()
@@ -221,7 +221,7 @@ def _showing_slowly(show: Callable[[ReportRecord, Any], None]) -> Listener:
     server = Listener(
         Settings(ae_title="LISTENER"),
         ListenOptions(port=0, bind="127.0.0.1"),
-        ReportHandler(Reaction(answer_findings=False), show),
+        ListenHandler(Reaction(answer_findings=False), show),
     )
     server.start()
     return server

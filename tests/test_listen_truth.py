@@ -22,7 +22,7 @@ from pynetdicom import AE
 from dcmreport.association.common import Settings
 from dcmreport.association.listener import Listener, ListenOptions
 from dcmreport.dicom.records import ReportRecord
-from dcmreport.listen.handler import Reaction, ReportHandler
+from dcmreport.listen.handler import Reaction, ListenHandler
 
 PRIVATE_CLASS = "1.2.826.0.1.3680043.9.9999.77"
 
@@ -164,7 +164,7 @@ def test_importing_dcmreport_leaves_pynetdicom_routing_untouched() -> None:
     ours = Listener(
         Settings(ae_title="OURS"),
         ListenOptions(port=0, bind="127.0.0.1"),
-        ReportHandler(Reaction(), lambda r, _: records.append(r)),
+        ListenHandler(Reaction(), lambda r, _: records.append(r)),
     )
     ours.start()
     plain = AE(ae_title="PLAIN")

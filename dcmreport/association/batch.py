@@ -47,6 +47,7 @@ from dcmreport.dicom.records import (
     Item,
     ReportRequest,
     Result,
+    Role,
     Summary,
     repeated,
     succeeded,
@@ -75,9 +76,9 @@ class _Lost(Exception):
     """The peer released or aborted the association before answering everything sent."""
 
 
-def contexts(items: list[Item]) -> list[tuple[str, str]]:
+def contexts(items: list[Item]) -> list[tuple[str, Role]]:
     """Verification, then each abstract syntax the reports go on with its role, once each."""
-    wanted = [(VERIFICATION, "none")]
+    wanted: list[tuple[str, Role]] = [(VERIFICATION, Role.NONE)]
     for item in items:
         request = item.request
         context = (request.context_class_uid or request.sop_class_uid, request.role)
@@ -131,7 +132,7 @@ def send_batch(
 def _one_association(
     peer: Peer,
     settings: Settings,
-    proposed: list[tuple[str, str]],
+    proposed: list[tuple[str, Role]],
     options: BatchOptions,
     summary: Summary,
     todo: Iterator[Item],

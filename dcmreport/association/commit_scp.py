@@ -35,11 +35,13 @@ from dcmreport.dicom.catalog import (
     STORAGE_COMMITMENT_INSTANCE,
 )
 from dcmreport.dicom.records import (
+    CommitmentOn,
     CommitmentResultRecord,
     ReportRecord,
     ReportRequest,
     ResponseStatus,
     ResultDelivery,
+    Role,
 )
 from dcmreport.dicom.status import SUCCESS, WARNING, Status, category
 from dcmreport.errors import AssociationError
@@ -66,7 +68,7 @@ class CommitmentOptions:
     """
 
     delay: float = 0.0  # seconds between the N-ACTION-RSP and the result
-    on: str = "auto"  # same, new, or auto: the same association while the requester holds it
+    on: CommitmentOn = CommitmentOn.AUTO
     peers: dict[str, Peer] = field(default_factory=dict)  # calling AE title -> where to report
     retries: int = 2  # more attempts after a failed delivery, a second apart
     tls: ssl.SSLContext | None = None  # for the new association
@@ -128,7 +130,7 @@ class CommitmentPerformer:
         on = self._options.on
         attempts, reason = self._options.retries + 1, ""
         for attempt in range(attempts):
-            same = on == "same" or (on == "auto" and assoc.is_established)
+            same = on is CommitmentOn.SAME or (on is CommitmentOn.AUTO and assoc.is_established)
             try:
                 status = self._send(assoc if same else None, result)
             except (AssociationError, RuntimeError, ValueError) as exc:
@@ -172,7 +174,7 @@ class CommitmentPerformer:
             result.event_type_id,
             1,
             result.dataset,
-            role="scp",
+            role=Role.SCP,
         )
         settings = replace(
             self._settings,

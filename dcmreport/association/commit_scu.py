@@ -60,6 +60,7 @@ from dcmreport.dicom.records import (
     ReceivedReport,
     ReportRecord,
     ResponseStatus,
+    Role,
 )
 from dcmreport.dicom.status import SUCCESS, WARNING, category
 from dcmreport.errors import AssociationError, InputError
@@ -254,7 +255,7 @@ def request_commitment(
     """
     received = _Received()
     sending = threading.Lock()
-    contexts = [(STORAGE_COMMITMENT, "none")]
+    contexts = [(STORAGE_COMMITMENT, Role.NONE)]
     with associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, received)]) as opened:
         info = association_info(opened.assoc)
         context = context_for(opened.assoc, STORAGE_COMMITMENT)

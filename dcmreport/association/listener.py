@@ -49,6 +49,7 @@ from dcmreport.dicom.records import (
     Answer,
     AssociationInfo,
     Delivery,
+    MessageKind,
     ReceivedReport,
     ReportRecord,
     ResponseStatus,
@@ -189,7 +190,7 @@ def received_report(
         problem=problem,
         problem_status=problem_status,
         context_class_uid=str(context.abstract_syntax),
-        kind="n-action" if action else "n-event-report",
+        kind=MessageKind.N_ACTION if action else MessageKind.N_EVENT_REPORT,
         encoded=decoded[1] if decoded else None,
     )
 
@@ -531,7 +532,7 @@ class Listener:
         """In the association's recorder: recorded and shown, then an N-ACTION's service."""
         try:
             self._finish(record)
-            if record.report.kind == "n-action" and self._actions is not None:
+            if record.report.kind is MessageKind.N_ACTION and self._actions is not None:
                 self._actions.answered(assoc, record, self._run_in_background)
         finally:
             self._landed()

@@ -43,6 +43,7 @@ from dcmreport.dicom.records import (
     ReportRequest,
     ReportResponse,
     ResponseStatus,
+    Role,
 )
 from dcmreport.dicom.status import SUCCESS, WARNING, category
 from dcmreport.errors import AssociationError, InputError
@@ -181,13 +182,13 @@ class Opened:
 def associate(
     peer: Peer,
     settings: Settings,
-    contexts: list[tuple[str, str]],
+    contexts: list[tuple[str, Role]],
     handlers: list[Any] | None = None,
     negotiation: list[Any] | None = None,
 ) -> Iterator[Opened]:
     """Open an association proposing ``(abstract syntax, role)`` contexts; release it after.
 
-    Role is ``scp``, ``scu``, ``both`` or ``none`` (no role selection item);
+    :class:`Role` NONE proposes no role selection item;
     ``negotiation`` holds other extended negotiation items to propose;
     ``handlers`` are bound before ours (internals items 14 and 17).
     Raises AssociationError with the reason when it is not established.
@@ -196,14 +197,8 @@ def associate(
     extended: list[Any] = list(negotiation or [])
     for abstract_syntax, role in contexts:
         ae.add_requested_context(abstract_syntax, list(settings.transfer_syntaxes))
-        if role != "none":
-            extended.append(
-                build_role(
-                    abstract_syntax,
-                    scu_role=role in ("scu", "both"),
-                    scp_role=role in ("scp", "both"),
-                )
-            )
+        if role is not Role.NONE:
+            extended.append(build_role(abstract_syntax, scu_role=role.scu, scp_role=role.scp))
     _check_resolves(peer)
     diagnostics = internals.Diagnostics()
     handshake = _TlsHandshake(peer, settings.acse_timeout)
@@ -278,7 +273,7 @@ def lost_response(opened: Opened, peer: Peer, what: str, settings: Settings) -> 
 
 def echo(peer: Peer, settings: Settings) -> EchoResponse:
     """Send one C-ECHO and time its round trip."""
-    with associate(peer, settings, [(VERIFICATION, "none")]) as opened:
+    with associate(peer, settings, [(VERIFICATION, Role.NONE)]) as opened:
         assoc = opened.assoc
         info = association_info(assoc)
         context_for(assoc, VERIFICATION)
@@ -338,12 +333,12 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
     """
     context_uid = request.context_class_uid or request.sop_class_uid
     last = _LastResponse()
-    contexts = [(VERIFICATION, "none"), (context_uid, request.role)]
+    contexts = [(VERIFICATION, Role.NONE), (context_uid, request.role)]
     with associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, last)]) as opened:
         assoc = opened.assoc
         info = association_info(assoc)
         context = context_for(assoc, context_uid)
-        if request.role in ("scp", "both") and not context.as_scp:
+        if request.role.scp and not context.as_scp:
             LOG.warning(
                 "the peer did not accept the SCP role for %s; sending the report anyway",
                 UID(context_uid).name,

@@ -35,9 +35,9 @@ from dcmreport.cli import settings as peers
 from dcmreport.cli.bundles import (
     Acceptance,
     AcceptorAssociation,
+    ActionInformation,
     Answering,
     Batching,
-    Commitment,
     Committing,
     ListenTls,
     Output,
@@ -336,7 +336,7 @@ def send_report(
 def commit(
     ctx: typer.Context,
     peer: CommitPeer,
-    request: Commitment,
+    request: ActionInformation,
     waiting: ResultWaiting,
     association: RequestorAssociation,
     tls: Tls,
@@ -439,10 +439,10 @@ def listen(
 
     def body() -> ExitCode:
         from dcmreport.association.listener import Listener
-        from dcmreport.listen.handler import ReportHandler
+        from dcmreport.listen.handler import ListenHandler
 
         renderer = output.renderer()
-        handler = ReportHandler(
+        handler = ListenHandler(
             answering.reaction(committing.policy()),
             renderer.report_received,
             renderer.commitment_result,

@@ -41,7 +41,6 @@ from dcmreport.cli.options import (
     Commit,
     CommitData,
     CommitmentDelay,
-    CommitmentOn,
     CommitmentOnOpt,
     CommitmentPeers,
     CommitmentPolicy,
@@ -89,7 +88,6 @@ from dcmreport.cli.options import (
     ResultBind,
     ResultPort,
     ResultTimeout,
-    Role,
     RoleOpt,
     SopClassOpt,
     Split,
@@ -108,6 +106,7 @@ from dcmreport.cli.options import (
 )
 from dcmreport.dicom import catalog
 from dcmreport.dicom.address import Peer, check_ae_title
+from dcmreport.dicom.records import CommitmentOn, Role
 from dcmreport.dicom.status import check_report_status, parse_status
 from dcmreport.errors import InputError
 from dcmreport.frozen import frozen
@@ -468,7 +467,7 @@ class Committing:
             return None
         options = CommitmentOptions(
             delay=self.commitment_delay,
-            on=self.commitment_on.value,
+            on=self.commitment_on,
             peers=dict(
                 parsed("--peer", _named_address, text) for text in self.commitment_peer or []
             ),
@@ -513,15 +512,14 @@ class Answering:
         status = parse_status(self.status)
         if not self.force_status:
             parsed("--status", check_report_status, status)
-        reply = self.reply if self.reply in ("none", "echo") else "file"
         return Reaction(
             status=status,
             answer_findings=self.answer_findings is AnswerFindingsChoice.YES,
             error_comment=self.error_comment,
-            reply=reply,
-            reply_dataset=dataset.load_data(self.reply, option="--reply")
-            if reply == "file"
-            else None,
+            echo_reply=self.reply == "echo",
+            reply_dataset=None
+            if self.reply in ("none", "echo")
+            else dataset.load_data(self.reply, option="--reply"),
             delay=self.delay,
             abort_after=self.abort_after,
             output_dir=self.output_dir,
@@ -618,7 +616,7 @@ class Report:
             self.message_id,
             ds,
             context_class_uid=_context_uid(class_uid, self.context_class),
-            role=self.role.value,
+            role=self.role,
         )
         _check(request, self.strict, renderer, where)
         return request
@@ -763,7 +761,7 @@ def _check(request: ReportRequest, strict: bool, renderer: Renderer, where: str 
 
 
 @frozen
-class Commitment:
+class ActionInformation:
     """What ``commit`` asks the PACS to commit: the Action Information and its transactions."""
 
     ref: Ref = None

@@ -24,6 +24,7 @@ import typer
 from dcmreport.cli import completion
 from dcmreport.dicom import catalog
 from dcmreport.dicom.address import DEFAULT_PEER, Peer, check_ae_title
+from dcmreport.dicom.records import CommitmentOn, Role
 from dcmreport.dicom.status import parse_status
 
 PANEL_ASSOC = "Association"
@@ -311,15 +312,6 @@ Full = Annotated[
         help="Show every item of long sequences, not only the first ones.",
     ),
 ]
-
-
-class Role(str, Enum):
-    """SCP/SCU role selection to propose for a report's presentation context."""
-
-    SCP = "scp"
-    SCU = "scu"
-    BOTH = "both"
-    NONE = "none"
 
 
 # --- send-report and listen ----------------------------------------------------------
@@ -1096,14 +1088,6 @@ ResultTimeout = Annotated[
 # --- listen --commitment: the PACS side of storage commitment ----------------------------
 
 PANEL_COMMITMENT = "Storage commitment (the PACS side)"
-
-
-class CommitmentOn(str, Enum):
-    """Where ``listen --commitment`` sends a result (PS3.4 J.3.3)."""
-
-    AUTO = "auto"
-    SAME = "same"
-    NEW = "new"
 
 
 CommitmentPolicy = Annotated[

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from dcmreport.dicom.status import SUCCESS, WARNING, category
@@ -27,6 +28,38 @@ if TYPE_CHECKING:
     from pydicom import Dataset
 
     from dcmreport.errors import DcmreportError
+
+
+class MessageKind(str, Enum):
+    """What a received request is: a report, or an N-ACTION the listener serves."""
+
+    N_EVENT_REPORT = "n-event-report"
+    N_ACTION = "n-action"
+
+
+class Role(str, Enum):
+    """SCP/SCU role selection proposed for a context (PS3.7 D.3.3.4); NONE proposes none."""
+
+    SCP = "scp"
+    SCU = "scu"
+    BOTH = "both"
+    NONE = "none"
+
+    @property
+    def scu(self) -> bool:
+        return self in (Role.SCU, Role.BOTH)
+
+    @property
+    def scp(self) -> bool:
+        return self in (Role.SCP, Role.BOTH)
+
+
+class CommitmentOn(str, Enum):
+    """Where ``listen --commitment`` sends a result (PS3.4 J.3.3)."""
+
+    AUTO = "auto"  # on the request's association while the requester holds it, else a new one
+    SAME = "same"
+    NEW = "new"
 
 
 @frozen
@@ -97,7 +130,7 @@ class ReceivedReport:
     problem: str | None = None  # e.g. the Event Information could not be decoded
     problem_status: int = 0x0110  # the answer to a problem: 0x0213 for a limit, else 0x0110
     context_class_uid: str = ""  # the abstract syntax of the context it came on
-    kind: str = "n-event-report"  # or n-action: a storage commitment request (event = action)
+    kind: MessageKind = MessageKind.N_EVENT_REPORT  # N_ACTION: its event type is the action
     # The data set's bytes as received (inflated if deflated), when it decoded: what
     # --output-dir keeps, never encoded again.
     encoded: bytes | None = field(default=None, repr=False)
@@ -154,7 +187,7 @@ class ReportRequest:
     message_id: int = 1
     dataset: Dataset | None = None
     context_class_uid: str | None = None  # abstract syntax to send it on, if not the class
-    role: str = "scp"  # role selection proposed for the report's context: scp, scu, both, none
+    role: Role = Role.SCP  # role selection proposed for the report's context
 
 
 @frozen

@@ -49,6 +49,7 @@ from dcmreport.dicom.records import (
     Answer,
     CommitmentResultRecord,
     Finding,
+    MessageKind,
     ReceivedReport,
     ReferencedInstance,
     ReportRecord,
@@ -72,8 +73,8 @@ class Reaction:
 
     status: int = 0x0000
     error_comment: str | None = None
-    reply: str = "none"  # none, echo, or "file" with reply_dataset
-    reply_dataset: Dataset | None = None
+    echo_reply: bool = False  # the Event Reply is the report's Event Information (--reply echo)
+    reply_dataset: Dataset | None = None  # else this one (--reply FILE), else none
     delay: float = 0.0
     abort_after: int | None = None  # abort instead of answering once N were answered
     output_dir: Path | None = None
@@ -104,7 +105,7 @@ def exec_argv(command: str) -> list[str]:
     return argv
 
 
-class ReportHandler:
+class ListenHandler:
     """Decide, keep, then record and show each report; see the module docstring for the order."""
 
     def __init__(
@@ -137,7 +138,7 @@ class ReportHandler:
         """The record with its answer; its files (and the pending record) are on disk already."""
         if self._reaction.delay:
             time.sleep(self._reaction.delay)
-        action = report.kind == "n-action"
+        action = report.kind is MessageKind.N_ACTION
         findings = () if action else tuple(validate.report_findings(report))
         if self._abort_now():
             return ReportRecord(
@@ -217,7 +218,7 @@ class ReportHandler:
         standard = validate.standard_status(list(findings)) if reaction.answer_findings else None
         if standard is not None:
             return Answer(standard)
-        reply = report.dataset if reaction.reply == "echo" else reaction.reply_dataset
+        reply = report.dataset if reaction.echo_reply else reaction.reply_dataset
         return _answer(reaction.status, reaction.error_comment, reply)
 
     def _keep(self, store: ReportStore, record: ReportRecord) -> ReportRecord:
@@ -247,7 +248,9 @@ class ReportHandler:
     def _runs_before_answer(self, report: ReceivedReport) -> bool:
         """``--exec`` runs for every report before its answer; with ``--commitment exec``
         an N-ACTION's run waits for its result instead (:meth:`_program_decides`)."""
-        return self._argv is not None and not (self._program_commits and report.kind == "n-action")
+        return self._argv is not None and not (
+            self._program_commits and report.kind is MessageKind.N_ACTION
+        )
 
     def _run(self, record: ReportRecord, paths: tuple[Path, Path | None]) -> hooks.HookResult:
         """Run the ``--exec`` program on a kept record; one line if it had to be killed."""

@@ -123,7 +123,7 @@ def record_json(record: ReportRecord) -> dict[str, Any]:
     """One received report and its answer: a line of ``listen --format json``."""
     report = record.report
     return {
-        "kind": report.kind,
+        "kind": report.kind.value,
         "received_at": report.received_at.isoformat(),
         "message_id": report.message_id,
         "sop_class_uid": report.sop_class_uid,

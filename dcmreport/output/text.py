@@ -31,6 +31,7 @@ from dcmreport.dicom.records import (
     Delivery,
     EchoResponse,
     Finding,
+    MessageKind,
     PeerCheck,
     ReferencedInstance,
     ReportRecord,
@@ -220,7 +221,7 @@ def record_text(record: ReportRecord, full: bool = False) -> Panel:
     """One received report: who sent it, what it says, what was answered and whether it went out."""
     report, answer = record.report, record.answer
     info = report.association
-    action = report.kind == "n-action"  # a storage commitment request: Action Type 1
+    action = report.kind is MessageKind.N_ACTION  # a storage commitment request: Action Type 1
     event = (
         Text.assemble((str(report.event_type_id), "bold"), " Request Storage Commitment")
         if action and report.event_type_id == 1
