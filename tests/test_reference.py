@@ -16,7 +16,7 @@ import subprocess
 import sys
 from typing import Any
 
-from conftest import (
+from helpers import (
     IMPLICIT,
     PEERS,
     SC_IMAGE_STORAGE,

@@ -41,7 +41,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "peers"))
 
 import hostile as h  # noqa: E402
-from conftest import Listener  # noqa: E402
+from helpers import Listener  # noqa: E402
 
 HOST = "127.0.0.1"
 

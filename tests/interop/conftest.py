@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import started_processes
+from helpers import started_processes
 
 from interop.support import Dcmtk, ScpJs, StoreScp, require_dcmjs, require_dcmtk
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
-from conftest import Background, cli_env, unused_port
+from helpers import Background, cli_env, unused_port
 
 PEERS = Path(__file__).parent / "peers"
 DCMTK_BIN = Path("/usr/bin")  # not PATH: pynetdicom installs its own echoscu/storescp scripts

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import dcmreport
+from helpers import dcmreport
 
 from interop.datasets import PATIENT, ROOT, SC_IMAGE_STORAGE
 from interop.support import Relay, ScpJs, run_scu_js

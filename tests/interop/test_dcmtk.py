@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import VERIFICATION, dcmreport
+from helpers import VERIFICATION, dcmreport
 from test_commitment_scp import CT, ROOT, commit, write_instance
 
 from interop.datasets import BIG, EXPLICIT, IMPLICIT, TS_OPTION, TYPED

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from certs import Certs, Pair
-from conftest import dcmreport
+from helpers import dcmreport
 
 from interop.support import Dcmtk
 

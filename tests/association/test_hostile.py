@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PEERS, Listener
+from helpers import PEERS, Listener
 
 sys.path.insert(0, str(PEERS))
 import hostile as h

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import cli_env, dcmreport
+from helpers import cli_env, dcmreport
 from pydicom import Dataset, config, dcmread
 from pydicom.uid import UID, generate_uid
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import typer
-from conftest import cli_env, dcmreport, unused_port
+from helpers import cli_env, dcmreport, unused_port
 
 from dcmreport.cli import app as cli
 from dcmreport.cli import bundles as config
@@ -198,7 +198,7 @@ def test_bundles_and_records_are_frozen_to_the_type_checker(tmp_path: Path) -> N
     )
     run = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", str(code)],
-        cwd=Path(__file__).parent.parent,  # the project's mypy cache
+        cwd=Path(__file__).parent.parent.parent,  # the project's mypy cache
         capture_output=True,
         text=True,
         timeout=300,

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import cli_env
+from helpers import cli_env
 
 
 def complete(line: str, env: dict[str, str] | None = None) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from certs import Certs
-from conftest import dcmreport, unused_port
+from helpers import dcmreport, unused_port
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian

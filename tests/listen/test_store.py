@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import Background, dcmreport
+from helpers import Background, dcmreport, listen_argv, listening_port
 from interop.support import missing_peer
 from pydicom import dcmread
 
@@ -196,12 +196,11 @@ def test_no_answer_goes_out_before_its_directory_entry_is_fsynced(tmp_path: Path
         missing_peer("strace not found", "apt-get install strace")
     out, trace = tmp_path / "out", tmp_path / "trace"
     senders, each = 4, 10
+    strace = ["strace", "-f", "-ttt", "-T", "-y", "-e", "trace=link,fsync,sendto", "-o", str(trace)]
     listener = Background(
-        ["strace", "-f", "-ttt", "-T", "-y", "-e", "trace=link,fsync,sendto", "-o", str(trace),
-         sys.executable, "-m", "dcmreport", "listen", "--port", "0", "--bind", "127.0.0.1",
-         "--format", "json", "--count", str(senders * each), "--output-dir", str(out)]
-    )  # fmt: skip
-    port = int(listener.wait_for(re.compile(r"listening on \S+:(\d+)"), timeout=60)[1])
+        [*strace, *listen_argv("--count", str(senders * each), "--output-dir", str(out))]
+    )
+    port = listening_port(listener)
     running = [
         send(port, *STGCMT, "TransactionUID=1.2.3", "--repeat", str(each)) for _ in range(senders)
     ]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PEERS, Background, dcmreport
+from helpers import PEERS, Background, dcmreport
 
 STGCMT_REPORT = ["--class", "storage-commitment", "--event", "1", "TransactionUID=1.2.3"]
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import PEERS
+from helpers import PEERS
 from pydicom import Dataset
 from pynetdicom import AE, build_role, evt
 
@@ -26,7 +26,7 @@ from dcmreport.association.common import Settings
 from dcmreport.association.listener import Listener, ListenOptions
 from dcmreport.dicom.catalog import TRANSFER_SYNTAXES
 from dcmreport.dicom.records import ReportRecord
-from dcmreport.listen.handler import Reaction, ListenHandler
+from dcmreport.listen.handler import ListenHandler, Reaction
 
 ALL_TS = tuple(uid for uid, _ in TRANSFER_SYNTAXES.values())
 JPEG_BASELINE = "1.2.840.10008.1.2.4.50"

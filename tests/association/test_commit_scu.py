@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PEERS, Background, dcmreport, started_processes, unused_port
+from helpers import PEERS, Background, dcmreport, started_processes, unused_port
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 

@@ -15,14 +15,14 @@ from typing import Any
 
 import pynetdicom
 import pytest
-from conftest import PEERS, cli_env, dcmreport
+from helpers import PEERS, cli_env, dcmreport, listen_argv
 from pydicom import Dataset
 from pynetdicom import AE
 
 from dcmreport.association.common import Settings
 from dcmreport.association.listener import Listener, ListenOptions
 from dcmreport.dicom.records import ReportRecord
-from dcmreport.listen.handler import Reaction, ListenHandler
+from dcmreport.listen.handler import ListenHandler, Reaction
 
 PRIVATE_CLASS = "1.2.826.0.1.3680043.9.9999.77"
 
@@ -106,10 +106,12 @@ def test_exec_without_output_dir_leaves_nothing_in_the_temporary_directory(
     hook.chmod(0o755)
     env = {**cli_env(), "TMPDIR": str(temporary)}
     listener = subprocess.Popen(
-        [sys.executable, "-m", "dcmreport", "listen", "--port", "0", "--bind", "127.0.0.1",
-         "--format", "json", "--count", "1", "--exec", str(hook)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        listen_argv("--count", "1", "--exec", str(hook)),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert listener.stderr is not None
     line = listener.stderr.readline()
     port = int(line.rsplit(":", 1)[1].split()[0])

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from certs import Certs
-from conftest import Listener, dcmreport, unused_port
+from helpers import Listener, dcmreport, unused_port
 
 
 def tls_ca(certs: Certs) -> tuple[str, ...]:

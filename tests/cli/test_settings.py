@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Background, cli_env, dcmreport, unused_port
+from helpers import Background, cli_env, dcmreport, unused_port
 
 REPORT = ["--event", "1", "--instance", "1.1.1.1.9999.2"]
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 
 
 def settings_env(path: Path, **extra: str) -> dict[str, str]:

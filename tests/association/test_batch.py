@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from conftest import PEERS, Background, dcmreport, started_processes
+from helpers import PEERS, Background, dcmreport, started_processes
 
 STGCMT = ["--class", "storage-commitment", "--event", "1", "TransactionUID=1.2.3.4"]
 

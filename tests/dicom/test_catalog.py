@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import cli_env, dcmreport
+from helpers import cli_env, dcmreport
 from pydicom._uid_dict import UID_dictionary
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 

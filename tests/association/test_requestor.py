@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import dcmreport, stop_pynetdicom_server
+from helpers import dcmreport, stop_pynetdicom_server
 
 REPORT = ("--event", "1", "--instance", "1.2.3", "--format", "json")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import typer
-from conftest import dcmreport, unused_port
+from helpers import dcmreport, unused_port
 from typer.testing import CliRunner
 
 from dcmreport.cli.app import app

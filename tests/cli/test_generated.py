@@ -11,7 +11,7 @@ import typer
 from dcmreport.cli.app import app
 from dcmreport.cli.generate import completions, man_pages
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 COMMANDS = list(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 
 
