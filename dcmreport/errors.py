@@ -3,7 +3,7 @@
 Every exit code dcmreport can return is a member of :class:`ExitCode`; every
 expected failure is a :class:`DcmreportError` subclass that names its code. The
 CLI turns these into a one-line message and the exit status at a single
-boundary (``dcmreport.cli.run``), so no other module decides how the process
+boundary (``dcmreport.cli.app.run``), so no other module decides how the process
 ends. This module imports nothing heavy: ``--help`` lists the codes from here,
 each command only those it can return (:data:`COMMAND_EXIT_CODES`).
 """

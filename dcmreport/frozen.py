@@ -1,6 +1,6 @@
 """``@frozen``: a dataclass that the type checker keeps immutable, cheap to create at start.
 
-Records (:mod:`dcmreport.records`), option bundles (:mod:`dcmreport.config`)
+Records (:mod:`dcmreport.dicom.records`), option bundles (:mod:`dcmreport.cli.bundles`)
 and the other values dcmreport builds (settings, catalog entries, limits)
 are built once and never assigned to. ``dataclass(frozen=True)`` would
 compile, with ``exec`` at every start (Python 3.11), an ``__init__``, a
@@ -17,7 +17,7 @@ the type checker (PEP 681): mypy --strict, part of the suite, refuses an
 assignment to a field and checks every call against the fields, which is
 where a mistake would be made. ``dataclasses.replace``, ``fields`` and
 ``is_dataclass`` work as on any dataclass. tests/test_frozen.py and
-tests/test_lean_start.py pin all of it. Values that are compared or shown
+tests/cli/test_startup.py pin all of it. Values that are compared or shown
 (``Peer``, ``Status``, ``Key``) stay ``dataclass(frozen=True)``.
 """
 

@@ -64,7 +64,7 @@ class Settings:
     acse_timeout: float = 30.0
     dimse_timeout: float = 30.0
     network_timeout: float = 60.0
-    tls: ssl.SSLContext | None = None  # DICOM over TLS (dcmreport.tls); None: plain DICOM
+    tls: ssl.SSLContext | None = None  # DICOM over TLS (association/tls.py); None: plain DICOM
 
 
 def make_ae(settings: Settings) -> AE:
@@ -211,8 +211,8 @@ def decode_data_set(
     a malformed one raises.
 
     Decoded in one pass over its bytes, checked against ``limits`` as it goes
-    (:mod:`dcmreport.decoding`); what that pass leaves to pydicom's reader is
-    checked against them first (:mod:`dcmreport.limits`), then decoded by
+    (:mod:`dcmreport.dicom.decoding`); what that pass leaves to pydicom's reader is
+    checked against them first (:mod:`dcmreport.dicom.limits`), then decoded by
     pydicom. A deflated data set is inflated here, with a bound.
     """
     data = raw.getvalue() if raw is not None else b""

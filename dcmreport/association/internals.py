@@ -1,7 +1,7 @@
 """Every use of pynetdicom's internals, in one room.
 
 pynetdicom 3.0 has no public way to do several things a test tool must do.
-Each is listed here with its reason; ``tests/test_internals.py`` fails loudly
+Each is listed here with its reason; ``tests/association/test_internals.py`` fails loudly
 when a pinned internal moves (pynetdicom is pinned to ``>=3.0.4,<3.1``). All
 of them are applied to dcmreport's own associations, one at a time, when the
 listener or the requestor sets them up: importing dcmreport changes nothing
@@ -57,7 +57,7 @@ in pynetdicom for other code in the same process.
    other connection and a failed handshake is dropped without a word
    (socketserver swallows the OSError); and a requestor's inside
    ``AssociationSocket.connect``, where it reads as "cannot connect". Our
-   contexts wrap sockets without the handshake (``dcmreport.tls``); we run
+   contexts wrap sockets without the handshake (``dcmreport.association.tls``); we run
    it from ``EVT_CONN_OPEN`` on ``AssociationSocket.socket`` (item 4), which
    pynetdicom triggers before the association reads or writes a byte.
    pynetdicom logs a TLS error that ends an association later (a TLS 1.3

@@ -1,22 +1,18 @@
 """The command line: ``dcmreport echo | send-report | commit | listen | peers``.
 
 A table of contents. Each command takes its options as bundles
-(:mod:`dcmreport.config`), asks them for the configuration objects, calls one
+(:mod:`dcmreport.cli.bundles`), asks them for the configuration objects, calls one
 function of the association layer, hands the result to the renderer and
 returns an exit code; :func:`run` is the single boundary that turns errors
 into messages and exit codes. How help and usage errors look is
-:mod:`dcmreport.manual`'s business. pynetdicom and pydicom are imported inside
+:mod:`dcmreport.cli.manual`'s business. pynetdicom and pydicom are imported inside
 the commands, so ``--help`` and completion never pay for them.
 """
 
 from __future__ import annotations
 
-import copy
-import inspect
-import itertools
 import json
 import logging
-import os
 import signal
 import sys
 import threading
@@ -27,11 +23,9 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.models import CommandInfo, OptionInfo
 
 from dcmreport import __version__
-from dcmreport.cli import library_imports
-from dcmreport.cli import settings as peers
+from dcmreport.cli import library_imports, peer_check, precedence, readiness
 from dcmreport.cli.bundles import (
     Acceptance,
     AcceptorAssociation,
@@ -63,7 +57,7 @@ from dcmreport.cli.options import (
     ReportArguments,
     Wait,
 )
-from dcmreport.cli.settings import ConfiguredCommand
+from dcmreport.cli.precedence import ConfiguredCommand
 from dcmreport.dicom.status import category
 from dcmreport.errors import DcmreportError, ExitCode, ListenTimeoutError
 
@@ -159,13 +153,13 @@ def _thread_failed(failure: threading.ExceptHookArgs) -> None:
 def run(body: Callable[[], ExitCode], output: Output) -> None:
     """Run a command body; map every outcome to its exit code. The only place that exits.
 
-    The settings file's error, if any, is raised here (peers.applied), so it
+    The settings file's error, if any, is raised here (precedence.applied), so it
     is reported like every other; with JSON output a failure is also one JSON
     object on stdout, for the script that reads it.
     """
     _setup_logging(output)
     try:
-        peers.applied()
+        precedence.applied()
         code = body()
     except DcmreportError as exc:
         code = _failed(output, exc.exit_code, str(exc), exc.hint)
@@ -243,7 +237,7 @@ def echo(
         if wait is None:
             rsp = requestor.echo(target, settings)
         else:
-            rsp = peers.echo_until(requestor.echo, target, settings, wait)
+            rsp = readiness.echo_until(requestor.echo, target, settings, wait)
         output.renderer().echo(rsp)
         return exit_code_for_status(rsp.status.code)
 
@@ -487,13 +481,13 @@ def list_peers(
         from dcmreport.dicom.records import PeerCheck
 
         renderer = output.renderer()
-        settings = load(config)
-        if not settings.peers:
-            renderer.note(f"dcmreport: no named peers in {settings.path or 'no settings file'}")
+        named = load(config)
+        if not named.peers:
+            renderer.note(f"dcmreport: no named peers in {named.path or 'no settings file'}")
         found = (
-            peers.check_all(ctx, settings)
+            peer_check.check_all(ctx, named)
             if check
-            else [PeerCheck(n, peers.resolve_peer(n, config).text) for n in settings.peers]
+            else [PeerCheck(n, precedence.resolve_peer(n, config).text) for n in named.peers]
         )
         renderer.peers(found)
         failed = any(c.error for c in found)
@@ -533,7 +527,7 @@ def _serve(
     """Run the listener until --count, --timeout or a signal; then stop it gracefully."""
     stop = _StopOnSignal()
     stop.install()
-    with peers.ready_file(ready_file, aet, acceptance.bind) as ready:
+    with readiness.ready_file(ready_file, aet, acceptance.bind) as ready:
         listener.start()
         ready(listener.port)
         renderer.note(
@@ -567,88 +561,8 @@ def _until_done(
 def main() -> None:
     """Console-script entry point (``prog_name`` keeps completion working under ``python -m``).
 
-    Typer builds the click objects of every registered command on each run
-    (148 options: about 18 ms, a tenth of ``echo``'s whole start), though a
-    run invokes one; so a copy of ``app`` keeps only the command the
-    arguments name (:func:`invoked`). ``app`` itself keeps them all: the
-    settings file's keys are checked against every command's options
-    (:func:`option_names`). pydicom and pynetdicom, when the command imports them, import
-    without what no command uses (:mod:`dcmreport.library_imports`).
+    pydicom and pynetdicom, when the command imports them, import without what
+    no command uses (:mod:`dcmreport.cli.library_imports`).
     """
     library_imports.install()
-    narrowed = copy.copy(app)
-    narrowed.registered_commands = invoked(sys.argv[1:])
-    try:
-        narrowed(prog_name=PROG)
-    except SystemExit as done:
-        if {_command_name(c) for c in narrowed.registered_commands} <= _EXIT_AT_ONCE:
-            _exit_now(done.code)
-        raise
-
-
-# Commands that leave no thread of theirs working at exit (pynetdicom's, at most): a
-# listener's recorders, commitment deliveries and --exec programs' temporary directories
-# are left to the normal exit, whose finalizers remove such a directory even then.
-_EXIT_AT_ONCE = {"echo", "send-report"}
-
-
-def _exit_now(code: object) -> None:
-    """End the process with ``code`` at once, without tearing the interpreter down.
-
-    A normal exit frees every module and object one by one, pydicom's and
-    pynetdicom's tables too: on a loaded machine about a sixth of ``echo``'s
-    whole process, after its work is done. By now everything dcmreport writes
-    is closed (files are written in ``with`` blocks, kept reports fsynced) or a
-    stream flushed here, and logging's handlers are flushed as at exit. Not when
-    another non-daemon thread still runs (a normal exit waits for it), nor for
-    a message instead of a code, nor when flushing fails (Python reports that
-    as it always does). tests/test_lean_start.py pins it.
-    """
-    if not (code is None or isinstance(code, int)):
-        return
-    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
-        return
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        return
-    logging.shutdown()
-    os._exit(code or 0)
-
-
-def invoked(args: list[str]) -> list[CommandInfo]:
-    """The registered command that ``args`` name, or all of them when they name none.
-
-    Options before the command are flags only (-v, -q, -d; a test pins it), so
-    the first word not starting with ``-`` is the command. All are kept for
-    help before the command (its list of commands), for a mistyped name (the
-    "did you mean"), and for TAB completion (the words come from the
-    environment, ``args`` is empty).
-    """
-    before = list(itertools.takewhile(lambda arg: arg.startswith("-"), args))
-    if len(before) == len(args) or {"-h", "--help"} & set(before):
-        return app.registered_commands
-    word = args[len(before)]
-    if word not in {_command_name(c) for c in app.registered_commands}:
-        return app.registered_commands
-    wanted = {word, *_USES.get(word, ())}
-    return [c for c in app.registered_commands if _command_name(c) in wanted]
-
-
-def option_names() -> frozenset[str]:
-    """Every option of every command, by name, read from the declarations (nothing built)."""
-    return frozenset(
-        name
-        for info in app.registered_commands
-        for name, parameter in inspect.signature(info.callback).parameters.items()  # type: ignore[arg-type]
-        if any(isinstance(m, OptionInfo) for m in getattr(parameter.annotation, "__metadata__", ()))
-    )
-
-
-# The commands a command runs itself: ``peers --check`` echoes each peer with echo's options.
-_USES = {"peers": ("echo",)}
-
-
-def _command_name(info: CommandInfo) -> str:
-    return info.name or typer.main.get_command_name(info.callback.__name__)  # type: ignore[union-attr]
+    app(prog_name=PROG)

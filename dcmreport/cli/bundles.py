@@ -1,7 +1,7 @@
 """The option bundles of the commands, and the configuration objects they build.
 
-Each bundle is a frozen dataclass of options (see :mod:`dcmreport.bundles`):
-its fields carry the option declarations of :mod:`dcmreport.options` and the
+Each bundle is a frozen dataclass of options (see :mod:`dcmreport.cli.expand`):
+its fields carry the option declarations of :mod:`dcmreport.cli.options` and the
 defaults, written once here; one method builds the object the rest of
 dcmreport works with (``Settings``, ``ListenOptions``, ``Reaction``, a
 ``ReportRequest``, a ``Renderer``). Values that need checking against each
@@ -11,7 +11,7 @@ other or against files are checked here and fail as :class:`InputError`
 Nothing here imports pynetdicom or pydicom at import time: ``--help`` stays fast.
 Bundles are built once per run and never compared, hashed or printed:
 :func:`~dcmreport.frozen.frozen` dataclasses, immutable to the type checker and
-cheap to create at every start (tests/test_lean_start.py pins it).
+cheap to create at every start (tests/cli/test_startup.py pins it).
 """
 
 from __future__ import annotations
@@ -267,7 +267,7 @@ class RequestorAssociation(_Association, _Calling):
 
         --called-aet overrides its AE title.
         """
-        from dcmreport.cli.settings import resolve_peer
+        from dcmreport.cli.precedence import resolve_peer
 
         address = resolve_peer(given, self.config)
         chosen = parsed(address.what, parse_peer, address.text)
@@ -679,7 +679,7 @@ class Batching:
 
 def split_arguments(arguments: list[str]) -> tuple[str | None, list[str]]:
     """Tell the optional PEER from KEY=VALUE arguments: a key never holds an ``@``."""
-    from dcmreport.cli.settings import peer_word
+    from dcmreport.cli.precedence import peer_word
 
     peer = peer_word({"arguments": arguments})
     return peer, arguments[1:] if peer else arguments

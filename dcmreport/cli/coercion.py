@@ -4,7 +4,7 @@ Typer 0.29 converts every value through a pydantic ``TypeAdapter``: the
 first value a command parses imports pydantic, which cost ``echo`` about a
 third of its whole run and a TAB more than ``--help`` (issue 11). Typer
 0.28 has no pydantic but neither the parameter objects
-:mod:`dcmreport.manual` builds on. dcmreport's values are of a few plain
+:mod:`dcmreport.cli.manual` builds on. dcmreport's values are of a few plain
 kinds (text, text through the option's own parser, a choice, a number in a
 range, a path, a flag, a list of one of these), which :func:`runtime_param`
 converts as Typer's adapters do; it gives None for any other kind, which
@@ -12,7 +12,7 @@ Typer then converts itself.
 
 Typer's ``RuntimeParam`` (what ``get_runtime_param`` returns) and its choice
 and path checks are Typer internals, pinned with it below 0.30 in
-pyproject.toml; ``tests/test_cli.py`` checks that every option of every
+pyproject.toml; ``tests/cli/test_commands.py`` checks that every option of every
 command is converted here.
 """
 

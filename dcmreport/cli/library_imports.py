@@ -2,9 +2,9 @@
 
 ``import pydicom`` and ``import pynetdicom`` do work at import that dcmreport
 never needs; both are pinned (pydicom ``>=3.0.1,<3.1``, pynetdicom
-``>=3.0.4,<3.1``) and ``tests/test_library_imports.py`` fails loudly when an
+``>=3.0.4,<3.1``) and ``tests/cli/test_library_imports.py`` fails loudly when an
 upgrade changes what an item relies on. :func:`install` applies them,
-explicitly, from the command line's entry point (:func:`dcmreport.cli.main`)
+explicitly, from the command line's entry point (:func:`dcmreport.cli.app.main`)
 before either library is imported; importing this module or any other of
 dcmreport's changes nothing. Each library is changed while it imports only:
 afterwards it is the library as installed, with every function working.
@@ -85,7 +85,7 @@ class _StandIn(types.ModuleType):
             raise AttributeError(name)
         if sys.modules.get(self.__name__) is self:
             raise ImportError(
-                f"dcmreport.library_imports: {name!r} is imported from {self.__name__} while "
+                f"dcmreport.cli.library_imports: {name!r} is imported from {self.__name__} while "
                 f"pydicom or pynetdicom imports, and no item provides it (a changed library?)"
             )
         return getattr(importlib.import_module(self.__name__), name)

@@ -12,7 +12,7 @@ spelling only. :class:`Command` and :class:`Group` correct that in one place:
 * a mistyped command gets a "did you mean" (``send`` -> ``send-report``);
 * a usage error is printed like every other error, ``dcmreport: error: ...``
   and a hint naming ``--help``, and exits 2;
-* values are converted by :mod:`dcmreport.coercion`, without pydantic.
+* values are converted by :mod:`dcmreport.cli.coercion`, without pydantic.
 
 Typer vendors click as ``typer._click`` (pinned below 0.30 in pyproject.toml);
 its ``Context`` and ``NoArgsIsHelpError`` are imported from there.
@@ -63,7 +63,7 @@ def exit_codes(codes: Iterable[ExitCode]) -> str:
 
 
 class _PlainValues(_TyperParameter):
-    """Values converted by :mod:`dcmreport.coercion` where it knows their kind."""
+    """Values converted by :mod:`dcmreport.cli.coercion` where it knows their kind."""
 
     def get_runtime_param(self) -> RuntimeParam:
         if self._runtime_param is None:

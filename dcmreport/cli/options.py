@@ -2,7 +2,7 @@
 
 Each alias is an ``Annotated`` type carrying its ``typer.Option`` (names, help
 text, metavar, panel, parser, completion). The option bundles of
-:mod:`dcmreport.config` use these aliases as field types and hold the defaults,
+:mod:`dcmreport.cli.bundles` use these aliases as field types and hold the defaults,
 so a default is written once, next to the field that carries it. Every value
 option names its metavar for what it is (``SECONDS``, ``UID``, ``AET``): Typer
 would otherwise show a Python type. Parsers here validate (AE titles, UIDs,

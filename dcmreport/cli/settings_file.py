@@ -17,7 +17,7 @@ A key is the name of any option of any command (its bundle field name:
 here without touching this module; a peer table also has its ``address``.
 This module only reads and checks the file's shape: which keys exist and on
 which line. Whether a value suits its option is checked by the option's own
-parser when a command applies it (:mod:`dcmreport.peers`), and every error
+parser when a command applies it (:mod:`dcmreport.cli.precedence`), and every error
 names the file, the line and the key (exit 2).
 
 :mod:`tomllib` gives no positions, so a small scan of the text finds the line

@@ -389,7 +389,7 @@ def _from_model(doc: dict[str, Any]) -> Dataset:
     for a 100,000-item report. Text and sequence elements, nearly all of a
     report, are built here with the same values; any other element (numbers, PN,
     AT, binary, anything unusual) is left to pydicom, so its rules and errors
-    stay pydicom's. Values are not checked here: :mod:`dcmreport.validate` checks
+    stay pydicom's. Values are not checked here: :mod:`dcmreport.dicom.validate` checks
     them before sending, with findings rather than pydicom's warnings.
     """
     ds = Dataset()

@@ -6,7 +6,7 @@ through its hooks, and each sequence by reading its bytes again: for a
 before it could answer (the listener converts everything at once, so that a
 malformed data set is answered 0x0110 rather than found while showing it).
 This module reads the bytes once: it counts elements and depth against the
-limits (:class:`dcmreport.limits.Budget`) as it goes, builds each sequence
+limits (:class:`dcmreport.dicom.limits.Budget`) as it goes, builds each sequence
 and item itself, converts the plain text VRs (UI, CS, AE, AS, DA, DT, TM)
 with pydicom's own converters, and leaves every other element to pydicom as
 the raw element pydicom's reader makes, converted at once by the Dataset

@@ -142,7 +142,7 @@ class Finding:
 
     ``kind`` names the rule: missing, empty, other-event, undefined-value,
     invalid-value, unexpected, unknown-event, and the rules about the command
-    itself that decide ``listen``'s answer by default (see ``dcmreport.validate``).
+    itself that decide ``listen``'s answer by default (see ``dcmreport.dicom.validate``).
     """
 
     kind: str
@@ -306,7 +306,7 @@ def assigned_id(first: int, offset: int) -> int:
     return (first - 1 + offset) % MAX_MESSAGE_ID + 1
 
 
-@dataclass(frozen=True)
+@frozen
 class Item:
     """A report to send: its place in the batch (1, 2, ...) and its ``--batch`` line, if any."""
 
@@ -333,7 +333,7 @@ def repeated(items: list[Item], times: int) -> Iterator[Item]:
             )
 
 
-@dataclass(frozen=True)
+@frozen
 class Result:
     """An answered report: on which association (1, 2, ...) and which attempt (2+: resent)."""
 
@@ -347,7 +347,7 @@ def succeeded(result: Result) -> bool:
     return category(result.response.status.code) in (SUCCESS, WARNING)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Summary:
     """What a batch did, added up as the answers come."""
 

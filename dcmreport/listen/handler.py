@@ -12,7 +12,7 @@ sent for a report that is not kept; if keeping it fails, the answer is
 0x0110. The record is written (or completed) once the answer has gone out
 or not, so each report stays one self-contained JSON file that a hook or a
 person can read, and it never claims an answer that was not sent
-(:mod:`dcmreport.store` says what a crash leaves).
+(:mod:`dcmreport.listen.store` says what a crash leaves).
 
 A storage commitment request answered Success (``listen --commitment``) is
 then decided again, later and in its own thread: :meth:`ReportHandler.commitment_result`

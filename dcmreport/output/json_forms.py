@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 
 def to_json_model(ds: Dataset | None) -> dict[str, Any] | None:
-    """:func:`dcmreport.dataset.to_json_model`, imported with the first data set shown:
+    """:func:`dcmreport.dicom.dataset.to_json_model`, imported with the first data set shown:
     ``echo`` shows none and does not import it (lean start)."""
     from dcmreport.dicom.dataset import to_json_model as convert
 

@@ -1,8 +1,8 @@
 """Rendering: one renderer per output format, each building only the form it prints.
 
 :func:`make_renderer` picks :class:`JsonRenderer` (one JSON object per line,
-forms from :mod:`dcmreport.records_json`) or the rich text renderer in
-:mod:`dcmreport.render_text`. This module imports no rich: rich is imported
+forms from :mod:`dcmreport.output.json_forms`) or the rich text renderer in
+:mod:`dcmreport.output.text`. This module imports no rich: rich is imported
 only when text is chosen, so ``--format json`` (what scripts and CI use) does
 not pay for it. Neither renderer looks at the terminal (the CLI decides
 ``--format auto``).

@@ -1,6 +1,6 @@
 """The rich text view: what a person reads on a terminal.
 
-Imported only when text output is chosen (see :mod:`dcmreport.render`), since
+Imported only when text output is chosen (see :mod:`dcmreport.output.render`), since
 rich is the slowest import on the JSON path. A report can be huge (a storage
 commitment of 100,000 instances, a 10 MB OB value): a terminal can show none of
 that usefully, and building it whole costs seconds and memory. So the view is a
@@ -419,7 +419,7 @@ def summary_text(summary: Summary) -> Table:
 
 
 class TextRenderer:
-    """Rich text on ``out``, styled lines on ``err``; see :class:`dcmreport.render.Renderer`."""
+    """Rich text on ``out``, styled lines on ``err``; see :class:`~.render.Renderer`."""
 
     def __init__(self, out: Console, err: Console, quiet: bool = False, full: bool = False) -> None:
         self._out = out

@@ -212,7 +212,7 @@ def test_a_report_of_many_small_elements_is_answered(tmp_path: Path) -> None:
         served.listener.proc.wait()
 
 
-# What each missing mandatory element is answered with (dcmreport/validate.py).
+# What each missing mandatory element is answered with (dcmreport/dicom/validate.py).
 MISSING_ANSWERS = {"no-message-id": 0x0110, "no-instance": 0x0117, "no-event-type": 0x0113}
 
 

@@ -39,7 +39,7 @@ def listener() -> Iterator[tuple[Listener, list[ReportRecord]]]:
     server = Listener(
         Settings(ae_title="LISTENER", transfer_syntaxes=ALL_TS),
         ListenOptions(port=0, bind="127.0.0.1"),
-        # Routing, not the standard's answers (tests/test_listen_truth.py): answer every report.
+        # Routing, not the standard's answers (tests/listen/test_answers.py): answer every report.
         ListenHandler(
             Reaction(echo_reply=True, answer_findings=False), lambda r, _: records.append(r)
         ),

@@ -18,14 +18,14 @@ COMMANDS = list(typer.main.get_command(app).commands)  # type: ignore[attr-defin
 def test_man_pages_are_current() -> None:
     for name, text in man_pages().items():
         assert (ROOT / "man" / name).read_text() == text, (
-            f"man/{name} is stale: run python -m dcmreport.generate"
+            f"man/{name} is stale: run python -m dcmreport.cli.generate"
         )
 
 
 def test_completions_are_current() -> None:
     for name, text in completions().items():
         assert (ROOT / "completions" / name).read_text() == text, (
-            f"completions/{name} is stale: run python -m dcmreport.generate"
+            f"completions/{name} is stale: run python -m dcmreport.cli.generate"
         )
 
 

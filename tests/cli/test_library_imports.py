@@ -1,4 +1,4 @@
-"""dcmreport/library_imports.py: what pydicom and pynetdicom skip at import, and that it is safe.
+"""cli/library_imports.py: what pydicom and pynetdicom skip at import, and that it is safe.
 
 Each check runs in a fresh interpreter (``python -c``), as the entry point
 does, since this test process imported pydicom long ago. When an upgrade of

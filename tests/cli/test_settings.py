@@ -292,7 +292,9 @@ def test_no_option_reads_a_variable_that_listen_exec_sets() -> None:
 
     from dcmreport.cli.app import app
 
-    hook_vars = set(re.findall(r'"(DCMREPORT_[A-Z_]+)"', (ROOT / "dcmreport/hooks.py").read_text()))
+    hook_vars = set(
+        re.findall(r'"(DCMREPORT_[A-Z_]+)"', (ROOT / "dcmreport/listen/hooks.py").read_text())
+    )
     assert "DCMREPORT_CALLING_AET" in hook_vars
     group = typer.main.get_command(app)
     envvars = {

@@ -22,7 +22,6 @@ import pytest
 import typer
 from helpers import cli_env, dcmreport, unused_port
 
-from dcmreport.cli import app as cli
 from dcmreport.cli import bundles as config
 from dcmreport.cli import coercion
 from dcmreport.cli.app import app
@@ -131,27 +130,6 @@ def test_values_from_the_environment_are_converted() -> None:
     assert "'DCMREPORT_MAX_PDU'" in run.stderr and "'lots' is not an integer" in run.stderr
 
 
-def _names(infos: list[Any]) -> list[str]:
-    return [cli._command_name(info) for info in infos]
-
-
-def test_a_run_builds_only_the_command_it_names() -> None:
-    """Typer builds every registered command's options; main() keeps the one invoked."""
-    every = ["echo", "send-report", "commit", "listen", "peers"]
-    assert _names(cli.invoked(["echo", "pacs"])) == ["echo"]
-    assert _names(cli.invoked(["-v", "-q", "send-report", "--class", "echo"])) == ["send-report"]
-    assert _names(cli.invoked(["peers", "--check"])) == ["echo", "peers"]  # it runs echo
-    for args in ([], ["-v"], ["--help", "echo"], ["-h", "listen"], ["ech"], ["--version"]):
-        assert _names(cli.invoked(args)) == every, args
-
-
-def test_options_before_the_command_are_flags() -> None:
-    """cli.invoked takes the first word not starting with - as the command: no value may
-    come before it."""
-    group = typer.main.get_command(app)
-    assert all(getattr(param, "is_flag", False) for param in group.params)
-
-
 @pytest.mark.parametrize(
     ("args", "shown"),
     [
@@ -207,18 +185,6 @@ def test_bundles_and_records_are_frozen_to_the_type_checker(tmp_path: Path) -> N
     assert 'Property "tls" defined in "Tls" is read-only' in run.stdout
 
 
-def test_option_names_are_those_of_the_whole_command_tree() -> None:
-    """The settings file's keys are checked against the declarations, not the narrowed tree."""
-    group = typer.main.get_command(app)
-    built = {
-        param.name
-        for command in group.commands.values()  # type: ignore[attr-defined]
-        for param in command.params
-        if param.param_type_name == "option"
-    }
-    assert cli.option_names() == built
-
-
 def test_a_setting_of_another_command_is_no_unknown_key(listen: Any, tmp_path: Path) -> None:
     """echo builds only echo's options; [defaults] may still set listen's --reply."""
     settings = tmp_path / "config.toml"
@@ -231,42 +197,3 @@ def test_a_setting_of_another_command_is_no_unknown_key(listen: Any, tmp_path: P
     settings.write_text('[defaults]\nreply = "echo"\n')
     run = dcmreport("echo", peer, "--format", "json", env=env)
     assert run.returncode == 0, run.stderr
-
-
-_ENDING = """
-import atexit, sys, threading, time
-atexit.register(lambda: print("torn down", flush=True))
-if sys.argv[1] == "busy":
-    threading.Thread(target=time.sleep, args=(3,)).start()  # a non-daemon thread, still running
-sys.argv = ["dcmreport", *sys.argv[2:]]
-from dcmreport.cli.app import main
-main()
-"""
-
-
-@pytest.mark.parametrize(
-    ("mode", "args", "code", "torn_down"),
-    [
-        ("idle", ["echo", "--help"], 0, False),
-        ("idle", ["echo", "--max-pdu", "x"], 2, False),
-        ("idle", ["send-report", "--max-pdu", "x"], 2, False),
-        ("busy", ["echo", "--help"], 0, True),  # a normal exit waits for the thread
-        ("idle", ["listen", "--port", "x"], 2, True),  # its threads may hold files
-        ("idle", ["--version"], 0, True),  # no command named: nothing to gain
-    ],
-)
-def test_a_run_ends_without_tearing_the_interpreter_down(
-    mode: str, args: list[str], code: int, torn_down: bool
-) -> None:
-    """cli._exit_now: the exit code and the output stay, the interpreter's teardown goes (for
-    echo and send-report, and only when no thread of theirs is still working)."""
-    run = subprocess.run(
-        [sys.executable, "-c", _ENDING, mode, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=cli_env(),
-    )
-    assert run.returncode == code, run.stderr
-    assert ("torn down" in run.stdout) is torn_down
-    assert "dcmreport" in run.stdout + run.stderr  # the help, the version or the usage error

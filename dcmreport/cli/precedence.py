@@ -1,17 +1,17 @@
-"""Named peers and settings applied to the commands; waiting for a peer; checking them all.
+"""Where each option's value comes from: the command line, the environment, the settings file.
 
 A value's source, highest first: the command line, the environment
 (``DCMREPORT_<OPTION>``), the named peer's table, ``[defaults]``, the built-in
 default. Click resolves the command line and the environment itself and
 consults a context's ``default_map`` before the built-in default
 (``ParameterSource.DEFAULT_MAP``), so :class:`ConfiguredCommand` only has to
-build that map from the settings file (:mod:`dcmreport.configfile`), each
+build that map from the settings file (:mod:`dcmreport.cli.settings_file`), each
 value checked by its option's own parser. The peer's table depends on the
 PEER argument, which is known only once the command line is parsed: a first,
 resilient parse (no callbacks, no errors) finds it and ``--config``.
 
 A broken file is bad input like any other, so it is reported by the one error
-boundary (``cli.run``, which gives scripts their JSON): the error is kept in
+boundary (``cli.app.run``, which gives scripts their JSON): the error is kept in
 the context and raised by :func:`applied` when the command runs. The same
 function logs, with ``-v``, each effective association setting and its source.
 """
@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import field, replace
+from collections.abc import Mapping
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,16 +33,15 @@ from typer._click.globals import get_current_context
 from dcmreport.cli.manual import Command
 from dcmreport.cli.options import PANEL_ASSOC
 from dcmreport.cli.settings_file import ADDRESS, ConfigFile, Table, load
-from dcmreport.dicom.address import DEFAULT_PEER, Peer
-from dcmreport.errors import AssociationError, DcmreportError
+from dcmreport.dicom.address import DEFAULT_PEER
+from dcmreport.errors import DcmreportError
 from dcmreport.frozen import frozen
 
 if TYPE_CHECKING:
-    from dcmreport.association.common import Settings
-    from dcmreport.dicom.records import EchoResponse, PeerCheck
+    pass
 
 LOG = logging.getLogger("dcmreport")
-_META = "dcmreport.settings"
+META = "dcmreport.settings"
 _SOURCES = {
     ParameterSource.COMMANDLINE: "command line",
     ParameterSource.ENVIRONMENT: "environment",
@@ -77,16 +74,20 @@ class Applied:
     error: DcmreportError | None = None
 
 
-def settable() -> frozenset[str]:
+def settable(ctx: ClickContext) -> frozenset[str]:
     """Every option of every command, by name: what a table may set (``config`` excepted).
 
-    Read from the commands' declarations (:func:`dcmreport.cli.option_names`),
-    so a bundle added later (TLS settings) can be set in the file without a
-    change here; not from the click tree, which holds only the command run.
+    Read from the command tree ``ctx`` belongs to, so an option added later
+    (TLS settings) can be set in the file without a change here.
     """
-    from dcmreport.cli.app import option_names  # the table of commands, imported by now
-
-    return option_names() - {"config"}
+    group = ctx.find_root().command
+    commands = getattr(group, "commands", {}).values()
+    return frozenset(
+        param.name
+        for command in commands
+        for param in command.params
+        if param.param_type_name == "option" and param.name and param.name != "config"
+    )
 
 
 class ConfiguredCommand(Command):
@@ -105,7 +106,7 @@ class ConfiguredCommand(Command):
         ctx = super().make_context(
             info_name, args, parent, default_map=applied.default_map, **extra
         )
-        ctx.meta[_META] = applied
+        ctx.meta[META] = applied
         return ctx
 
     def _apply(
@@ -117,7 +118,7 @@ class ConfiguredCommand(Command):
             return Applied()
         try:
             config = load(pre.params.get("config"))
-            config.check_keys(settable())
+            config.check_keys(settable(pre))
             word = peer_word(pre.params) or default_peer()
             return _defaults(pre, config, config.peer(word))
         except DcmreportError as exc:
@@ -162,7 +163,7 @@ def applied() -> None:
     ctx = get_current_context(silent=True)
     if ctx is None:
         return
-    settings: Applied = ctx.meta.get(_META, Applied())
+    settings: Applied = ctx.meta.get(META, Applied())
     if settings.error is not None:
         raise settings.error
     if not LOG.isEnabledFor(logging.INFO):
@@ -210,95 +211,3 @@ def resolve_peer(given: str | None, config_path: Path | None) -> Address:
     if given:
         return Address(word, "PEER", "command line")
     return Address(word, "DCMREPORT_PEER", "environment") if env else Address(word, "", "built-in")
-
-
-# --- echo --wait -----------------------------------------------------------------------------
-
-
-def echo_until(
-    echo: Callable[[Peer, Settings], EchoResponse], peer: Peer, settings: Settings, wait: float
-) -> EchoResponse:
-    """C-ECHO until the peer answers or ``wait`` seconds have passed; then its last error.
-
-    For a CI job that starts an SCP: every attempt is short (its connect
-    timeout capped to the time left), and attempts come every 0.2 s at most.
-    """
-    deadline = time.monotonic() + wait
-    while True:
-        left = deadline - time.monotonic()
-        timeout = min(settings.connect_timeout or left, left)
-        try:
-            return echo(peer, replace(settings, connect_timeout=max(timeout, 0.1)))
-        except AssociationError as exc:
-            if time.monotonic() + 0.2 >= deadline:
-                raise AssociationError(
-                    f"{exc} (still, after waiting {wait:g} s: --wait)", exc.hint
-                ) from None
-            LOG.info("no answer yet: %s", exc)
-            time.sleep(0.2)
-
-
-@contextmanager
-def ready_file(path: Path | None, aet: str, bind: str) -> Iterator[Callable[[int], None]]:
-    """``listen --ready-file``: gives ``ready(port)``, which writes ``AET@HOST:PORT`` there.
-
-    A stale file from an earlier run must not say "ready", so it is removed
-    first, and again at exit. It is written whole (a temporary file renamed
-    into place), so a job polling for it never reads half an address. HOST is
-    the bound address, loopback for a wildcard, so the line is a peer to call.
-    """
-    if path is None:
-        yield lambda port: None
-        return
-    path.unlink(missing_ok=True)
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(bind, bind)
-
-    def ready(port: int) -> None:
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_text(f"{Peer(aet, host, port)}\n", encoding="utf-8")
-        partial.replace(path)
-
-    try:
-        yield ready
-    finally:
-        path.unlink(missing_ok=True)
-
-
-# --- peers --check ---------------------------------------------------------------------------
-
-
-def check_all(ctx: ClickContext, config: ConfigFile) -> list[PeerCheck]:
-    """Echo every named peer at once, each as ``dcmreport echo NAME`` would call it.
-
-    Each peer's options are resolved by the echo command itself (same
-    precedence, same checks); a dead peer costs its own timeouts, not the others'.
-    """
-    group = ctx.find_root().command
-    echo_command = group.get_command(ctx, "echo")  # type: ignore[attr-defined]
-    config_args = ["--config", str(config.path)] if config.path else []
-    contexts = {
-        name: echo_command.make_context("echo", [name, *config_args], parent=ctx.find_root())
-        for name in config.peers
-    }
-    from concurrent.futures import ThreadPoolExecutor  # only peers --check: not on every start
-
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(contexts)))) as pool:
-        return list(pool.map(lambda item: _check(config, *item), contexts.items()))
-
-
-def _check(config: ConfigFile, name: str, sub: ClickContext) -> PeerCheck:
-    from dcmreport.association import requestor
-    from dcmreport.cli.bundles import RequestorAssociation
-    from dcmreport.cli.expand import collect
-    from dcmreport.dicom.records import PeerCheck
-
-    address = resolve_peer(name, config.path).text
-    try:
-        error = sub.meta.get(_META, Applied()).error
-        if error is not None:
-            raise error
-        association = collect(RequestorAssociation, sub.params)
-        rsp = requestor.echo(association.peer(name), association.settings())
-    except DcmreportError as exc:
-        return PeerCheck(name, address, None, exc)
-    return PeerCheck(name, address, rsp, None)
