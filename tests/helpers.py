@@ -20,10 +20,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydicom import Dataset
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
+
 HERE = Path(__file__).parent
 PEERS = HERE / "peers"
 SC_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
 VERIFICATION = "1.2.840.10008.1.1"
+CT = "1.2.840.10008.5.1.4.1.1.2"
+ROOT = "1.2.826.0.1.3680043.9.9999.30"  # UIDs made by the tests
 IMPLICIT = "1.2.840.10008.1.2"
 EXPLICIT = "1.2.840.10008.1.2.1"
 _LISTENING = re.compile(r"listening on \S+:(\d+)")
@@ -162,3 +168,30 @@ def stop_pynetdicom_server(peer: Background) -> dict[str, Any]:
     peer.proc.stdin.close()
     assert peer.finish(sig=None) == 0, "".join(peer.stderr)
     return json.loads(peer.stdout[-1])
+
+
+# --- storage commitment ----------------------------------------------------------------
+
+
+def write_instance(directory: Path, name: str, sop_class: str, instance: str) -> Path:
+    """A Part 10 file of one instance, as a modality would have sent it."""
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.PatientID = sop_class, instance, "X"
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.file_meta.MediaStorageSOPInstanceUID = instance
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def commit(port: int, study: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    """``dcmreport commit PACS@127.0.0.1:PORT STUDY``: its exit code and first JSON line."""
+    run = dcmreport(
+        "commit", f"PACS@127.0.0.1:{port}", str(study), "--format", "json", "--timeout", "15", *args
+    )
+    assert run.stdout.strip(), run.stderr
+    result: dict[str, Any] = json.loads(run.stdout.splitlines()[0])
+    return run.returncode, result

@@ -15,30 +15,15 @@ from typing import Any
 
 import pytest
 from certs import Certs
-from helpers import dcmreport, unused_port
+from helpers import CT, ROOT, commit, dcmreport, unused_port, write_instance
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE
 
-CT = "1.2.840.10008.5.1.4.1.1.2"
 MR = "1.2.840.10008.5.1.4.1.1.4"
 STGCMT = "1.2.840.10008.1.20.1"
 STGCMT_INSTANCE = "1.2.840.10008.1.20.1.1"
-ROOT = "1.2.826.0.1.3680043.9.9999.30"
-
-
-def write_instance(directory: Path, name: str, sop_class: str, instance: str) -> Path:
-    ds = Dataset()
-    ds.SOPClassUID, ds.SOPInstanceUID, ds.PatientID = sop_class, instance, "X"
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = sop_class
-    ds.file_meta.MediaStorageSOPInstanceUID = instance
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / name
-    ds.save_as(path, enforce_file_format=True)
-    return path
 
 
 @pytest.fixture
@@ -47,15 +32,6 @@ def study(tmp_path: Path) -> Path:
     for n in range(3):
         write_instance(tmp_path / "study", f"{n}.dcm", CT, f"{ROOT}.{n}")
     return tmp_path / "study"
-
-
-def commit(port: int, study: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    run = dcmreport(
-        "commit", f"PACS@127.0.0.1:{port}", str(study), "--format", "json", "--timeout", "15", *args
-    )
-    assert run.stdout.strip(), run.stderr
-    result: dict[str, Any] = json.loads(run.stdout.splitlines()[0])
-    return run.returncode, result
 
 
 def test_all_committed_on_the_same_association(listen: Any, study: Path, tmp_path: Path) -> None:
