@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,6 +57,17 @@ def dcmreport(
     )
 
 
+def eventually(check: Callable[[], bool], timeout: float = 60) -> bool:
+    """Whether ``check()`` comes true within ``timeout`` (polled): for what no line announces,
+    a file appearing, say. The bound only catches a hang; nothing is timed."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def unused_port() -> int:
     """A port nothing listens on (bound then closed)."""
     with socket.socket() as s:
@@ -86,6 +98,11 @@ class Background:
             with self._changed:
                 sink.append(line)
                 self._changed.notify_all()
+
+    def wait_until(self, ready: Callable[[], bool], timeout: float = 30) -> bool:
+        """Wait until ``ready()`` holds, checked at each line either stream brings."""
+        with self._changed:
+            return self._changed.wait_for(ready, timeout)
 
     def wait_for(
         self, pattern: re.Pattern[str], stream: str = "stderr", timeout: float = 20

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
 import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dcmreport import __version__
-from dcmreport.cli import library_imports, peer_check, precedence, readiness
+from dcmreport.cli import library_imports, precedence, readiness, serve
 from dcmreport.cli.bundles import (
     Acceptance,
     AcceptorAssociation,
@@ -59,11 +57,10 @@ from dcmreport.cli.options import (
 )
 from dcmreport.cli.precedence import ConfiguredCommand
 from dcmreport.dicom.status import category
-from dcmreport.errors import DcmreportError, ExitCode, ListenTimeoutError
+from dcmreport.errors import DcmreportError, ExitCode
 
 if TYPE_CHECKING:
     from dcmreport.association.common import Settings
-    from dcmreport.association.listener import Listener
     from dcmreport.dicom.address import Peer
     from dcmreport.dicom.records import CommitResult, Item
     from dcmreport.output.render import Renderer
@@ -444,7 +441,8 @@ def listen(
         settings = association.settings(tls.server_context())
         performer = committing.performer(settings, tls, handler)
         listener = Listener(settings, acceptance.listen_options(association), handler, performer)
-        return _serve(listener, renderer, association.aet, acceptance, count, timeout, ready_file)
+        where = (association.aet, acceptance.bind)
+        return serve.until_done(listener, renderer.note, where, count, timeout, ready_file)
 
     run(body, output)
 
@@ -477,6 +475,7 @@ def list_peers(
     output = output.joined(ctx.obj)
 
     def body() -> ExitCode:
+        from dcmreport.cli import peer_check
         from dcmreport.cli.settings_file import load
         from dcmreport.dicom.records import PeerCheck
 
@@ -494,68 +493,6 @@ def list_peers(
         return ExitCode.NO_ASSOCIATION if failed else ExitCode.OK
 
     run(body, output)
-
-
-# --- listen until done -----------------------------------------------------------------------
-
-
-class _StopOnSignal:
-    """SIGINT/SIGTERM ask the listener to stop gracefully; a second one interrupts."""
-
-    def __init__(self) -> None:
-        self.requested = threading.Event()
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested.is_set():
-            raise KeyboardInterrupt
-        self.requested.set()
-
-    def install(self) -> None:
-        signal.signal(signal.SIGINT, self)
-        signal.signal(signal.SIGTERM, self)
-
-
-def _serve(
-    listener: Listener,
-    renderer: Renderer,
-    aet: str,
-    acceptance: Acceptance,
-    count: int | None,
-    timeout: float | None,
-    ready_file: Path | None,
-) -> ExitCode:
-    """Run the listener until --count, --timeout or a signal; then stop it gracefully."""
-    stop = _StopOnSignal()
-    stop.install()
-    with readiness.ready_file(ready_file, aet, acceptance.bind) as ready:
-        listener.start()
-        ready(listener.port)
-        renderer.note(
-            f"dcmreport: listening on {acceptance.bind}:{listener.port} as {aet} (Ctrl-C to stop)"
-        )
-        return _until_done(listener, stop, count, timeout)
-
-
-def _until_done(
-    listener: Listener, stop: _StopOnSignal, count: int | None, timeout: float | None
-) -> ExitCode:
-    try:
-        listener.wait(
-            lambda: stop.requested.is_set() or (count is not None and listener.answered >= count),
-            timeout,
-        )
-    finally:  # after a signal, peers that keep sending get less time before the abort
-        try:
-            listener.stop(grace=2.0 if stop.requested.is_set() else 5.0)
-        except KeyboardInterrupt:  # a second signal: abort what is open, exit 130
-            listener.stop(grace=0)
-            raise
-    wanted = count or 1
-    if timeout is not None and not stop.requested.is_set() and listener.answered < wanted:
-        raise ListenTimeoutError(
-            f"{listener.answered} of {wanted} report(s) answered within {timeout:g} s"
-        )
-    return ExitCode.OK
 
 
 def main() -> None:

@@ -86,7 +86,7 @@ def test_result_on_the_same_association(pacs: Any, study: Path) -> None:
     assert result["same_association"] is True
     assert uids(result["committed"]) == [f"{ROOT}.{i}" for i in range(3)]
     assert result["failed"] == []
-    assert 0 < result["elapsed_ms"] < 20000
+    assert result["elapsed_ms"] > 0
     assert result["association"]["report"]["called_aet"] == "PACS"
     (action,) = peer.seen()["actions"]
     assert (action["action_type_id"], action["sop_class_uid"], action["sop_instance_uid"]) == (

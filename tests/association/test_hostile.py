@@ -12,10 +12,11 @@ fragments are assembled, and once more when pynetdicom hands it over (or once
 inflated): 55 + 2 x 64 = 183 MB, measured at 188 MB. 300 MB leaves room for
 allocator slack and catches what used to happen (gigabytes).
 
-The listener has no ``--pdu-timeout`` or ``--max-dataset-size`` option yet,
-so the defaults apply (10 s, 64 MiB) and the slow cases take about 10 s.
-Known bugs are ``xfail(strict=True)`` tests with the reason; the long run is
-tests/fuzz/run.py.
+The listeners run with the default limits (``--pdu-timeout`` 10 s,
+``--max-dataset-size`` 64 MiB), so the slow cases take about 10 s. No case
+asserts how long anything took: a deadline shows in the listener's A-ABORT
+and its log line, a hang in a case's own bound; how fast is the benchmark's
+to say. The long run is tests/fuzz/run.py.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import hostile as h
 
 HOST = "127.0.0.1"
 RSS_BOUND = 300 * 1024 * 1024
-PDU_TIMEOUT = 10.0  # the listener's default; no option to lower it yet
+PDU_TIMEOUT = 10.0  # the listener's default --pdu-timeout
 GRACE = 2.0  # listen's grace period after SIGTERM
 MUTATION_CASES = 150  # a fixed number, not a time budget: a loaded machine runs them all, slower
 
@@ -72,7 +73,7 @@ class Served:
         self.seen_stderr += len(lines)
         return [line for line in lines if line.strip()]
 
-    def record(self, instance: str, timeout: float = 3.0) -> dict[str, Any] | None:
+    def record(self, instance: str, timeout: float = 30.0) -> dict[str, Any] | None:
         """The completed record of ``instance`` on disk (answer_sent known), or None."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -112,7 +113,7 @@ def healthy_problems(served: Served, tracebacks_allowed: bool = False) -> list[s
         return [f"the listener exited with {served.listener.proc.returncode}"]
     served.checks += 1
     instance = f"{h.INSTANCE_ROOT}.1.{served.checks}"
-    outcome = h.well_formed_report(HOST, served.port, instance, timeout=5.0)
+    outcome = h.well_formed_report(HOST, served.port, instance, timeout=30.0)
     if outcome.statuses != [h.SUCCESS]:
         problems.append(f"a well-formed peer got {outcome}")
     elif (kept := served.record(instance)) is None or kept["answer_sent"] is not True:
@@ -126,13 +127,15 @@ def healthy_problems(served: Served, tracebacks_allowed: bool = False) -> list[s
     return problems
 
 
-def assert_healthy(served: Served) -> list[str]:
-    """Check the listener after a case; returns the stderr lines the case printed."""
-    time.sleep(0.05)  # let the case's log line out
-    lines = served.new_stderr()
-    assert not [x for x in lines if "Traceback" in x], "".join(lines)
+def assert_healthy(served: Served, lines: int = 0) -> list[str]:
+    """Check the listener after a case; returns the stderr lines the case printed, once
+    at least ``lines`` of them have come through the pipe (a case that expects its log
+    line waits for it rather than for a fixed time)."""
     assert healthy_problems(served) == []
-    return lines
+    served.listener.wait_until(lambda: len(served.listener.stderr) - served.seen_stderr >= lines)
+    printed = served.new_stderr()
+    assert not [x for x in printed if "Traceback" in x], "".join(printed)
+    return printed
 
 
 def test_a_well_formed_peer_gets_success(served: Served) -> None:
@@ -142,10 +145,12 @@ def test_a_well_formed_peer_gets_success(served: Served) -> None:
 
 @pytest.mark.parametrize("kind", [h.A_ASSOCIATE_RQ, h.P_DATA_TF, 0x66])
 def test_a_header_claiming_4_gb_is_aborted_at_once(served: Served, kind: int) -> None:
-    outcome = h.header_only(HOST, served.port, kind, 0xFFFFFFFF, timeout=3.0)
+    """Refused from the header, not after waiting for a body that never comes (the peer
+    would time out with no A-ABORT)."""
+    outcome = h.header_only(HOST, served.port, kind, 0xFFFFFFFF, timeout=30.0)
     assert outcome.pdus == [h.A_ABORT] and outcome.closed
-    assert outcome.elapsed < 1.0
-    lines = assert_healthy(served)
+    assert outcome.abort == (2, 6), outcome  # the header's length, not the PDU timeout (2, 0)
+    lines = assert_healthy(served, lines=1)
     assert len(lines) == 1 and "4,294,967,295 bytes" in lines[0]
 
 
@@ -154,16 +159,16 @@ def test_a_256_mb_pdu_before_association_is_refused_by_its_header(served: Served
     outcome = h.exchange(
         HOST, served.port, [h.pdu_header(h.A_ASSOCIATE_RQ, 256 << 20) + bytes(1 << 20)]
     )
-    assert outcome.abort == (2, 6) and outcome.closed and outcome.elapsed < 1.0
+    assert outcome.abort == (2, 6) and outcome.closed and not outcome.timed_out
     assert rss(served.listener.proc.pid) - before < 16 << 20  # the body was never buffered
-    assert len(assert_healthy(served)) == 1
+    assert len(assert_healthy(served, lines=1)) == 1
 
 
 def test_256_mb_of_data_set_fragments_are_refused_at_the_data_set_limit(served: Served) -> None:
     outcome, sent = h.fragments_until_refused(HOST, served.port, 16000, 256 << 20, timeout=30)
     assert outcome.abort == (0, 0), outcome
     assert 64 << 20 <= sent < 96 << 20  # refused once over 64 MiB (sends still buffered count)
-    assert len(assert_healthy(served)) == 1
+    assert len(assert_healthy(served, lines=1)) == 1
 
 
 def _report(served: Served, dataset: bytes, ts: str = h.EXPLICIT, n: int = 1) -> h.Outcome:
@@ -196,7 +201,7 @@ def test_a_refused_data_set_is_one_log_line(served: Served, bomb: str) -> None:
         _report(served, h.nested_sequences(300), n=301)
     else:
         _report(served, h.deflated_zeros(128 << 20), h.DEFLATED, n=129)
-    assert len(assert_healthy(served)) == 1
+    assert len(assert_healthy(served, lines=1)) == 1
 
 
 def test_a_report_of_many_small_elements_is_answered(tmp_path: Path) -> None:
@@ -273,15 +278,24 @@ def test_odd_negotiations_are_answered(served: Served, name: str) -> None:
     assert_healthy(served)
 
 
+def _healthy_within(served: Served, seconds: float) -> list[str]:
+    """Problems left after retrying for up to ``seconds`` (a bound for a loaded machine)."""
+    deadline = time.monotonic() + seconds
+    while (problems := healthy_problems(served)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return problems
+
+
+# Slots held until the ACSE timeout would be freed only after it: far beyond the retries.
+SLOW_ACSE = ("--acse-timeout", "600")
+
+
 def test_ten_connect_and_close_hold_no_slot(tmp_path: Path) -> None:
-    served = start_served(tmp_path, "--max-associations", "2")
+    served = start_served(tmp_path, "--max-associations", "2", *SLOW_ACSE)
     try:
         for _ in range(10):
             h.connect(HOST, served.port).close()
-        start = time.monotonic()  # the listener needs a few ms to see each close: poll 1 s
-        while healthy_problems(served) and time.monotonic() - start < 1.0:
-            time.sleep(0.05)
-        assert healthy_problems(served) == []  # right away, not after the 30 s ACSE timeout
+        assert _healthy_within(served, 60) == []  # the listener sees each close, not a timeout
         assert not [x for x in served.new_stderr() if "Traceback" in x]
     finally:
         served.listener.proc.kill()
@@ -292,14 +306,11 @@ def test_ten_connect_and_close_hold_no_slot(tmp_path: Path) -> None:
 def test_pdus_out_of_turn_before_associating_hold_no_slot(tmp_path: Path, kind: int) -> None:
     """Each is answered with an A-ABORT (PS3.8 Sta2: AA-1) and pynetdicom closes the
     connection itself: the slot is free again at once, not after the 30 s ACSE timeout."""
-    served = start_served(tmp_path, "--max-associations", "2")
+    served = start_served(tmp_path, "--max-associations", "2", *SLOW_ACSE)
     try:
         for _ in range(6):
             assert h.exchange(HOST, served.port, [h.pdu(kind, bytes(10))], 2.0).pdus == [h.A_ABORT]
-        start = time.monotonic()
-        while healthy_problems(served) and time.monotonic() - start < 1.0:
-            time.sleep(0.05)
-        assert healthy_problems(served) == []
+        assert _healthy_within(served, 60) == []
         assert not [x for x in served.new_stderr() if "Traceback" in x]
     finally:
         served.listener.proc.kill()
@@ -314,7 +325,7 @@ def test_an_a_abort_with_an_undefined_source_is_one_line(served: Served, associa
     steps = [*first[:associated], h.abort_pdu(5, 0)]
     outcome = h.exchange(HOST, served.port, steps, 3.0)
     assert outcome.abort == (2, 6) and not outcome.timed_out, outcome
-    lines = assert_healthy(served)
+    lines = assert_healthy(served, lines=1)
     assert [x for x in lines if "undefined source" in x] and not [x for x in lines if "E:" in x]
 
 
@@ -331,8 +342,10 @@ def _hold(port: int, first: bytes, hold: float, into: list[h.Outcome]) -> thread
 
 
 def test_silent_peers_free_their_slots_within_the_pdu_timeout(tmp_path: Path) -> None:
-    """Ten peers send 7 bytes of a 4 GB PDU, ten more 5 bytes of a header, then go silent."""
-    served = start_served(tmp_path)
+    """Ten peers send 7 bytes of a 4 GB PDU, ten more 5 bytes of a header, then go silent:
+    the listener cuts each one off (its A-ABORT, long before the peers would give up) and a
+    legitimate peer gets in."""
+    served = start_served(tmp_path, *SLOW_ACSE)
     try:
         cut: list[h.Outcome] = []
         header = h.pdu_header(1, 0xFFFFFFFF) + b"\x00"
@@ -341,20 +354,13 @@ def test_silent_peers_free_their_slots_within_the_pdu_timeout(tmp_path: Path) ->
         assert [o.abort for o in cut] == [(2, 6)] * 10  # each refused from its header
         assert healthy_problems(served) == []
         held: list[h.Outcome] = []
-        silent = [_hold(served.port, b"\x01\x00\x00\x00\x00", 15, held) for _ in range(10)]
-        time.sleep(0.5)
-        start = time.monotonic()
-        waited = None
-        while time.monotonic() - start < PDU_TIMEOUT + 3:
-            if not healthy_problems(served):
-                waited = time.monotonic() - start
-                break
-            time.sleep(0.5)
-        assert waited is not None, "no association within the PDU timeout"
-        print(f"\na legitimate peer got an association after {waited:.1f} s")
+        silent = [_hold(served.port, b"\x01\x00\x00\x00\x00", 300, held) for _ in range(10)]
+        assert _healthy_within(served, 120) == []
         for thread in silent:
-            thread.join(20)
-        assert all(o.abort == (2, 0) and o.elapsed < PDU_TIMEOUT + 2 for o in held), held
+            thread.join(120)
+        assert [o.abort for o in held] == [(2, 0)] * 10, held  # cut off by the PDU timeout
+        cut = [x for x in served.listener.stderr if "did not arrive whole within" in x]
+        assert len(cut) == 10, "".join(served.listener.stderr)
         assert not [x for x in served.listener.stderr if "Traceback" in x]
     finally:
         served.listener.proc.kill()
@@ -362,19 +368,17 @@ def test_silent_peers_free_their_slots_within_the_pdu_timeout(tmp_path: Path) ->
 
 
 def test_sigterm_with_silent_peers_stops_within_the_grace_period(tmp_path: Path) -> None:
-    served = start_served(tmp_path)
+    """The peers would stay silent for 5 minutes and the PDU timeout is 10: the listener
+    exits 0 while they still wait (its grace period is 2 s; the bound only catches a hang)."""
+    served = start_served(tmp_path, "--pdu-timeout", "600", *SLOW_ACSE)
     try:
         more: list[h.Outcome] = []
-        threads = [_hold(served.port, b"\x01\x00\x00", 10, more) for _ in range(10)]
-        time.sleep(0.5)
-        start = time.monotonic()
-        assert served.listener.finish(signal.SIGTERM, timeout=GRACE + 10) == 0
-        stopped = time.monotonic() - start
+        threads = [_hold(served.port, b"\x01\x00\x00", 300, more) for _ in range(10)]
+        assert served.listener.finish(signal.SIGTERM, timeout=120) == 0
         for thread in threads:
-            thread.join(12)
-        print(f"\nSIGTERM with 10 silent peers: stopped in {stopped:.1f} s")
+            thread.join(30)
         assert not [x for x in served.listener.stderr if "Traceback" in x]
-        assert stopped < GRACE + 1
+        assert len(more) == 10 and all(o.closed or o.abort for o in more), more
     finally:
         served.listener.proc.kill()
         served.listener.proc.wait()
@@ -385,13 +389,10 @@ def test_sigterm_with_silent_peers_stops_within_the_grace_period(tmp_path: Path)
 
 def test_a_peer_trickling_its_a_associate_rq_is_cut_off_at_the_pdu_timeout(served: Served) -> None:
     rq = h.associate_rq([h.presentation_context(1, h.REPORT_CLASS, [h.EXPLICIT])])
-    outcome = h.trickle(HOST, served.port, rq, 0.5, PDU_TIMEOUT + 5)
-    assert outcome.abort == (2, 0), outcome
-    assert PDU_TIMEOUT - 1 < outcome.elapsed < PDU_TIMEOUT + 2
-    print(
-        f"\na peer trickling 1 byte / 0.5 s before associating held a slot {outcome.elapsed:.1f} s"
-    )
-    assert len(assert_healthy(served)) == 1
+    outcome = h.trickle(HOST, served.port, rq, 0.5, len(rq) * 0.5 + 30)
+    assert outcome.abort == (2, 0), outcome  # cut off, long before its last byte
+    lines = assert_healthy(served, lines=1)
+    assert len(lines) == 1 and f"did not arrive whole within {PDU_TIMEOUT:g} s" in lines[0]
 
 
 # --- the mutation run ----------------------------------------------------------------------
@@ -431,7 +432,7 @@ def mutation_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MutationR
 
 
 def _kept(served: Served, instance: str) -> bool:
-    record = served.record(instance, timeout=2.0)
+    record = served.record(instance, timeout=30.0)
     return record is not None and record["answer_sent"] is True
 
 

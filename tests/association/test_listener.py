@@ -13,7 +13,7 @@ import json
 import socket
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -227,54 +227,71 @@ def _showing_slowly(show: Callable[[ReportRecord, Any], None]) -> Listener:
     return server
 
 
-def _send_reports(assoc: Any, count: int) -> None:
-    """Reports 1 to ``count``, each answered Success before the next goes."""
+def _send_reports(assoc: Any, numbers: range) -> None:
+    """Reports with these message IDs, each answered Success before the next goes."""
     ds = Dataset()
     ds.PatientID = "X"
-    for n in range(1, count + 1):
+    for n in numbers:
         status, _ = assoc.send_n_event_report(ds, 1, "1.2.3.4.5.6.7", "1.2.3", msg_id=n)
         assert status.Status == 0
 
 
+class _Gate:
+    """A show that holds every record until opened, and says when the first one arrived."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.first = threading.Event()
+        self.shown: list[int] = []
+
+    def __call__(self, record: ReportRecord, _: Any) -> None:
+        self.first.set()
+        assert self.opened.wait(60), "the test never opened the gate"
+        self.shown.append(int(record.report.message_id or 0))
+
+
 def test_a_slow_record_does_not_hold_the_peers_release_and_is_kept_in_order() -> None:
     """Recording and showing run after the answer, off the association's thread: the peer's
-    A-RELEASE-RQ is answered meanwhile; the records of one association keep their order and
-    a stop still waits for them (internals of the sender's wall for a 100,000-item report)."""
-    shown: list[int] = []
-
-    def slow_show(record: ReportRecord, _: Any) -> None:
-        time.sleep(0.5)
-        shown.append(int(record.report.message_id or 0))
-
-    server = _showing_slowly(slow_show)
+    A-RELEASE-RQ is answered while records wait; the records of one association keep their
+    order and a stop still waits for them."""
+    gate = _Gate()
+    server = _showing_slowly(gate)
     try:
         assoc = associate(server.port, [("1.2.3.4.5.6.7", ["1.2.840.10008.1.2"])])
-        began = time.monotonic()
-        _send_reports(assoc, 3)
-        assoc.release()
-        took = time.monotonic() - began
-        assert took < 1.0 and not assoc.is_established, took  # not 3 x 0.5 s of recording
-        assert server.in_flight() > 0  # still being recorded
+        _send_reports(assoc, range(1, 4))
+        assoc.release()  # answered while no record has been shown
+        assert not assoc.is_established and assoc.is_released
+        assert gate.shown == [] and server.in_flight() == 3  # still to be recorded
     finally:
+        gate.opened.set()
         server.stop(grace=5)
-    assert shown == [1, 2, 3]  # all of them, in the order received, before stop returned
+    assert gate.shown == [1, 2, 3]  # all of them, in the order received, before stop returned
 
 
 def test_an_association_waits_when_its_records_fall_behind() -> None:
-    """Records waiting for a slow show are bounded: the peer's reports are then answered at
-    the pace they are recorded, not held in memory without end."""
+    """Records waiting to be shown are bounded: once MAX_WAITING_RECORDS wait behind the one
+    being shown, the association reads no further request until there is room."""
     from dcmreport.association.listener import MAX_WAITING_RECORDS
 
-    pause, reports = 0.25, MAX_WAITING_RECORDS + 6
-    server = _showing_slowly(lambda r, _: time.sleep(pause))
+    gate = _Gate()
+    server = _showing_slowly(gate)
     try:
         assoc = associate(server.port, [("1.2.3.4.5.6.7", ["1.2.840.10008.1.2"])])
-        began = time.monotonic()
-        _send_reports(assoc, reports)
-        took = time.monotonic() - began
+        _send_reports(assoc, range(1, 2))
+        assert gate.first.wait(30)  # report 1's record is being shown (held by the gate)
+        last = MAX_WAITING_RECORDS + 6
+        sender = threading.Thread(target=_send_reports, args=(assoc, range(2, last + 1)))
+        sender.start()
+        # Reports 2 .. MAX + 1 wait as records; report MAX + 2 is answered, then its record
+        # waits for room, and the association reads nothing more.
+        held = MAX_WAITING_RECORDS + 2
+        assert server.wait(lambda: server.answered == held, 30), server.answered
+        assert not server.wait(lambda: server.answered > held, 0.5), server.answered
+        gate.opened.set()
+        sender.join(60)
+        assert not sender.is_alive() and server.answered == last
         assoc.release()
-        # Report n is answered, then waits for room among the records before report n + 1
-        # is read: the last answer comes once the first reports - MAX - 2 records are done.
-        assert took >= (reports - MAX_WAITING_RECORDS - 2) * pause * 0.9, took
     finally:
+        gate.opened.set()
         server.stop(grace=10)
+    assert gate.shown == list(range(1, last + 1))

@@ -8,7 +8,6 @@ maximum PDU length that can carry nothing.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -20,13 +19,11 @@ REPORT = ("--event", "1", "--instance", "1.2.3", "--format", "json")
 def test_a_peer_that_stalls_mid_pdu_is_bounded_by_the_dimse_timeout(
     pynetdicom_server: Any,
 ) -> None:
+    """The stall is noticed by the timeout, and said so (dcmreport() fails on a hang)."""
     peer, port = pynetdicom_server("--route-reports", "--stall")
-    started = time.monotonic()
     run = dcmreport("send-report", f"ServerTest@127.0.0.1:{port}", *REPORT, "--dimse-timeout", "2")
-    elapsed = time.monotonic() - started
     assert run.returncode == 3, run.stderr
     assert "within 2 s (--dimse-timeout)" in run.stderr
-    assert elapsed < 10, f"took {elapsed:.1f} s"
     peer.proc.kill()
 
 
@@ -62,17 +59,15 @@ def test_a_batch_to_a_peer_that_stalls_is_bounded_and_claims_nothing(
 ) -> None:
     """``--repeat``: the stalled report is neither succeeded nor resent for ever."""
     peer, port = pynetdicom_server("--route-reports", "--stall")
-    started = time.monotonic()
     run = dcmreport(
         "send-report", f"ServerTest@127.0.0.1:{port}", *REPORT, "--repeat", "5",
         "--dimse-timeout", "2",
     )  # fmt: skip
-    elapsed = time.monotonic() - started
     assert run.returncode == 3, run.stderr
     assert "Traceback" not in run.stderr
+    assert "within 2 s (--dimse-timeout)" in run.stderr
     summary = _batch_summary(run.stdout)
     assert summary["succeeded"] == 0 and summary["unanswered"] >= 1, summary
-    assert elapsed < 20, f"took {elapsed:.1f} s"
     peer.proc.kill()
 
 

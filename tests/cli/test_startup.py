@@ -62,6 +62,14 @@ def test_echo_and_send_report_import_neither_pydantic_nor_rich_nor_the_listener(
     )  # no data set
 
 
+@pytest.mark.parametrize("args", [["--help"], ["echo", "--help"], ["peers", "--help"]])
+def test_help_imports_neither_dicom_library(args: list[str]) -> None:
+    """The commands import pydicom and pynetdicom when they run, not to describe themselves."""
+    code, modules = imports(*args)
+    assert code == 0
+    assert not {"pydicom", "pynetdicom"} & modules
+
+
 def test_listen_json_imports_no_rich() -> None:
     code, modules = imports("listen", "--port", "0", "--timeout", "0.1", "--format", "json")
     assert code == 5  # no report within --timeout
