@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Background, cli_env, dcmreport, unused_port
+from helpers import Background, cli_env, dcmreport, eventually, listen_argv, unused_port
 
 REPORT = ["--event", "1", "--instance", "1.1.1.1.9999.2"]
 ROOT = Path(__file__).parent.parent.parent
@@ -221,27 +221,8 @@ def test_echo_wait_gives_up_with_exit_3() -> None:
 def test_ready_file_holds_a_peer_to_call(tmp_path: Path) -> None:
     ready = tmp_path / "ready"
     ready.write_text("stale\n")
-    listener = Background(
-        [
-            sys.executable,
-            "-m",
-            "dcmreport",
-            "listen",
-            "--port",
-            "0",
-            "--bind",
-            "127.0.0.1",
-            "--aet",
-            "READY",
-            "--ready-file",
-            str(ready),
-            "--format",
-            "json",
-        ]
-    )
-    deadline = time.monotonic() + 30
-    while not (ready.exists() and ready.read_text() != "stale\n") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    listener = Background(listen_argv("--aet", "READY", "--ready-file", str(ready)))
+    assert eventually(lambda: ready.exists() and ready.read_text() != "stale\n", 30)
     address = ready.read_text().strip()
     assert re.fullmatch(r"READY@127\.0\.0\.1:\d+", address)
     run = dcmreport("echo", address)
