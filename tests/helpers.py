@@ -1,14 +1,22 @@
-"""What the tests share: the CLI as a subprocess, a listener process on port 0, plain peers.
+"""What the tests share: the CLI in process and as a subprocess, a listener process, plain peers.
 
-Import it in a test module (``from helpers import dcmreport, Listener``); the
-fixtures built on it are in conftest.py. Everything talks over real sockets on
-127.0.0.1. Peers that must not share dcmreport's view of pynetdicom run as
+Import it in a test module (``from helpers import dcmreport, invoke, Listener``);
+the fixtures built on it are in conftest.py. Everything talks over real sockets
+on 127.0.0.1. Peers that must not share dcmreport's view of pynetdicom run as
 separate processes.
+
+Which way to run the CLI: :func:`invoke` (in this process, Typer's
+``CliRunner``) for ``--help``, usage errors and bad input, which never reach a
+peer, and :func:`parse` for what a command line parses into; :func:`dcmreport`
+(a subprocess) where the process itself is the point: exit codes of real runs,
+stdout and stderr as a script sees them, signals, imports, real peers.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import os
 import re
 import signal
@@ -17,9 +25,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from typer.testing import Result
 
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
@@ -66,6 +78,87 @@ def eventually(check: Callable[[], bool], timeout: float = 60) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+@contextmanager
+def in_process(env: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Run the CLI in this process as :func:`cli_env` would run it, then put the process back.
+
+    Inside: no DCMREPORT_* variable of the caller's, no settings file of the
+    user's, 80 columns, and ``env`` on top. After: the environment, the log
+    handlers, ``threading.excepthook`` and the signal handlers a command run
+    sets up, and the cached settings file (read once per process by dcmreport)
+    are as they were.
+    """
+    from dcmreport.cli.settings_file import load  # here: peers and tools import this module too
+
+    wanted = {
+        **{name: None for name in os.environ if name.startswith("DCMREPORT_")},
+        "XDG_CONFIG_HOME": str(HERE / "no-settings"),
+        "COLUMNS": "80",
+        "TERMINAL_WIDTH": "80",
+        **(env or {}),
+    }
+    environment = dict(os.environ)
+    loggers = [logging.getLogger(name) for name in ("dcmreport", "pynetdicom", "pydicom")]
+    logs = [(log.handlers[:], log.propagate, log.level) for log in loggers]
+    excepthook = threading.excepthook
+    signals = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for name, value in wanted.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    load.cache_clear()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
+        for log, (handlers, propagate, level) in zip(loggers, logs, strict=True):
+            log.handlers[:] = handlers
+            log.propagate = propagate
+            log.setLevel(level)
+        threading.excepthook = excepthook
+        for sig, handler in signals.items():
+            signal.signal(sig, handler)
+        load.cache_clear()
+
+
+def invoke(*args: str, input: str | None = None, env: Mapping[str, str] | None = None) -> Result:
+    """``dcmreport ARGS`` in this process: ``exit_code``, ``stdout`` and ``stderr``.
+
+    For --help, usage errors and bad input (exit 2 before any association),
+    where a subprocess proves nothing more; see :func:`in_process`. stdout is
+    no terminal, so ``--format auto`` is JSON, as in a pipe.
+    """
+    from typer.testing import CliRunner
+
+    from dcmreport.cli.app import app
+
+    with in_process(env):
+        return CliRunner().invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+@functools.cache
+def command_group() -> Any:
+    """The ``dcmreport`` command as Typer builds it: its ``commands``, their ``params``."""
+    import typer
+
+    from dcmreport.cli.app import app
+
+    return typer.main.get_command(app)
+
+
+def parse(argv: list[str]) -> dict[str, Any]:
+    """Parse a command line as dcmreport would, without running it: the command's values,
+    by name (a bundle's field names: ``max_depth`` for ``--max-depth``)."""
+    assert argv[0] == "dcmreport", argv
+    group = command_group()
+    with in_process():
+        root = group.make_context("dcmreport", argv[1:])
+        name, command, rest = group.resolve_command(root, [*root._protected_args, *root.args])
+        return dict(command.make_context(name, rest, parent=root).params)
 
 
 def unused_port() -> int:

@@ -7,7 +7,7 @@ from dataclasses import field
 
 import pytest
 
-from dcmreport.cli import bundles as config
+from dcmreport.cli.bundles import report, tls
 from dcmreport.dicom import records
 from dcmreport.frozen import frozen
 
@@ -73,6 +73,6 @@ def test_an_own_init_is_kept() -> None:
 
 def test_no_method_is_compiled_per_class() -> None:
     """The point: records and bundles share one __init__ and generate nothing else."""
-    kinds = [Base, Child, records.ReportResponse, records.ContextInfo, config.Report, config.Tls]
+    kinds = [Base, Child, records.ReportResponse, records.ContextInfo, report.Report, tls.Tls]
     assert {vars(kind)["__init__"] for kind in kinds} == {vars(Base)["__init__"]}
     assert not {"__eq__", "__repr__", "__setattr__", "__delattr__"} & set(vars(Child))

@@ -61,8 +61,10 @@ _SLICE = 0.05  # seconds between checks that the association still stands, while
 
 @dataclass(frozen=True)
 class BatchOptions:
-    window: int = 1  # requests outstanding at once, if the peer allows as many
-    stop_on_failure: bool = False  # stop at the first Failure status or lost association
+    """--window and --stop-on-failure; no defaults here: the options' are the only ones."""
+
+    window: int  # requests outstanding at once, if the peer allows as many
+    stop_on_failure: bool  # stop at the first Failure status or lost association
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import ssl
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from pydicom import Dataset
@@ -64,14 +64,15 @@ class CommitmentOptions:
     """``listen --commitment``: where and when results go (J.3.3).
 
     A new association to the requester uses TLS when the listener does:
-    ``tls`` is then the client side of the listener's own TLS options.
+    ``tls`` is then the client side of the listener's own TLS options. No
+    defaults here: listen's options, its only builder, have the only ones.
     """
 
-    delay: float = 0.0  # seconds between the N-ACTION-RSP and the result
-    on: CommitmentOn = CommitmentOn.AUTO
-    peers: dict[str, Peer] = field(default_factory=dict)  # calling AE title -> where to report
-    retries: int = 2  # more attempts after a failed delivery, a second apart
-    tls: ssl.SSLContext | None = None  # for the new association
+    delay: float  # seconds between the N-ACTION-RSP and the result
+    on: CommitmentOn
+    peers: dict[str, Peer]  # calling AE title -> where to report
+    retries: int  # more attempts after a failed delivery, a second apart
+    tls: ssl.SSLContext | None  # for the new association; None: plain DICOM
 
 
 class CommitmentPerformer:

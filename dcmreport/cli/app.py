@@ -1,7 +1,8 @@
 """The command line: ``dcmreport echo | send-report | commit | listen | peers``.
 
 A table of contents. Each command takes its options as bundles
-(:mod:`dcmreport.cli.bundles`), asks them for the configuration objects, calls one
+(:mod:`dcmreport.cli.bundles`) and declares its few own options and arguments
+inline, each with its default; it asks the bundles for the configuration objects, calls one
 function of the association layer, hands the result to the renderer and
 returns an exit code; :func:`run` is the single boundary that turns errors
 into messages and exit codes. How help and usage errors look is
@@ -23,39 +24,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dcmreport import __version__
-from dcmreport.cli import library_imports, precedence, readiness, serve
-from dcmreport.cli.bundles import (
-    Acceptance,
-    AcceptorAssociation,
-    ActionInformation,
-    Answering,
-    Batching,
-    Committing,
-    ListenTls,
-    Output,
-    Report,
-    ReportOutput,
-    RequestorAssociation,
-    ResultWaiting,
-    Tls,
-    Verbosity,
-    split_arguments,
-)
+from dcmreport.cli import completion, library_imports, precedence, readiness, serve
+from dcmreport.cli.bundles.association import AcceptorAssociation, RequestorAssociation
+from dcmreport.cli.bundles.commit import ActionInformation, ResultWaiting
+from dcmreport.cli.bundles.listen import Acceptance, Answering, Committing
+from dcmreport.cli.bundles.output import Output, ReportOutput, Verbosity
+from dcmreport.cli.bundles.report import Batching, Report, split_arguments
+from dcmreport.cli.bundles.tls import ListenTls, Tls
 from dcmreport.cli.expand import expand
 from dcmreport.cli.manual import PROG, Group, error
-from dcmreport.cli.options import (
-    Check,
-    CommitArguments,
-    CommitPeer,
-    ConfigPath,
-    Count,
-    ListenTimeout,
-    PeerArg,
-    ReadyFile,
-    ReportArguments,
-    Wait,
-)
+from dcmreport.cli.options import PEER, ConfigPath
 from dcmreport.cli.precedence import ConfiguredCommand
+from dcmreport.dicom.address import DEFAULT_PEER
 from dcmreport.dicom.status import category
 from dcmreport.errors import DcmreportError, ExitCode
 
@@ -207,8 +187,28 @@ def echo(
     association: RequestorAssociation,
     tls: Tls,
     output: Output,
-    wait: Wait = None,
-    peer: PeerArg = None,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            min=0,
+            show_default=False,
+            help="Try again until the peer answers or SECONDS have passed (then exit 3): "
+            "for a job that has just started a listener.",
+        ),
+    ] = None,
+    peer: Annotated[
+        str | None,
+        typer.Argument(
+            parser=PEER,
+            metavar="[PEER]",
+            show_default=False,
+            autocompletion=completion.peer_names,
+            help="The peer to call: AE@HOST:PORT (AE@ and :PORT may be left out) or a peer "
+            f"named in the settings file. Default: $DCMREPORT_PEER, else {DEFAULT_PEER}.",
+        ),
+    ] = None,
 ) -> None:
     """Verify a peer with C-ECHO: show its status and the round-trip time.
 
@@ -250,7 +250,19 @@ def send_report(
     tls: Tls,
     output: ReportOutput,
     batching: Batching,
-    arguments: ReportArguments = None,
+    arguments: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[PEER] [KEY=VALUE]...",
+            show_default=False,
+            autocompletion=completion.report_arguments,
+            help="The peer to call (an address AE@HOST:PORT or a name of the settings file; "
+            f"default: $DCMREPORT_PEER, else {DEFAULT_PEER}), then Event Information elements "
+            "applied on top of --data and --commit/--fail: PatientID=123, "
+            "(0010,0010)=DOE^JOHN, (0009,1001,LO)=private, Seq[0].Keyword=value, "
+            "Keyword=@FILE.",
+        ),
+    ] = None,
 ) -> None:
     """Send an N-EVENT-REPORT and show the response status and Event Reply.
 
@@ -326,13 +338,33 @@ def send_report(
 @expand
 def commit(
     ctx: typer.Context,
-    peer: CommitPeer,
+    peer: Annotated[
+        str,
+        typer.Argument(
+            parser=PEER,
+            metavar="PEER",
+            show_default=False,
+            autocompletion=completion.peer_names,
+            help="The storage commitment SCP (the PACS): AE@HOST:PORT or a peer named in the "
+            "settings file.",
+        ),
+    ],
     request: ActionInformation,
     waiting: ResultWaiting,
     association: RequestorAssociation,
     tls: Tls,
     output: ReportOutput,
-    arguments: CommitArguments = None,
+    arguments: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[FILE|DIR] [KEY=VALUE]...",
+            show_default=False,
+            autocompletion=completion.commit_arguments,
+            help="DICOM files (every file under DIR) to commit: their SOP Class/Instance UIDs "
+            "go into Referenced SOP Sequence. Then Action Information elements applied on top: "
+            "TransactionUID=UID, ReferencedSOPSequence[0].ReferencedSOPInstanceUID=UID.",
+        ),
+    ] = None,
 ) -> None:
     """Ask a PACS to commit instances (storage commitment) and wait for its result.
 
@@ -405,9 +437,39 @@ def listen(
     association: AcceptorAssociation,
     tls: ListenTls,
     output: ReportOutput,
-    count: Count = None,
-    timeout: ListenTimeout = None,
-    ready_file: ReadyFile = None,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "--count",
+            "-n",
+            metavar="N",
+            min=1,
+            show_default=False,
+            help="Exit after N reports were answered.",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            min=0,
+            show_default=False,
+            help="Give up after that long: exit 5 if --count reports (or, without "
+            "--count, any report) have not been answered by then.",
+        ),
+    ] = None,
+    ready_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ready-file",
+            metavar="PATH",
+            dir_okay=False,
+            show_default=False,
+            help="Once connections are accepted, write AET@HOST:PORT there (a peer to call, "
+            "the port bound with --port 0); removed at exit.",
+        ),
+    ] = None,
 ) -> None:
     """Receive N-EVENT-REPORTs of any SOP class, show each one, and answer it.
 
@@ -450,7 +512,17 @@ def listen(
 @app.command("peers", cls=ConfiguredCommand)
 @expand
 def list_peers(
-    ctx: typer.Context, output: Output, check: Check = False, config: ConfigPath = None
+    ctx: typer.Context,
+    output: Output,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="C-ECHO every peer at once, each with its own settings, and show the "
+            "round trip or why it failed (exit 3 if one did).",
+        ),
+    ] = False,
+    config: ConfigPath = None,
 ) -> None:
     """List the named peers of the settings file; --check echoes each of them.
 

@@ -32,6 +32,17 @@ def statuses(ctx: typer.Context, incomplete: str) -> list[str]:
     return [STATUSES[code][0] for code in codes if STATUSES[code][0].startswith(incomplete)]
 
 
+def sop_classes(incomplete: str) -> list[str]:
+    return [name for name in catalog.class_names() if name.startswith(incomplete)]
+
+
+def event_names(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Event names of the --class given so far (storage commitment with --commit/--fail)."""
+    files = ctx.params.get("commit") or ctx.params.get("fail")
+    chosen = ctx.params.get("sop_class") or ("storage-commitment" if files else "")
+    return [name for name in catalog.event_names(chosen) if name.startswith(incomplete)]
+
+
 def reply_modes(incomplete: str) -> list[str]:
     return [mode for mode in ("none", "echo") if mode.startswith(incomplete)]
 

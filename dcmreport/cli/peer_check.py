@@ -6,8 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from typer._click import Context as ClickContext
 
-from dcmreport.association import requestor
-from dcmreport.cli.bundles import RequestorAssociation
+from dcmreport.cli.bundles.association import RequestorAssociation
 from dcmreport.cli.expand import collect
 from dcmreport.cli.precedence import META, Applied, resolve_peer
 from dcmreport.cli.settings_file import ConfigFile
@@ -33,6 +32,9 @@ def check_all(ctx: ClickContext, config: ConfigFile) -> list[PeerCheck]:
 
 
 def _check(config: ConfigFile, name: str, sub: ClickContext) -> PeerCheck:
+    # Here, not at the top: app imports this module, and --help and TAB import no pynetdicom.
+    from dcmreport.association import requestor
+
     address = resolve_peer(name, config.path).text
     try:
         error = sub.meta.get(META, Applied()).error

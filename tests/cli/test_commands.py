@@ -1,4 +1,11 @@
-"""The command line as users run it: a subprocess, its streams and its exit codes."""
+"""The command line as users run it: its exit codes, streams and messages.
+
+Two halves. First real runs, each a subprocess (``helpers.dcmreport``) against
+a real peer, where the process is the point: its exit code, what goes to
+stdout and stderr, signals. Then what never reaches a peer, run in this
+process (``helpers.invoke``, Typer's CliRunner): --help, usage errors and bad
+input (exit 2), each case a row of a table; a new option's checks are a new row.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +19,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 import typer
-from helpers import cli_env, dcmreport, unused_port
-from typer.testing import CliRunner
+from helpers import cli_env, command_group, dcmreport, invoke, parse, unused_port
 
-from dcmreport.cli.app import app
+from dcmreport.cli.bundles.listen import AnswerFindingsChoice
 from dcmreport.cli.expand import expand
-from dcmreport.cli.options import AnswerFindingsChoice, Quiet, Verbose
 
 REPORT = ["--event", "1", "--instance", "1.1.1.1.9999.2"]
 
@@ -62,12 +67,6 @@ def test_help_does_not_import_pynetdicom_or_pydicom() -> None:
         imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines()}
         assert not {m for m in imported if m.split(".")[0] in ("pynetdicom", "pydicom")}, args
         assert "Exit codes" in run.stdout
-
-
-def test_version() -> None:
-    run = dcmreport("--version")
-    assert run.returncode == 0
-    assert re.fullmatch(r"dcmreport \d+\.\d+\.\d+\n", run.stdout)
 
 
 def test_echo(listen: Any) -> None:
@@ -206,56 +205,6 @@ def test_peer_aborting_instead_of_answering_is_exit_3(pynetdicom_server: Any) ->
     assert "aborted the association instead of answering" in run.stderr
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--data", "-"], "stdin: invalid JSON at line 2, column 3"),
-        (["PatientNme=X"], "unknown keyword 'PatientNme' (did you mean PatientName"),
-        (["Rows=twelve"], "Rows: 'twelve' is not a valid US value"),
-        (["--data", "/nonexistent.json"], "/nonexistent.json: no such file"),
-        (["--instance", "1.2.abc"], "is not a UID"),
-        (["--class", "no-such-class"], "unknown SOP class 'no-such-class'"),
-        (["--event", "nonsense"], "unknown event 'nonsense'"),
-        (["nobody@host:99999"], "out of range"),
-    ],
-)
-def test_bad_input_is_exit_2(args: list[str], message: str) -> None:
-    run = dcmreport(
-        "send-report",
-        "--event",
-        "1",
-        "--instance",
-        "1.2.3",
-        *args,
-        input='{"PatientID":\n  oops}',
-        timeout=30,
-    )
-    assert run.returncode == 2, run.stderr
-    assert message in run.stderr
-    assert "Traceback" not in run.stderr
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["send-report", "--max-pdu", "-1"], "--max-pdu"),
-        (["send-report", "-aet", "A" * 17], "longer than 16 characters"),
-        (["listen", "--status", "bogus"], "unknown status 'bogus'"),
-        (["send-report", "-x", "jpeg"], "unsupported transfer syntax 'jpeg'"),
-    ],
-)
-def test_bad_options_are_usage_errors(args: list[str], message: str) -> None:
-    run = dcmreport(*args)
-    assert run.returncode == 2
-    assert message in run.stderr
-
-
-def test_missing_event_is_exit_2() -> None:
-    run = dcmreport("send-report", "--instance", "1.2.3")
-    assert run.returncode == 2
-    assert "--event is required" in run.stderr
-
-
 # --- listen's own exits --------------------------------------------------------------------
 
 
@@ -305,24 +254,132 @@ def test_verbose_logs_hold_no_dataset_values(listen: Any) -> None:
     assert debug.returncode == 3
 
 
-# --- help and usage, in process ------------------------------------------------------------
+def test_output_flags_before_the_command() -> None:
+    """-v/-q/-d before the command count as after it; -d shows pynetdicom's log."""
+    port = str(unused_port())
+    run = dcmreport("-v", "echo", f"127.0.0.1:{port}")
+    assert run.returncode == 3, run.stderr
+    assert "Requesting Association" not in run.stderr
+    debug = dcmreport("-d", "echo", f"127.0.0.1:{port}")
+    assert debug.returncode == 3
+    assert "Requesting Association" in debug.stderr
+    quiet = dcmreport("-q", "echo", f"127.0.0.1:{port}", "--format", "text")
+    assert quiet.returncode == 3
 
-GROUP = typer.main.get_command(app)
-COMMANDS: dict[str, Any] = dict(GROUP.commands)  # type: ignore[attr-defined]
+
+def test_bad_input_exits_the_process_with_2() -> None:
+    """What the in-process tables below check, as a script sees it."""
+    run = dcmreport("send-report", "--instance", "1.2.3")
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == [
+        "dcmreport: error: --event is required",
+        "  hint: e.g. --event 1",
+    ]
+
+
+# --- in process: --help, usage errors and bad input --------------------------------------------
+
+GROUP = command_group()
+COMMANDS: dict[str, Any] = dict(GROUP.commands)
 HELPS = [[], *([name] for name in COMMANDS)]
 
 
-def invoke(*args: str) -> Any:
-    """The CLI in this process, on an 80-column terminal."""
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+def row_id(value: object) -> str | None:
+    """A table row's name in pytest's output: its command line."""
+    return " ".join(value) if isinstance(value, list) else None
 
 
-def parse(argv: list[str]) -> dict[str, Any]:
-    """Parse a command line as dcmreport would, without running it: the command's values."""
-    assert argv[0] == "dcmreport", argv
-    root = GROUP.make_context("dcmreport", argv[1:])
-    name, command, rest = GROUP.resolve_command(root, [*root._protected_args, *root.args])  # type: ignore[attr-defined]
-    return dict(command.make_context(name, rest, parent=root).params)
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert re.fullmatch(r"dcmreport \d+\.\d+\.\d+\n", result.stdout)
+
+
+# A value its option's parser refuses: a usage error, before the command runs. A row: the
+# command line, and what the first line of the message says after "dcmreport: error: ".
+USAGE_ERRORS = [
+    (["echo", "--bogus"], "no such option: --bogus"),
+    (["send-report", "--max-pdu", "-1"], "invalid value for '--max-pdu'"),
+    (["send-report", "-aet", "A" * 17], "longer than 16 characters"),
+    (["send-report", "-x", "jpeg"], "unsupported transfer syntax 'jpeg'"),
+    (["listen", "--status", "bogus"], "unknown status 'bogus'"),
+    (["listen", "--answer-findings", "maybe"], "invalid value for '--answer-findings'"),
+    (["listen", "--port"], "option '--port' requires an argument"),
+    (["listen", "--port", "70000"], "must be at most 65535 (not 70000)"),
+    (["listen", "--max-dataset-size", "lots"], "not a size: 'lots'"),
+    (["echo", "--max-pdu", "abc"], "'abc' is not an integer"),
+    (["echo", "--acse-timeout", "-1"], "must be at least 0 (not -1)"),
+    (["echo", "--acse-timeout", "nan"], "must be at least 0 (not nan)"),
+    (["echo", "--format", "xml"], "'xml' is not one of 'auto', 'text', 'json'"),
+    (["echo", "--config", "/"], "file '/' is a directory"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), USAGE_ERRORS, ids=row_id)
+def test_usage_errors_look_like_every_other_error(args: list[str], message: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    first, hint = result.stderr.splitlines()
+    assert first.startswith("dcmreport: error: "), first
+    assert message in first, first
+    assert hint == f"  hint: see 'dcmreport {args[0]} --help'"
+    assert result.stdout == ""
+
+
+def test_a_bad_value_from_the_environment_names_its_variable() -> None:
+    result = invoke("echo", env={"DCMREPORT_MAX_PDU": "lots"})
+    assert result.exit_code == 2
+    assert "'DCMREPORT_MAX_PDU'" in result.stderr and "'lots' is not an integer" in result.stderr
+
+
+# Input refused when the command runs, before any association: exit 2. A row: what follows
+# "send-report --event 1 --instance 1.2.3" (stdin holds broken JSON), and what the error says.
+BAD_REPORTS = [
+    (["--data", "-"], "stdin: invalid JSON at line 2, column 3"),
+    (["PatientNme=X"], "unknown keyword 'PatientNme' (did you mean PatientName"),
+    (["Rows=twelve"], "Rows: 'twelve' is not a valid US value"),
+    (["--data", "/nonexistent.json"], "/nonexistent.json: no such file"),
+    (["--instance", "1.2.abc"], "is not a UID"),
+    (["--class", "no-such-class"], "unknown SOP class 'no-such-class'"),
+    (["--event", "nonsense"], "unknown event 'nonsense'"),
+    (["nobody@host:99999"], "out of range"),
+    (["--transaction-uid", "1.2.3"], "--transaction-uid goes with --commit/--fail"),
+    (["--batch", "-", "--data", "-"], "--batch - and --data - both read stdin"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_REPORTS, ids=row_id)
+def test_bad_input_is_exit_2(args: list[str], message: str) -> None:
+    base = ["send-report", "--event", "1", "--instance", "1.2.3"]
+    result = invoke(*base, *args, input='{"PatientID":\n  oops}')
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# Input the listener refuses at start, before it listens: exit 2 (--timeout: a row that is
+# accepted by mistake fails with 5 instead of listening on).
+BAD_LISTENERS = [
+    (["--exec-decides"], "--exec-decides needs --exec COMMAND"),
+    (["--status", "cancel"], "--status"),
+    (["--peer", "MODALITY=h:104"], "--peer goes with --commitment"),
+    (["--tls-cert", "x.pem"], "--tls-cert goes with --tls"),
+    (["--allow-calling-aet", "@/nonexistent"], "--allow-calling-aet @/nonexistent"),
+    (["--reject", "nonsense"], "--reject"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_LISTENERS, ids=row_id)
+def test_bad_listener_options_are_exit_2(args: list[str], message: str) -> None:
+    result = invoke("listen", "--port", "0", "--bind", "127.0.0.1", "--timeout", "1", *args)
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr.splitlines()[0]
+
+
+def test_missing_event_is_exit_2() -> None:
+    result = invoke("send-report", "--instance", "1.2.3")
+    assert result.exit_code == 2
+    assert "--event is required" in result.stderr
 
 
 def examples(help_text: str) -> list[str]:
@@ -404,6 +461,8 @@ def test_examples_parse_and_are_not_wrapped() -> None:
 
 
 def test_new_options_reach_their_bundles() -> None:
+    """What a command line parses into, by field name; tests/cli/test_bundles.py follows the
+    values on into the configuration objects."""
     listen = parse(["dcmreport", "listen", "--answer-findings", "no", "--force-status", "--full"])
     assert listen["answer_findings"] is AnswerFindingsChoice.NO
     assert (listen["force_status"], listen["full"]) == (True, True)
@@ -427,35 +486,7 @@ def test_mistyped_command_gets_a_suggestion(typo: str, meant: str) -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["echo", "--bogus"], "no such option: --bogus"),
-        (["send-report", "--max-pdu", "-1"], "invalid value for '--max-pdu'"),
-        (["listen", "--answer-findings", "maybe"], "invalid value for '--answer-findings'"),
-        (["listen", "--port"], "option '--port' requires an argument"),
-    ],
-)
-def test_usage_errors_look_like_every_other_error(args: list[str], message: str) -> None:
-    result = invoke(*args)
-    assert result.exit_code == 2
-    first, hint = result.stderr.splitlines()
-    assert first.startswith(f"dcmreport: error: {message}"), first
-    assert hint == f"  hint: see 'dcmreport {args[0]} --help'"
-    assert result.stdout == ""
-
-
-def test_output_flags_before_the_command() -> None:
-    """-v/-q/-d before the command count as after it; -d shows pynetdicom's log."""
-    port = str(unused_port())
-    run = dcmreport("-v", "echo", f"127.0.0.1:{port}")
-    assert run.returncode == 3, run.stderr
-    assert "Requesting Association" not in run.stderr
-    debug = dcmreport("-d", "echo", f"127.0.0.1:{port}")
-    assert debug.returncode == 3
-    assert "Requesting Association" in debug.stderr
-    quiet = dcmreport("-q", "echo", f"127.0.0.1:{port}", "--format", "text")
-    assert quiet.returncode == 3
+Verbose = Annotated[bool, typer.Option("--verbose")]
 
 
 @dataclass(frozen=True)
@@ -466,7 +497,7 @@ class _Loud:
 @dataclass(frozen=True)
 class _Louder:
     verbose: Verbose = False
-    quiet: Quiet = False
+    quiet: Annotated[bool, typer.Option("--quiet")] = False
 
 
 def test_a_bundle_may_not_declare_an_option_twice() -> None:

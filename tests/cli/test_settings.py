@@ -1,4 +1,8 @@
-"""Named peers and settings, waiting for a peer, and JSON on failure: the CLI as a user runs it."""
+"""Named peers and settings, waiting for a peer, and JSON on failure: the CLI as a user runs it.
+
+A settings file that is refused never reaches a peer: those cases run in this
+process (``helpers.invoke``), each a row; the rest are real runs.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Background, cli_env, dcmreport, eventually, listen_argv, unused_port
+from helpers import Background, cli_env, dcmreport, eventually, invoke, listen_argv, unused_port
 
 REPORT = ["--event", "1", "--instance", "1.1.1.1.9999.2"]
 ROOT = Path(__file__).parent.parent.parent
@@ -116,25 +120,25 @@ def test_broken_file_names_file_line_and_key(
     tmp_path: Path, text: str, line: int, key: str, why: str
 ) -> None:
     path = write(tmp_path, text)
-    run = dcmreport("echo", "p", env=settings_env(path))
-    assert run.returncode == 2, run.stderr
-    first = run.stderr.splitlines()[0]
+    result = invoke("echo", "p", env={"DCMREPORT_CONFIG": str(path)})
+    assert result.exit_code == 2, result.stderr
+    first = result.stderr.splitlines()[0]
     assert first.startswith(f"dcmreport: error: {path}:{line}: {key}: "), first
     assert why in first
-    assert "Traceback" not in run.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_invalid_toml_names_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, '[defaults]\ncalling_aet = "A"\n[peers.p\n')
-    run = dcmreport("peers", env=settings_env(path))
-    assert run.returncode == 2
-    assert f"{path}:3: not valid TOML" in run.stderr
+    result = invoke("peers", env={"DCMREPORT_CONFIG": str(path)})
+    assert result.exit_code == 2
+    assert f"{path}:3: not valid TOML" in result.stderr
 
 
 def test_missing_config_file_is_exit_2(tmp_path: Path) -> None:
-    run = dcmreport("echo", "--config", str(tmp_path / "none.toml"))
-    assert run.returncode == 2
-    assert "no such settings file" in run.stderr
+    result = invoke("echo", "--config", str(tmp_path / "none.toml"))
+    assert result.exit_code == 2
+    assert "no such settings file" in result.stderr
 
 
 # --- named peers on the wire -----------------------------------------------------------------
@@ -254,9 +258,9 @@ def test_failure_prints_one_json_object(args: list[str], code: int) -> None:
 
 def test_broken_file_is_json_too(tmp_path: Path) -> None:
     path = write(tmp_path, "[defaults]\nnope = 1\n")
-    run = dcmreport("echo", env=settings_env(path, DCMREPORT_FORMAT="json"))
-    assert run.returncode == 2
-    assert json.loads(run.stdout)["error"].startswith(f"{path}:2: nope: unknown key")
+    result = invoke("echo", env={"DCMREPORT_CONFIG": str(path), "DCMREPORT_FORMAT": "json"})
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"].startswith(f"{path}:2: nope: unknown key")
 
 
 def test_text_output_prints_no_json_on_failure() -> None:
