@@ -1,4 +1,7 @@
-"""``peers --check``: C-ECHO every named peer at once, each with its own settings."""
+"""``peers --check``: C-ECHO every named peer at once, each with its own settings.
+
+Imported by the ``peers`` command only: it brings the requestor, and pynetdicom with it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from typer._click import Context as ClickContext
 
+from dcmreport.association import requestor
 from dcmreport.cli.bundles.association import RequestorAssociation
 from dcmreport.cli.expand import collect
 from dcmreport.cli.precedence import META, Applied, resolve_peer
@@ -33,8 +37,6 @@ def check_all(ctx: ClickContext, config: ConfigFile) -> list[PeerCheck]:
 
 def _check(config: ConfigFile, name: str, sub: ClickContext) -> PeerCheck:
     # Here, not at the top: app imports this module, and --help and TAB import no pynetdicom.
-    from dcmreport.association import requestor
-
     address = resolve_peer(name, config.path).text
     try:
         error = sub.meta.get(META, Applied()).error
