@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import time
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -322,3 +323,77 @@ def test_a_batch_reads_every_response_itself_with_several_outstanding() -> None:
         if assoc.is_established:
             assoc.abort()
         server.shutdown()
+
+
+def test_get_msg_waits_on_msg_queue() -> None:
+    """Item 1: a sender's ``get_msg(block=True)`` is ``msg_queue.get`` with the DIMSE timeout,
+    which the guard's own wait replaces with the same."""
+    assert "self.msg_queue.get(block=block, timeout=self.dimse_timeout)" in inspect.getsource(
+        DIMSEServiceProvider.get_msg
+    )
+    assert "self.dimse.get_msg(block=True)" in inspect.getsource(Association.send_n_action)
+
+
+def test_a_request_a_waiting_sender_takes_is_served_and_it_gets_its_response() -> None:
+    """Item 1: a request queued before the response a sender waits for is served (in a thread
+    of its own), not returned to the sender as its response."""
+    assoc = _unconnected()
+    served = threading.Event()
+    guards.serve_requests(assoc, lambda a, req, cx: served.set())
+    assoc.dimse.msg_queue.put((1, _request()))
+    assoc.dimse.msg_queue.put((1, _response()))
+    context_id, msg = assoc.dimse.get_msg(block=True)
+    assert context_id == 1 and guards._is_response(msg)
+    assert served.wait(5)
+
+
+def test_one_request_at_a_time_through_pynetdicoms_send() -> None:
+    """Item 7: a second sender on the same association waits until the first has its response."""
+    assoc = _unconnected()
+    order: list[str] = []
+    first_in = threading.Event()
+
+    def second() -> None:
+        first_in.wait(5)
+        with guards._awaiting(assoc):
+            order.append("second")
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with guards._awaiting(assoc):
+        first_in.set()
+        thread.join(0.2)  # the second sender cannot get in meanwhile
+        order.append("first")
+    thread.join(5)
+    assert order == ["first", "second"]
+
+
+def test_each_message_is_queued_whole_whichever_thread_sends_it() -> None:
+    """Item 3: pynetdicom's send_msg queues a message PDU by PDU; with several threads sending
+    on one association, each message's PDUs stay together (PS3.8 9.3.5)."""
+    assoc = _unconnected()
+    guards.whole_messages(assoc)
+    queued: list[tuple[int, int]] = []  # (sender, message control header)
+
+    def send_pdu(primitive: Any) -> None:
+        for _, value in primitive.presentation_data_value_list:
+            queued.append((threading.get_ident(), value[0]))
+        time.sleep(0.001)  # a switch to the other sender here would interleave
+
+    assoc.dul.send_pdu = send_pdu  # type: ignore[method-assign]
+
+    reply = b"\x10\x00\x20\x00\x02\x00\x00\x00ID"
+
+    def send(count: int) -> None:
+        for _ in range(count):
+            guards.send_message(assoc, guards.report_response(_request(), 0, reply, True), 1)
+
+    senders = [threading.Thread(target=send, args=(10,)) for _ in range(3)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(10)
+    assert len(queued) == 3 * 10 * 2  # a command and a data set each, a PDU each
+    for at in range(0, len(queued), 2):
+        (one, command), (other, data) = queued[at], queued[at + 1]
+        assert (command, data) == (0x03, 0x02) and one == other

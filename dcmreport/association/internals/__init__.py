@@ -33,7 +33,10 @@ The guards
    N-EVENT-REPORT must not clear a pause the loop is really in). A response
    that pynetdicom's loop takes while our sender waits for it goes back on
    ``dimse.msg_queue`` (item 14's race, for ``send_n_event_report`` and
-   ``send_n_action``).
+   ``send_n_action``); and ``dimse.get_msg``: a request that such a sender
+   takes off ``msg_queue`` as its response (a requester's next N-ACTION while
+   the listener waits for the answer to a storage commitment result) is served
+   in a thread of its own, and the sender waits on for its response.
 2. ``DULServiceProvider.send_pdu`` (per association,
    :class:`~guards.DeliveryTracker`): to learn whether an answer reached the
    socket we count the P-DATA primitives queued for the peer, and
@@ -43,7 +46,11 @@ The guards
    and send the response ourselves, so the status is exactly the one decided
    (pynetdicom's service classes rewrite unknown ones). On the plain path the
    response is pynetdicom's primitive, sent by ``send_msg``; so is a batch's
-   request.
+   request. ``send_msg`` queues a message PDU by PDU, and several threads may
+   send on one association (pynetdicom's thread per report, a storage
+   commitment result, an answer): it holds a lock per association while it
+   queues one message (:func:`~guards.whole_messages`), so that no fragment of
+   another message comes between (PS3.8 9.3.5, Annex E).
 5. ``ACSE.send_reject`` and ``Association.kill`` (:func:`~guards.reject`):
    pynetdicom rejects only for its own reasons; ``--reject`` needs any result,
    source and reason, sent from ``EVT_REQUESTED`` as pynetdicom itself does.
@@ -54,7 +61,9 @@ The guards
 7. ``Association.send_n_event_report`` reads ``EventReply`` off whatever
    response arrives, and ``send_n_action`` ``ActionReply``; a C-ECHO-RSP
    instead raises AttributeError (:func:`~guards.send_report_request` and
-   :func:`~guards.send_action_request` turn that into "no status").
+   :func:`~guards.send_action_request` turn that into "no status"). Each takes
+   the next response as its own, so they go one at a time per association
+   (storage commitment results are delivered from threads of their own).
 8. ``DULServiceProvider._read_pdu_data``, ``_decode_pdu``, ``_recv_pdu``,
    ``event_queue``, ``to_user_queue`` and ``_kill_thread``
    (:class:`~guards.BoundedReader`): pynetdicom reads whatever length a PDU

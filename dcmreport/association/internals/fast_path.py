@@ -219,8 +219,8 @@ def send_message(assoc: Association, primitive: Any, context_id: int) -> None:
     message.context_id = context_id
     evt.trigger(assoc, evt.EVT_DIMSE_SENT, {"message": message})
     data = message.data_set.getvalue() if message.data_set is not None else None
-    command = encode(message.command_set, True, True)  # the command set: Implicit VR LE
-    send_encoded(assoc, context_id, cast(bytes, command), data)
+    command_set = encode(message.command_set, True, True)  # the command set: Implicit VR LE
+    send_encoded(assoc, context_id, cast(bytes, command_set), data)
 
 
 def send_report_response(assoc: Association, rsp: guards.ReportResponse, context_id: int) -> None:
@@ -248,17 +248,20 @@ def _fragments(context_id: int, kind: int, value: bytes, step: int) -> list[tupl
     ]
 
 
-def send_encoded(assoc: Association, context_id: int, command: bytes, data: bytes | None) -> None:
+def send_encoded(
+    assoc: Association, context_id: int, command_set: bytes, data: bytes | None
+) -> None:
     """An encoded command set and data set, in as few P-DATA PDUs as the peer takes (item 13).
 
     Each PDU is one write; a command with a data set of ordinary size is one PDU.
     """
     max_pdu = assoc.dimse.maximum_pdu_size or 0
-    step = max_pdu - 6 if max_pdu else max(len(command), len(data or b""), 1)
-    items = _fragments(context_id, _COMMAND, command, step)
+    step = max_pdu - 6 if max_pdu else max(len(command_set), len(data or b""), 1)
+    items = _fragments(context_id, _COMMAND, command_set, step)
     if data is not None:
         items += _fragments(context_id, _DATA, data, step)
-    pdus, packed, size = [], P_DATA(), 0
+    pdus: list[P_DATA] = []
+    packed, size = P_DATA(), 0
     for item in items:
         item_size = 4 + len(item[1])  # the PDV item's length field and its value
         if packed.presentation_data_value_list and max_pdu and size + item_size > max_pdu:
