@@ -1,11 +1,15 @@
 """``send-report --batch``/``--repeat`` on the wire: many reports over one association.
 
-The hot loop takes the lean path of :mod:`~dcmreport.association.internals`:
-each data set is encoded once (a repeated report shares its data set), a
-request is one write (item 13), and every response is read by the batch
-itself, never by pynetdicom's reactor, which loses responses sent back to
-back (item 14). Up to ``window`` requests are outstanding when the peer
-negotiated asynchronous operations (PS3.7 D.3.3.3), else one.
+Every response is read by the batch itself, never by pynetdicom's association
+loop, which loses responses sent back to back and cannot wait for several
+at once (internals item 14, a guard); up to ``window`` requests are
+outstanding when the peer negotiated asynchronous operations (PS3.7
+D.3.3.3), else one. Each data set is encoded once (a repeated report shares
+its data set). On the plain path each request is pynetdicom's primitive,
+sent by its ``send_msg`` (a command and its data set as two PDUs), and each
+response's command set is read as pydicom decoded it; on the fast path a
+request is one write of a command set encoded by hand, and a response's
+command set is read from its bytes (items 13 and 14).
 
 When the peer releases or aborts mid-batch, the reports it had not answered
 are sent again on a new association, and their results say so (attempt 2,
@@ -22,15 +26,18 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from io import BytesIO
+from typing import Protocol
 
 from pydicom import Dataset
+from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import N_EVENT_REPORT
 from pynetdicom.dsutils import encode
 from pynetdicom.pdu_primitives import AsynchronousOperationsWindowNegotiation
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport.association import internals
-from dcmreport.association.command import ReportRequest as ReportCommand
 from dcmreport.association.common import Settings, association_info, decode_data_set, word_order
+from dcmreport.association.internals import guards
 from dcmreport.association.requestor import (
     N_EVENT_REPORT_RSP,
     Opened,
@@ -76,6 +83,51 @@ class _Sent:
 
 class _Lost(Exception):
     """The peer released or aborted the association before answering everything sent."""
+
+
+class Requests(Protocol):
+    """How a batch puts one N-EVENT-REPORT-RQ on the association."""
+
+    def send(
+        self,
+        assoc: Association,
+        context_id: int,
+        message_id: int,
+        kind: tuple[str, str, int],
+        data: bytes | None,
+    ) -> None:
+        """``kind``: the SOP class UID, the SOP instance UID and the event type ID; ``data``: the
+        Event Information encoded in the context's transfer syntax, or None."""
+
+
+class PrimitiveRequests:
+    """The plain path's requests: pynetdicom's N_EVENT_REPORT primitive, sent by its own
+    ``send_msg`` (through the guards), which encodes the command set with pydicom."""
+
+    def send(
+        self,
+        assoc: Association,
+        context_id: int,
+        message_id: int,
+        kind: tuple[str, str, int],
+        data: bytes | None,
+    ) -> None:
+        request = N_EVENT_REPORT()
+        request.MessageID = message_id
+        request.AffectedSOPClassUID, request.AffectedSOPInstanceUID, request.EventTypeID = kind
+        # Empty Event Information goes as none: pynetdicom would announce a data set and send
+        # no fragment of it, and the peer would wait for one.
+        request.EventInformation = BytesIO(data) if data else None
+        guards.send_message(assoc, request, context_id)
+
+
+def _wire() -> tuple[Requests, guards.Responses]:
+    """The requests' sender and the responses' reader, of the fast path with the switch on."""
+    if not internals.fast_path_on():
+        return PrimitiveRequests(), guards.Responses()
+    from dcmreport.association.internals import fast_path  # only with the switch on
+
+    return fast_path.ReportRequests(), guards.Responses(fast_path.read_fields)
 
 
 def contexts(items: list[Item]) -> list[tuple[str, Role]]:
@@ -142,7 +194,7 @@ def _one_association(
     show: Callable[[Result], None],
     opened: Callable[[int, AssociationInfo], None],
 ) -> None:
-    responses = internals.Responses()
+    requests, responses = _wire()
     negotiation = []
     if options.window > 1:
         window_item = AsynchronousOperationsWindowNegotiation()
@@ -151,7 +203,7 @@ def _one_association(
         negotiation.append(window_item)
     with associate(peer, settings, proposed, responses.handlers(), negotiation) as done:
         summary.associations += 1
-        sender = _Sender(done, summary.associations, options, responses, settings)
+        sender = _Sender(done, summary.associations, options, (requests, responses), settings)
         summary.window = max(summary.window, sender.window)
         opened(summary.associations, sender.info)
         sender.run(summary, todo, resend, show)
@@ -173,21 +225,20 @@ class _Sender:
         done: Opened,
         number: int,
         options: BatchOptions,
-        responses: internals.Responses,
+        wire: tuple[Requests, guards.Responses],
         settings: Settings,
     ) -> None:
         self._done = done
         self._assoc = done.assoc
         self._number = number
         self._options = options
-        self._responses = responses
+        self._requests, self._responses = wire
         self._timeout = settings.dimse_timeout
         self.info = association_info(done.assoc)
         self.window = _window(done, options.window)
         self._outstanding: dict[int, _Sent] = {}
         self._contexts: dict[str, PresentationContext] = {}
         self._encoded: dict[tuple[int, str], bytes | None] = {}
-        self._commands: dict[tuple[str, str, int], ReportCommand] = {}
         self._stopping = False
 
     def run(
@@ -248,13 +299,11 @@ class _Sender:
         request = item.request
         context = self._context(request)
         data = self._dataset(request.dataset, context) if request.dataset is not None else None
-        key = (request.sop_class_uid, request.sop_instance_uid, request.event_type_id)
-        command = self._commands.get(key)
-        if command is None:
-            command = self._commands[key] = ReportCommand(*key, data is not None)
+        kind = (request.sop_class_uid, request.sop_instance_uid, request.event_type_id)
         self._outstanding[request.message_id] = _Sent(item, attempt, time.perf_counter())
-        encoded = command.encoded(request.message_id)
-        internals.send_encoded(self._assoc, int(context.context_id or 0), encoded, data)
+        self._requests.send(
+            self._assoc, int(context.context_id or 0), request.message_id, kind, data
+        )
 
     def _peer(self) -> str:
         return f"{self.info.called_aet}@{self.info.peer_address}"

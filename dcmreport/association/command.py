@@ -1,18 +1,20 @@
-"""N-EVENT-REPORT command sets encoded (and responses decoded) by hand, for the hot path
-of a batch and the listener.
+"""N-EVENT-REPORT command sets encoded and read by hand: the fast path's only (internals item 13).
+
+Imported by :mod:`~dcmreport.association.internals.fast_path` alone, so
+``DCMREPORT_SPEEDUPS=off`` never loads it: the plain path lets pynetdicom
+build, encode and decode every command set.
 
 A command set is a handful of group 0000 elements in Implicit VR Little Endian
 (PS3.7 6.3.1, E.1), preceded by its group length. pynetdicom builds a pydicom
-Dataset per message and encodes it twice (once to measure the group length):
-a third of the listener's CPU time per report and most of a batch's. Here
-the request's bytes are built once per kind of report, only the Message ID
+Dataset per message and encodes it twice (once to measure the group length),
+which is much of what a report costs the listener and a batch. Here a
+request's bytes are built once per kind of report, only the Message ID
 changing, and a response's straight from its fields.
 
-A response (and a listener's N-EVENT-REPORT-RQ) is read as :data:`Fields`,
-its elements' values by keyword, decoded from the bytes here
-(:func:`read_fields`): reading each value off pynetdicom's pydicom Dataset
-converted it element by element, about half the CPU of a batch's own thread
-and a good part of the listener's.
+A response (and a listener's N-EVENT-REPORT-RQ) is read as
+:data:`~dcmreport.association.common.Fields`, its elements' values by
+keyword, decoded from the bytes here (:func:`read_fields`): reading each
+value off pynetdicom's pydicom Dataset converts it element by element.
 """
 
 from __future__ import annotations
@@ -20,11 +22,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from pydicom import Dataset
-
-from dcmreport.frozen import frozen
-
-Fields = dict[str, Any]  # a command set's values by keyword, as pydicom would give them
+from dcmreport.association.common import Fields
 
 N_EVENT_REPORT_RQ = 0x0100
 N_EVENT_REPORT_RSP = 0x8100
@@ -75,25 +73,10 @@ class ReportRequest:
         return self._head + _us(message_id) + self._tail
 
 
-@frozen
-class ReportResponse:
-    """An N-EVENT-REPORT-RSP to send: the fields of pynetdicom's primitive, under its names,
-    without building the primitive (its setters check each UID again: a tenth of the
-    listener's CPU per report) or a Dataset for the status."""
-
-    MessageIDBeingRespondedTo: int  # pynetdicom's names: report_response reads either
-    AffectedSOPClassUID: str
-    AffectedSOPInstanceUID: str
-    Status: int
-    EventTypeID: int | None = None
-    ErrorComment: str | None = None
-    ErrorID: int | None = None
-    EventReply: bytes | None = None
-
-
 def report_response(rsp: Any, data: bool) -> bytes:
-    """An N-EVENT-REPORT-RSP command set (PS3.7 10.3.1) from a :class:`ReportResponse`
-    or pynetdicom's primitive (the same field names)."""
+    """An N-EVENT-REPORT-RSP command set (PS3.7 10.3.1) from the guards'
+    :class:`~dcmreport.association.internals.guards.ReportResponse` or pynetdicom's
+    primitive (the same field names)."""
     elements = [
         (0x0100, _us(N_EVENT_REPORT_RSP)),
         (0x0120, _us(int(rsp.MessageIDBeingRespondedTo))),
@@ -130,7 +113,8 @@ _READ = {
 
 def read_fields(encoded: bytes) -> Fields | None:
     """The values dcmreport reads, from an Implicit VR LE command set; None when
-    anything is out of the ordinary (then :func:`dataset_fields` gives pydicom's reading)."""
+    anything is out of the ordinary (then
+    :func:`~dcmreport.association.common.dataset_fields` gives pydicom's reading)."""
     fields: Fields = {}
     at = 0
     while at < len(encoded):
@@ -156,8 +140,3 @@ def read_fields(encoded: bytes) -> Fields | None:
         except UnicodeDecodeError:
             return None
     return fields
-
-
-def dataset_fields(command_set: Dataset) -> Fields:
-    """A command set pydicom decoded, as :data:`Fields`."""
-    return {element.keyword: element.value for element in command_set}

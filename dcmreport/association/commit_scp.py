@@ -23,8 +23,8 @@ from pydicom import Dataset
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import N_ACTION
 
-from dcmreport.association import internals
 from dcmreport.association.common import Settings
+from dcmreport.association.internals import guards
 from dcmreport.association.listener import Background
 from dcmreport.association.requestor import send_report
 from dcmreport.dicom.address import Peer
@@ -154,7 +154,7 @@ class CommitmentPerformer:
         if assoc is not None:
             if not assoc.is_established:
                 raise AssociationError("the requester's association has ended (--commitment-on)")
-            status, _ = internals.send_report_request(
+            status, _ = guards.send_report_request(
                 assoc,
                 result.dataset,
                 result.event_type_id,

@@ -14,7 +14,7 @@ report of another transaction is answered, shown and ignored.
 On a new association the inbox is an ordinary :class:`Listener` handler,
 which accepts role selection proposals already; on the request's own
 association :func:`serve_reports` routes the peer's N-EVENT-REPORT-RQs to
-it through :func:`internals.serve_requests`.
+it through the guards' :func:`~dcmreport.association.internals.guards.serve_requests`.
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport.association import internals
-from dcmreport.association.command import dataset_fields
-from dcmreport.association.common import Settings, association_info, word_order
+from dcmreport.association.common import Settings, association_info, dataset_fields, word_order
+from dcmreport.association.internals import guards
 from dcmreport.association.listener import Listener, ListenOptions, received_report
 from dcmreport.association.requestor import (
     Opened,
@@ -164,18 +163,18 @@ def serve_reports(assoc: Association, inbox: ResultInbox, sending: threading.Loc
     ``sending`` is held by whoever puts a message on the association, so that
     a response never interleaves with a request going out from another thread.
     """
-    tracker = internals.DeliveryTracker(assoc)
+    tracker = guards.DeliveryTracker(assoc)
     limits = DatasetLimits()
 
     def serve(assoc: Association, req: N_EVENT_REPORT, context: PresentationContext) -> None:
         record = inbox.decide(received_report(assoc, req, context, limits))
         assert record.answer is not None
-        rsp = internals.report_response(req, record.answer.status.code, None, True)
+        rsp = guards.report_response(req, record.answer.status.code, None, True)
         with sending:
-            delivery = internals.send_response(assoc, tracker, rsp, int(context.context_id or 0))
+            delivery = guards.send_response(assoc, tracker, rsp, int(context.context_id or 0))
         inbox.finish(replace(record, delivery=delivery), same_association=True)
 
-    internals.serve_requests(assoc, serve)
+    guards.serve_requests(assoc, serve)
 
 
 @dataclass(frozen=True)
@@ -209,8 +208,10 @@ def accepting(where: NewAssociations | None, inbox: ResultInbox) -> Iterator[int
 class _Received:
     """Every command set received on the association, in order (pynetdicom hides them).
 
-    The response to a request is the first message after it went out: the
-    reactor is paused meanwhile, so that is what pynetdicom took as the response.
+    The response to a request is the first response after it went out: the
+    sender holds the association meanwhile, so that is what pynetdicom took as
+    its response (the guards serve a request it takes instead). A report of
+    the PACS may come in between, and is a request, not the answer.
     """
 
     def __init__(self) -> None:
@@ -225,9 +226,13 @@ class _Received:
         with self._lock:
             return len(self._commands)
 
-    def at(self, index: int) -> Dataset | None:
+    def response_after(self, index: int) -> Dataset | None:
+        """The first response (Command Field with bit 15 set, PS3.7 E.1) from ``index`` on."""
         with self._lock:
-            return self._commands[index] if index < len(self._commands) else None
+            for command in self._commands[index:]:
+                if int(command.get("CommandField", 0)) & 0x8000:
+                    return command
+            return None
 
 
 @frozen
@@ -288,7 +293,7 @@ def _send_action(
     big_endian = context.transfer_syntax[0] == EXPLICIT_VR_BE
     before, start = received.count(), time.monotonic()
     try:
-        internals.send_action_request(
+        guards.send_action_request(
             assoc,
             word_order(request.dataset, big_endian),
             REQUEST_STORAGE_COMMITMENT,
@@ -298,7 +303,7 @@ def _send_action(
         )
     except ValueError as exc:  # the data set cannot be encoded in the transfer syntax
         raise InputError(f"cannot encode the Action Information: {exc}") from None
-    received_set = received.at(before)
+    received_set = received.response_after(before)
     command = dataset_fields(received_set) if received_set is not None else None
     problem = (
         check_response(command, N_ACTION_RSP, request.message_id) if command is not None else None

@@ -4,7 +4,8 @@
 titles, maximum PDU, implementation class UID and version name, transfer
 syntaxes, timeouts); :func:`make_ae` turns them into a pynetdicom AE;
 :func:`association_info` describes a negotiated association as plain data for
-``-v`` and for the listener's records.
+``-v`` and for the listener's records; :func:`dataset_fields` reads a
+received command set as plain values.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import ssl
 from io import BytesIO
-from typing import cast
+from typing import Any, cast
 
 from pydicom import Dataset
 from pydicom.dataelem import DataElement
@@ -31,6 +32,8 @@ from dcmreport.dicom.records import AssociationInfo, ContextInfo
 from dcmreport.frozen import frozen
 
 LOG = logging.getLogger("dcmreport")
+
+Fields = dict[str, Any]  # a command set's values by keyword, as pydicom gives them
 
 DEFAULT_VERSION_NAME = f"DCMREPORT_{__version__}"[:16]
 COMMAND_NAMES = {
@@ -78,6 +81,12 @@ def make_ae(settings: Settings) -> AE:
     ae.dimse_timeout = settings.dimse_timeout
     ae.network_timeout = settings.network_timeout
     return ae
+
+
+def dataset_fields(command_set: Dataset) -> Fields:
+    """A command set pydicom decoded (pynetdicom's ``message.command_set``), as :data:`Fields`:
+    the requestor, storage commitment and a batch read a response's values by keyword."""
+    return {element.keyword: element.value for element in command_set}
 
 
 def _proposed_roles(assoc: Association) -> dict[str, tuple[bool, bool]]:

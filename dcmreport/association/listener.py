@@ -3,10 +3,11 @@
 Each report flows one way: received (decoded, never trusted) → decided by the
 handler (which keeps it first when asked) → answered → the handler learns
 whether the answer was written before the association ended, all in the
-association's thread; then recorded and shown, in the order received, by a
-recorder of that association (:class:`InOrder`), so that the association
-goes on (reads the next request, or the peer's A-RELEASE-RQ) while a large
-report's record is built. ``--count`` counts answers that went out, not
+thread that serves it (the association's own on the fast path, one of
+pynetdicom's per report on the plain path); then recorded and shown, in the
+order answered, by a recorder of that association (:class:`InOrder`), so
+that the association goes on (reads the next request, or the peer's
+A-RELEASE-RQ) while a large report's record is built. ``--count`` counts answers that went out, not
 answers that were merely decided.
 """
 
@@ -29,7 +30,7 @@ from pynetdicom.dsutils import encode
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport.association import command, internals, tls
+from dcmreport.association import internals, tls
 from dcmreport.association.common import (
     Settings,
     association_info,
@@ -38,6 +39,7 @@ from dcmreport.association.common import (
     make_ae,
     word_order,
 )
+from dcmreport.association.internals import guards
 from dcmreport.dicom import catalog
 from dcmreport.dicom.catalog import (
     EXPLICIT_VR_BE,
@@ -198,45 +200,81 @@ def received_report(
 # How long an association's recorder waits for its next record before its thread ends:
 # reports back to back reuse one thread, an association gone idle holds none for long.
 _RECORDER_LINGER = 1.0
-# Records of one association waiting to be written and shown, at most: beyond, the
-# association waits before it reads the next request, so a peer sending faster than its
-# reports can be recorded is held back instead of filling memory.
+# Records of one association waiting to be written and shown, at most: beyond, a report
+# waits for room before it is answered, so a peer sending faster than its reports can be
+# recorded is held back instead of filling memory (on either path: the plain path serves
+# each report in a thread of pynetdicom's, which holding back the next read would not stop).
 MAX_WAITING_RECORDS = 4
 
 
-class InOrder:
-    """Runs tasks one at a time, in the order submitted, in a thread of its own.
+class _Place:
+    """A task's place in line, taken before the task is known."""
 
-    The thread starts with the first task and ends once no task came for
-    :data:`_RECORDER_LINGER` seconds; the next task starts another. A submit
-    waits while :data:`MAX_WAITING_RECORDS` tasks are waiting already. A task
-    that raises is one log line, and the tasks after it still run.
+    __slots__ = ("task",)
+
+    def __init__(self) -> None:
+        self.task: Callable[[], None] | None = None
+
+
+def _nothing() -> None:
+    """The task of a place whose report was given up."""
+
+
+class InOrder:
+    """Runs tasks one at a time, in the order their places were taken, in a thread of its own.
+
+    A place is taken (:meth:`reserve`) before a report is answered and filled
+    with its task after, so records keep the order of the answers even when
+    each report is served in a thread of its own (pynetdicom's, on the plain
+    path), whichever thread gets there first. The thread starts with the
+    first task and ends once no task came for :data:`_RECORDER_LINGER`
+    seconds and no place is waiting for one; the next task starts another. A
+    reserve waits while :data:`MAX_WAITING_RECORDS` places are waiting
+    already. A task that raises is one log line, and the tasks after it still
+    run.
     """
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._tasks: deque[Callable[[], None]] = deque()
+        self._tasks: deque[_Place] = deque()
         self._changed = threading.Condition()
         self._running = False
 
-    def submit(self, task: Callable[[], None]) -> None:
+    def reserve(self) -> _Place:
+        """A place in line; every place must be filled (:meth:`fill`), or the line stops."""
         with self._changed:
             self._changed.wait_for(lambda: len(self._tasks) < MAX_WAITING_RECORDS)
-            self._tasks.append(task)
+            place = _Place()
+            self._tasks.append(place)
+            return place
+
+    def fill(self, place: _Place, task: Callable[[], None]) -> None:
+        with self._changed:
+            place.task = task
+            self._changed.notify_all()
             if self._running:
-                self._changed.notify_all()
                 return
             self._running = True
         threading.Thread(target=self._run, name=self._name, daemon=True).start()
 
+    def submit(self, task: Callable[[], None]) -> None:
+        self.fill(self.reserve(), task)
+
+    def _head_ready(self) -> bool:
+        return bool(self._tasks) and self._tasks[0].task is not None
+
     def _run(self) -> None:
         while True:
             with self._changed:
-                if not self._changed.wait_for(lambda: self._tasks, _RECORDER_LINGER):
+                if not self._changed.wait_for(self._head_ready, _RECORDER_LINGER):
+                    if self._tasks:
+                        continue  # a place is taken: its task is on its way
                     self._running = False
                     return
-                task = self._tasks.popleft()
-                self._changed.notify_all()  # room for a waiting submit
+                task = self._tasks.popleft().task
+                self._changed.notify_all()  # room for a waiting reserve
+            if task is None:  # pragma: no cover - _head_ready said it is there
+                continue
             try:
                 task()
             except Exception as exc:  # a thread of ours: say it, never a traceback
@@ -288,7 +326,7 @@ def _action_response(req: N_ACTION, answer: Answer) -> N_ACTION:
 
 def _response(
     req: N_EVENT_REPORT, context: PresentationContext, answer: Answer
-) -> command.ReportResponse:
+) -> guards.ReportResponse:
     """The N-EVENT-REPORT-RSP: Event Type ID and Event Reply only with Success or Warning.
 
     PS3.7 10.1.1.1: the Event Reply travels only in a success response, and
@@ -305,7 +343,7 @@ def _response(
             LOG.error("cannot encode the Event Reply; answering 0x0110 instead")
             status = ResponseStatus(PROCESSING_FAILURE, "the Event Reply could not be encoded")
             succeeded = False
-    return internals.report_response(
+    return guards.report_response(
         req,
         status.code,
         reply,
@@ -364,6 +402,7 @@ class Listener:
         self._ae.maximum_associations = options.max_associations
         self._ae.add_supported_context(VERIFICATION, list(settings.transfer_syntaxes))
         self._server: Any = None
+        self._fast_path = False  # decided at start(): the switch, for every association
 
     @property
     def answered(self) -> int:
@@ -377,6 +416,7 @@ class Listener:
 
     def start(self) -> None:
         """Bind and start serving in background threads."""
+        self._fast_path = internals.fast_path_on()
         handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, self._on_connected),
             (evt.EVT_REQUESTED, self._on_requested),
@@ -400,22 +440,22 @@ class Listener:
             ) from None
 
     def _on_connected(self, event: evt.Event) -> None:
-        """A new connection: no Nagle, no polling, no debug text unless shown, a prompt end
-        (its thread gone as soon as the connection is), and limits on what it may send
-        from its first byte."""
-        internals.no_delay(event.assoc)
-        internals.Reactor(event.assoc)
-        internals.no_debug_handlers(event.assoc)
-        internals.prompt_close(event.assoc)
-        internals.AssociationWake(event.assoc)
-        internals.serve_in_order(event.assoc)
-        limits = internals.PduLimits(
+        """A new connection: with the switch on, the fast path (no Nagle, no polling, no debug
+        text unless shown, a prompt end, requests served in order on the association's
+        thread); always, limits on what it may send from its first byte, and each message
+        sent whole whichever thread sends it."""
+        if self._fast_path:
+            from dcmreport.association.internals import fast_path  # only with the switch on
+
+            fast_path.install(event.assoc, "listener")
+        limits = guards.PduLimits(
             max_pdu=self._settings.max_pdu,
             max_dataset=self._options.dataset_limits.max_size,
             pdu_timeout=self._options.pdu_timeout,
             message_timeout=self._settings.dimse_timeout,
         )
-        internals.bound_reading(event.assoc, limits, self._log_refused)
+        guards.bound_reading(event.assoc, limits, self._log_refused)
+        guards.whole_messages(event.assoc)
 
     def _log_refused(self, assoc: Association, why: str) -> None:
         """One line per peer cut off for breaking a limit."""
@@ -424,7 +464,7 @@ class Listener:
     def _tls_handshake(self, event: evt.Event) -> None:
         """EVT_CONN_OPEN: the handshake, in the association's thread; a failure is one line."""
         rq = event.assoc.requestor
-        done = internals.tls_handshake(event.assoc, self._settings.acse_timeout)
+        done = guards.tls_handshake(event.assoc, self._settings.acse_timeout)
         if done is None:
             return
         if done.error is None:
@@ -437,17 +477,17 @@ class Listener:
         """EVT_REQUESTED: refuse (``--reject``), or decide what to accept and how to serve it."""
         assoc = event.assoc
         if self._options.reject:
-            internals.reject(assoc, *self._options.reject)
+            guards.reject(assoc, *self._options.reject)
             self._log_rejected(assoc, " (--reject)")
             return
         proposed = cast(A_ASSOCIATE, assoc.requestor.primitive).presentation_context_definition_list
-        internals.placeholder_transfer_syntax(proposed)
+        guards.placeholder_transfer_syntax(proposed)
         assoc.acceptor.supported_contexts = _supported_contexts(
             list(proposed), self._settings.transfer_syntaxes, self._options
         )
-        tracker = internals.DeliveryTracker(assoc)
+        tracker = guards.DeliveryTracker(assoc)
         recorder = InOrder(f"record-{assoc.requestor.port}")
-        internals.serve_requests(
+        guards.serve_requests(
             assoc,
             lambda a, req, cx: self._serve(a, tracker, recorder, req, cx),
             lambda a, req, cx: self._serve_other(a, tracker, recorder, req, cx),
@@ -456,7 +496,7 @@ class Listener:
     def _serve_other(
         self,
         assoc: Association,
-        tracker: internals.DeliveryTracker,
+        tracker: guards.DeliveryTracker,
         recorder: InOrder,
         req: Any,
         context: PresentationContext,
@@ -477,7 +517,7 @@ class Listener:
             status,
             Status(status).meaning,
         )
-        internals.send_response(assoc, tracker, _refusal(req, status), int(context.context_id or 0))
+        guards.send_response(assoc, tracker, _refusal(req, status), int(context.context_id or 0))
         return True
 
     def _log_rejected(self, assoc: Association, why: str) -> None:
@@ -489,7 +529,7 @@ class Listener:
     def _serve(
         self,
         assoc: Association,
-        tracker: internals.DeliveryTracker,
+        tracker: guards.DeliveryTracker,
         recorder: InOrder,
         req: N_EVENT_REPORT | N_ACTION,
         context: PresentationContext,
@@ -500,7 +540,7 @@ class Listener:
             self._in_flight += 1
             counts = self._counts.setdefault(id(assoc), [0, 0])
             counts[0] += 1
-        handed_on = False
+        handed_on, place = False, None
         try:
             report = received_report(assoc, req, context, self._options.dataset_limits)
             if report.problem:
@@ -511,6 +551,7 @@ class Listener:
                     report.problem,
                 )
             record = self._decide(report)
+            place = recorder.reserve()  # before the answer: records in the order of the answers
             delivery = self._answer(assoc, tracker, req, context, record.answer)
             record = replace(record, delivery=delivery)
             with self._lock:
@@ -522,10 +563,12 @@ class Listener:
                     record.report.message_id,
                     delivery.reason,
                 )
-            recorder.submit(lambda: self._record(assoc, record))
+            recorder.fill(place, lambda: self._record(assoc, record))
             handed_on = True
         finally:
             if not handed_on:
+                if place is not None:
+                    recorder.fill(place, _nothing)
                 self._landed()
 
     def _record(self, assoc: Association, record: ReportRecord) -> None:
@@ -582,7 +625,7 @@ class Listener:
     def _answer(
         self,
         assoc: Association,
-        tracker: internals.DeliveryTracker,
+        tracker: guards.DeliveryTracker,
         req: N_EVENT_REPORT | N_ACTION,
         context: PresentationContext,
         answer: Answer | None,
@@ -598,7 +641,7 @@ class Listener:
             if isinstance(req, N_ACTION)
             else _response(req, context, answer)
         )
-        return internals.send_response(assoc, tracker, rsp, int(context.context_id or 0))
+        return guards.send_response(assoc, tracker, rsp, int(context.context_id or 0))
 
     def _finish(self, record: ReportRecord) -> None:
         try:

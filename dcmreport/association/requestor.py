@@ -25,15 +25,17 @@ from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport.association import internals, tls
-from dcmreport.association.command import Fields, dataset_fields
 from dcmreport.association.common import (
     COMMAND_NAMES,
+    Fields,
     Settings,
     association_info,
+    dataset_fields,
     log_negotiation,
     make_ae,
     word_order,
 )
+from dcmreport.association.internals import guards
 from dcmreport.dicom import catalog
 from dcmreport.dicom.address import Peer
 from dcmreport.dicom.catalog import EXPLICIT_VR_BE, VERIFICATION
@@ -55,7 +57,7 @@ MAX_RESPONSE_DATASET = 64 * 1024 * 1024  # an Event Reply larger than this is re
 
 
 def _why_not_established(
-    assoc: Association, peer: Peer, diagnostics: internals.Diagnostics, settings: Settings
+    assoc: Association, peer: Peer, diagnostics: guards.Diagnostics, settings: Settings
 ) -> AssociationError:
     if not diagnostics.connected:
         reasons = diagnostics.connect_errors()
@@ -81,12 +83,12 @@ def _why_not_established(
             if (source, reason) in ((1, 3), (1, 7))
             else None,
         )
-    if diagnostics.said(internals.ACSE_TIMEOUT):
+    if diagnostics.said(guards.ACSE_TIMEOUT):
         return AssociationError(
             f"no answer to the association request from {peer} within "
             f"{settings.acse_timeout:g} s (--acse-timeout)"
         )
-    if diagnostics.said(internals.NO_CONTEXTS):
+    if diagnostics.said(guards.NO_CONTEXTS):
         return AssociationError(
             f"{peer} accepted none of the proposed presentation contexts",
             "run with -v to see them; try other transfer syntaxes (-x) or --role",
@@ -124,16 +126,18 @@ def _looks_like_ae_title(host: str) -> bool:
 _SMALLEST_USABLE_PDU = 7
 
 
-def _bound_reading(assoc: Association, settings: Settings) -> None:
+def _guard(assoc: Association, settings: Settings) -> None:
     """The listener's PDU limits on our side too: a peer that starts a PDU and stalls, or
-    claims a huge one, cannot hold ``send-report`` past its timeouts."""
-    limits = internals.PduLimits(
+    claims a huge one, cannot hold ``send-report`` past its timeouts; and each message sent
+    whole (``commit`` answers reports while its requests go out)."""
+    limits = guards.PduLimits(
         max_pdu=settings.max_pdu,
         max_dataset=MAX_RESPONSE_DATASET,
         pdu_timeout=max(settings.acse_timeout, settings.dimse_timeout),
         message_timeout=max(settings.acse_timeout, settings.dimse_timeout),
     )
-    internals.bound_reading(assoc, limits, lambda _, why: LOG.warning("aborted: %s", why))
+    guards.bound_reading(assoc, limits, lambda _, why: LOG.warning("aborted: %s", why))
+    guards.whole_messages(assoc)
 
 
 def _check_peer_max_pdu(assoc: Association, peer: Peer) -> None:
@@ -147,6 +151,14 @@ def _check_peer_max_pdu(assoc: Association, peer: Peer) -> None:
         )
 
 
+def _install_fast_path(event: evt.Event) -> None:
+    """EVT_CONN_OPEN, with the switch on: the speed tricks, before the TLS handshake and the
+    guards' reader (no Nagle for the handshake either)."""
+    from dcmreport.association.internals import fast_path  # only with the switch on
+
+    fast_path.install(event.assoc, "requestor")
+
+
 class _TlsHandshake:
     """EVT_CONN_OPEN: the TLS handshake, once the TCP connection is open; -v shows the peer."""
 
@@ -156,12 +168,12 @@ class _TlsHandshake:
         self.error: OSError | None = None
 
     def __call__(self, event: evt.Event) -> None:
-        done = internals.tls_handshake(event.assoc, self._timeout)
+        done = guards.tls_handshake(event.assoc, self._timeout)
         if done is not None and done.error is None:
             LOG.info("TLS with %s:%s: %s", self._peer.host, self._peer.port, done.description)
         self.error = done.error if done is not None else None
 
-    def failure(self, diagnostics: internals.Diagnostics) -> AssociationError | None:
+    def failure(self, diagnostics: guards.Diagnostics) -> AssociationError | None:
         """The handshake's failure, or a TLS alert that ended the negotiation after it."""
         error = self.error or diagnostics.tls_error
         if error is None:
@@ -175,7 +187,7 @@ class Opened:
     """An established association and what pynetdicom logged about it."""
 
     assoc: Association
-    diagnostics: internals.Diagnostics
+    diagnostics: guards.Diagnostics
 
 
 @contextmanager
@@ -190,7 +202,8 @@ def associate(
 
     :class:`Role` NONE proposes no role selection item;
     ``negotiation`` holds other extended negotiation items to propose;
-    ``handlers`` are bound before ours (internals items 14 and 17).
+    ``handlers`` are bound before ours (internals item 14: a batch's reader, which the
+    guards' reader then wraps). With the switch on, the fast path is installed too.
     Raises AssociationError with the reason when it is not established.
     """
     ae = make_ae(settings)
@@ -200,8 +213,15 @@ def associate(
         if role is not Role.NONE:
             extended.append(build_role(abstract_syntax, scu_role=role.scu, scp_role=role.scp))
     _check_resolves(peer)
-    diagnostics = internals.Diagnostics()
+    diagnostics = guards.Diagnostics()
     handshake = _TlsHandshake(peer, settings.acse_timeout)
+    ours: list[Any] = [(evt.EVT_CONN_OPEN, diagnostics.on_connect)]
+    if internals.fast_path_on():
+        ours.append((evt.EVT_CONN_OPEN, _install_fast_path))
+    ours += [
+        (evt.EVT_CONN_OPEN, handshake),
+        (evt.EVT_CONN_OPEN, lambda event: _guard(event.assoc, settings)),
+    ]
     with diagnostics.installed():
         assoc = ae.associate(
             peer.host,
@@ -210,16 +230,7 @@ def associate(
             max_pdu=settings.max_pdu,
             ext_neg=extended or None,
             tls_args=(settings.tls, peer.host) if settings.tls else None,
-            evt_handlers=[
-                *(handlers or []),  # first: a batch's reader goes under item 8's guard
-                (evt.EVT_CONN_OPEN, diagnostics.on_connect),
-                (evt.EVT_CONN_OPEN, handshake),
-                (evt.EVT_CONN_OPEN, lambda event: _bound_reading(event.assoc, settings)),
-                (evt.EVT_CONN_OPEN, lambda event: internals.prompt_close(event.assoc)),
-                (evt.EVT_CONN_OPEN, lambda event: internals.Reactor(event.assoc)),
-                (evt.EVT_CONN_OPEN, lambda event: internals.AssociationWake(event.assoc)),
-                (evt.EVT_CONN_OPEN, lambda event: internals.no_debug_handlers(event.assoc)),
-            ],
+            evt_handlers=[*(handlers or []), *ours],  # first: a batch's reader goes under the guard
         )
         if not assoc.is_established:
             raise handshake.failure(diagnostics) or _why_not_established(
@@ -263,7 +274,7 @@ def response_status(status: Fields) -> ResponseStatus:
 
 
 def lost_response(opened: Opened, peer: Peer, what: str, settings: Settings) -> AssociationError:
-    if not opened.diagnostics.said(internals.DIMSE_TIMEOUT):
+    if not opened.diagnostics.said(guards.DIMSE_TIMEOUT):
         return AssociationError(f"{peer} aborted the association instead of answering the {what}")
     return AssociationError(
         f"no {what} response from {peer} within {settings.dimse_timeout:g} s (--dimse-timeout); "
@@ -346,7 +357,7 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
         big_endian = context.transfer_syntax[0] == EXPLICIT_VR_BE
         start = time.perf_counter()
         try:
-            status, reply = internals.send_report_request(
+            status, reply = guards.send_report_request(
                 assoc,
                 word_order(request.dataset, big_endian),
                 request.event_type_id,

@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from helpers import PEERS, Background, dcmreport, started_processes
@@ -302,81 +302,3 @@ def test_text_output_is_a_summary(listen: Any) -> None:
     assert run.returncode == 0, run.stderr
     assert "Succeeded" in run.stdout and "reports/s" in run.stdout and "p50" in run.stdout
     assert '"kind"' not in run.stdout
-
-
-@pytest.mark.parametrize(
-    "fields",
-    [
-        {"Status": 0, "EventTypeID": 1, "reply": b"\x10\x00\x20\x00\x02\x00\x00\x00ID"},
-        {"Status": 0x0110, "ErrorComment": "odd", "ErrorID": 7},
-        {"Status": 0x0110, "ErrorComment": "even"},
-        {"Status": 0xB000},
-    ],
-)
-def test_hand_encoded_command_sets_are_pynetdicoms(fields: dict[str, Any]) -> None:
-    """The lean path's command sets, byte for byte what pynetdicom encodes."""
-    from io import BytesIO
-
-    from pynetdicom.dimse_messages import N_EVENT_REPORT_RQ, N_EVENT_REPORT_RSP
-    from pynetdicom.dimse_primitives import N_EVENT_REPORT
-    from pynetdicom.dsutils import encode
-
-    from dcmreport.association import command
-
-    fields = dict(fields)
-    reply = fields.pop("reply", None)
-    for message_id, data in ((1, False), (65535, True)):
-        rq = N_EVENT_REPORT()
-        rq.MessageID = message_id
-        rq.AffectedSOPClassUID = "1.2.840.10008.1.20.1"
-        rq.AffectedSOPInstanceUID = "1.2.840.10008.1.20.1.1"
-        rq.EventTypeID = 2
-        if data:
-            rq.EventInformation = BytesIO(b"\x08\x00\x16\x00\x02\x00\x00\x00ab")
-        message = N_EVENT_REPORT_RQ()
-        message.primitive_to_message(rq)
-        ours = command.ReportRequest("1.2.840.10008.1.20.1", "1.2.840.10008.1.20.1.1", 2, data)
-        assert ours.encoded(message_id) == encode(message.command_set, True, True)
-    rsp = N_EVENT_REPORT()
-    rsp.MessageIDBeingRespondedTo = 300
-    rsp.AffectedSOPClassUID = "1.2.3"
-    rsp.AffectedSOPInstanceUID = "1.2.34"
-    for keyword, value in fields.items():
-        setattr(rsp, keyword, value)
-    if reply is not None:
-        rsp.EventReply = BytesIO(reply)
-    message = N_EVENT_REPORT_RSP()
-    message.primitive_to_message(rsp)
-    assert command.report_response(rsp, reply is not None) == encode(
-        message.command_set, True, True
-    )
-    encoded = cast(bytes, encode(message.command_set, True, True))
-    read = command.read_fields(encoded)
-    assert read is not None
-    assert read == {
-        k: v for k, v in command.dataset_fields(message.command_set).items() if k in read
-    }
-    assert set(read) >= {"CommandField", "MessageIDBeingRespondedTo", "Status"} | set(fields) - {
-        "reply"
-    }
-
-
-def test_unusual_response_command_sets_are_left_to_pydicom() -> None:
-    """A command set the hand decoder does not read plainly (a US with two values, another
-    group, a cut element, text that is not ASCII) goes to pydicom instead."""
-    import struct
-
-    from dcmreport.association import command
-
-    def element(number: int, value: bytes, group: int = 0) -> bytes:
-        return struct.pack("<HHI", group, number, len(value)) + value
-
-    plain = element(0x0100, b"\x00\x81") + element(0x0900, b"\x00\x00")
-    assert command.read_fields(plain) == {"CommandField": 0x8100, "Status": 0}
-    for odd in (
-        element(0x0900, b"\x00\x00\x01\x00"),
-        element(0x0010, b"ab", group=8),
-        plain[:-1],
-        element(0x0902, "é".encode("latin-1") + b" "),
-    ):
-        assert command.read_fields(plain + odd) is None, odd

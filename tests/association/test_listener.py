@@ -140,7 +140,9 @@ def test_role_selection_is_answered(listener: Any, scu: bool, scp: bool) -> None
     assert (bool(cx.as_scu), bool(cx.as_scp)) == (scu, scp)
 
 
+@pytest.mark.speedups
 def test_nagle_is_off_on_accepted_sockets(listener: Any) -> None:
+    """The fast path's item 4 (tests a speed trick: not run in plain mode)."""
     server, _ = listener
     assoc = associate(server.port, [("1.2.840.10008.1.1", ["1.2.840.10008.1.2"])])
     [acceptor] = server._ae.active_associations
@@ -168,7 +170,7 @@ def test_undecodable_event_information_is_answered_0110(listener: Any) -> None:
 
 def test_response_without_event_type_id_is_tolerated() -> None:
     """Event Type ID is conditional in the response (PS3.7 10.1.1; fo-dicom #323 crashed on it)."""
-    from dcmreport.association.command import dataset_fields
+    from dcmreport.association.common import dataset_fields
     from dcmreport.association.requestor import to_report_response
     from dcmreport.dicom.records import AssociationInfo, ReportRequest
 

@@ -1,8 +1,10 @@
-"""The lean message path, read by an independent implementation (dcmjs-dimse).
+"""The message path, read by an independent implementation (dcmjs-dimse), in either mode.
 
-A batch sends each report as one P-DATA-TF PDU carrying both the command and the data
-set, and the listener answers the same way; dcmjs-dimse must read both, and read every
-one of many reports sent back to back over one association. A relay keeps the bytes.
+On the fast path a batch sends each report as one P-DATA-TF PDU carrying both the
+command and the data set, and the listener answers the same way; on the plain path
+(``DCMREPORT_SPEEDUPS=off``) pynetdicom sends the command and the data set as a PDU
+each. dcmjs-dimse must read both, and read every one of many reports sent back to back
+over one association. A relay keeps the bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 from helpers import dcmreport
 
+from dcmreport.association.internals import fast_path_on
 from interop.datasets import PATIENT, ROOT, SC_IMAGE_STORAGE
 from interop.support import Relay, ScpJs, run_scu_js
 
@@ -37,7 +40,13 @@ def pdvs_per_pdu(stream: bytes) -> list[list[int]]:
     return pdus
 
 
-def test_batch_to_dcmjs_one_pdu_per_report(scp_js: Any) -> None:
+def per_message() -> list[list[int]]:
+    """The PDUs of one message (a command and a data set, one fragment each), by their PDVs'
+    message control headers: one PDU on the fast path, one PDU each on the plain path."""
+    return [[0x03, 0x02]] if fast_path_on() else [[0x03], [0x02]]
+
+
+def test_batch_to_dcmjs_every_report_read(scp_js: Any) -> None:
     count = 300
     peer: ScpJs = scp_js("--reply", "echo", "--count", str(count))
     relay = Relay(peer.port)
@@ -58,11 +67,11 @@ def test_batch_to_dcmjs_one_pdu_per_report(scp_js: Any) -> None:
     reports = peer.lines("report")
     assert [r["message_id"] for r in reports] == list(range(1, count + 1))
     assert all(r["dataset"] == PATIENT for r in reports)
-    # Each request: one PDU holding the last (only) command fragment, then the data set's.
-    assert pdvs_per_pdu(bytes(relay.up)) == [[0x03, 0x02]] * count
+    # Each request: the last (only) command fragment, then the data set's.
+    assert pdvs_per_pdu(bytes(relay.up)) == per_message() * count
 
 
-def test_listener_answers_dcmjs_in_one_pdu(listen: Any, node: str, tmp_path: Path) -> None:
+def test_listener_answers_dcmjs_as_the_mode_sends(listen: Any, node: str, tmp_path: Path) -> None:
     listener = listen("--reply", "echo", "--count", "1")
     relay = Relay(listener.port)
     data = tmp_path / "patient.json"
@@ -76,4 +85,4 @@ def test_listener_answers_dcmjs_in_one_pdu(listen: Any, node: str, tmp_path: Pat
     relay.join()
     assert run.one("response")["event_reply"] == PATIENT
     assert listener.finish(sig=None) == 0
-    assert pdvs_per_pdu(bytes(relay.down)) == [[0x03, 0x02]]
+    assert pdvs_per_pdu(bytes(relay.down)) == per_message()
