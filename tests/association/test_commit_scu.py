@@ -154,9 +154,8 @@ def test_no_result_within_the_timeout_exits_5(pacs: Any, study: Path) -> None:
 def test_split_makes_one_transaction_per_n_instances(pacs: Any) -> None:
     """Three N-ACTIONs back to back, each result on the same association. pynetdicom's PACS
     takes whatever arrives while it waits for its report's answer as that answer (an
-    N-ACTION-RQ too, then aborts): its reports wait a second, for all three to be answered
-    (on the plain path each request takes a delayed ACK)."""
-    peer = pacs("--report", "same", "--delay", "1")
+    N-ACTION-RQ too, then aborts): its reports wait until all three requests have come."""
+    peer = pacs("--report", "same", "--report-after", "3")
     refs = [arg for i in range(5) for arg in ("--ref", f"CTImageStorage:{ROOT}.{i}")]
     run = commit(peer, *refs, "--split", "2", "--timeout", "20")
     assert run.returncode == 0, run.stderr

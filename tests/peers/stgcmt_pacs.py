@@ -5,12 +5,15 @@ PACS vendor would use it. It answers each N-ACTION with ``--status``, then
 (if that is Success, unless ``--report none``) sends the result for the
 requested instances: on the same association, or on a new one to
 ``--to-port`` (called ``--to-aet``, proposing the SCP role as PS3.4 J.3.3
-says), after ``--delay`` seconds. ``--fail N`` reports the last N instances
+says), after ``--delay`` seconds, or once ``--report-after N`` N-ACTIONs have come
+(pynetdicom takes whatever arrives while it waits for its report's answer as
+that answer, an N-ACTION-RQ too). ``--fail N`` reports the last N instances
 failed with 0x0112 (event 2); ``--other-first`` sends a report of another
 Transaction UID first.
 
     python stgcmt_pacs.py [--status N] [--report same|new|none] [--to-port N]
-                          [--to-aet AET] [--delay S] [--fail N] [--other-first]
+                          [--to-aet AET] [--delay S] [--report-after N] [--fail N]
+                          [--other-first]
 
 Prints ``{"port": N}`` once listening; when stdin closes, one JSON object
 with what it received (each N-ACTION) and the status of each report it sent.
@@ -67,6 +70,8 @@ class Pacs:
         self.seen: dict[str, Any] = {"actions": [], "reports_sent": []}
         self.threads: list[threading.Thread] = []
         self.one_at_a_time = threading.Lock()  # pynetdicom: one request at a time per association
+        self.answered = threading.Condition()  # counts the N-ACTION-RSPs sent
+        self.responses = 0
 
     def on_action(self, event: evt.Event) -> tuple[int, Dataset | None]:
         req, ds = event.request, event.action_information
@@ -82,14 +87,25 @@ class Pacs:
         )
         if self.args.status != 0x0000 or self.args.report == "none":
             return self.args.status, None
-        thread = threading.Thread(target=self.report, args=(event.assoc, ds))
+        ordinal = len(self.seen["actions"])
+        thread = threading.Thread(target=self.report, args=(event.assoc, ds, ordinal))
         thread.start()
         self.threads.append(thread)
         return self.args.status, None
 
-    def report(self, assoc: Association, action: Dataset) -> None:
-        """After the N-ACTION-RSP has gone: the result(s), here or on a new association."""
-        time.sleep(max(self.args.delay, 0.1))
+    def on_sent(self, event: evt.Event) -> None:
+        if type(event.message).__name__ == "N_ACTION_RSP":
+            with self.answered:
+                self.responses += 1
+                self.answered.notify_all()
+
+    def report(self, assoc: Association, action: Dataset, ordinal: int) -> None:
+        """After its N-ACTION-RSP (and those of ``--report-after`` requests) has gone, and
+        ``--delay``: the result(s), here or on a new association."""
+        wanted = max(ordinal, self.args.report_after)
+        with self.answered:
+            self.answered.wait_for(lambda: self.responses >= wanted, 60)
+        time.sleep(self.args.delay)
         fails = self.args.fail
         event_type = 2 if fails else 1
         reports = [(event_type, result(action, fails))]
@@ -128,6 +144,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--to-port", type=int, default=0)
     parser.add_argument("--to-aet", default="MODALITY")
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--report-after", type=int, default=0)
     parser.add_argument("--fail", type=int, default=0)
     parser.add_argument("--other-first", action="store_true")
     pacs = Pacs(parser.parse_args(argv))
@@ -135,7 +152,9 @@ def main(argv: list[str]) -> int:
     ae.add_supported_context(Verification, SYNTAXES)
     ae.add_supported_context(StorageCommitmentPushModel, SYNTAXES)
     server = ae.start_server(
-        ("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_N_ACTION, pacs.on_action)]
+        ("127.0.0.1", 0),
+        block=False,
+        evt_handlers=[(evt.EVT_N_ACTION, pacs.on_action), (evt.EVT_DIMSE_SENT, pacs.on_sent)],
     )
     print(json.dumps({"port": server.server_address[1]}), flush=True)
     sys.stdin.read()  # the test closes stdin to stop us
