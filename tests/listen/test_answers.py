@@ -40,16 +40,26 @@ def raw_send(port: int, *args: str) -> dict[str, Any]:
 
 
 def test_an_answer_that_never_went_out_is_recorded_as_not_sent(listen: Any, tmp_path: Path) -> None:
-    """The sender aborts before the (delayed) answer: the record says so, --count ignores it."""
-    listener = listen(
-        "--delay", "1", "--count", "1", "--timeout", "3", "--output-dir", str(tmp_path)
+    """The sender aborts while its answer is still being decided (an --exec program that
+    waits for the test): the record says it was not sent, --count ignores it."""
+    kept, go = tmp_path / "kept", tmp_path / "go"
+    program = tmp_path / "hold.py"
+    program.write_text(
+        f"import os, time\nwhile not os.path.exists({str(go)!r}): time.sleep(0.05)\n"
     )
-    assert raw_send(listener.port, "--abort", "0.3") == {"aborted": True}
+    listener = listen(
+        "--exec", f"{sys.executable} {program}", "--exec-timeout", "600",
+        "--count", "1", "--timeout", "10", "--output-dir", str(kept),
+    )  # fmt: skip
+    try:
+        assert raw_send(listener.port, "--abort", "0.3") == {"aborted": True}
+    finally:
+        go.touch()  # the program ends; the answer finds the association gone
     assert listener.finish(sig=None) == 5  # --timeout passed: 0 of 1 answered
     [shown, failure] = listener.json_lines()
     assert (failure["status"], failure["exit_code"]) == (None, 5)
-    [kept] = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
-    for record in shown, kept:
+    [record_kept] = [json.loads(p.read_text()) for p in kept.glob("*.json")]
+    for record in shown, record_kept:
         assert record["answer_sent"] is False
         assert "before the answer was sent" in record["answer_not_sent_reason"]
     assert any("was not sent" in line for line in listener.stderr)

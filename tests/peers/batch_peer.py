@@ -1,15 +1,18 @@
 """A plain pynetdicom storage commitment SCP for batches: it can abort once, and answer
 asynchronous operations for a window.
 
-    python batch_peer.py [--abort-at K | --release-at K] [--window N] [--delay SECONDS]
+    python batch_peer.py [--abort-at K | --release-at K] [--window N] [--gather N]
+                         [--delay SECONDS]
 
 ``--abort-at K`` aborts the first association when its K-th report arrives,
 without answering it; later associations are answered. ``--release-at K``
 answers the first association's K-th report, then releases the association
 from this side (an acceptor may: PS3.8 9.2, the release collision states). ``--window N`` answers
 an Asynchronous Operations Window proposal with N operations performed
-(PS3.7 D.3.3.3; pynetdicom alone answers 1). ``--delay`` waits before each
-answer, so that reports sent in a window overlap. Prints ``{"port": N}``, and
+(PS3.7 D.3.3.3; pynetdicom alone answers 1). ``--gather N`` holds each answer
+until N reports are held at once (a minute at most), so that a window's
+reports overlap whatever the machine's speed; ``--delay`` waits before each
+answer. Prints ``{"port": N}``, and
 when stdin closes what it received: ``[association, message ID]`` pairs in
 order and the most reports it held at once. It never imports dcmreport.
 """
@@ -32,7 +35,7 @@ STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
 class Peer:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.associations: dict[int, int] = {}  # id(assoc) -> its number
         self.received: list[list[int]] = []
         self.holding = 0
@@ -54,6 +57,8 @@ class Peer:
             count = sum(1 for n, _ in self.received if n == number)
             self.holding += 1
             self.most_held = max(self.most_held, self.holding)
+            self.lock.notify_all()
+            self.lock.wait_for(lambda: self.most_held >= self.args.gather, 60)
         try:
             if number == 1 and count == self.args.abort_at:
                 event.assoc.abort()
@@ -73,6 +78,7 @@ def main() -> int:
     parser.add_argument("--abort-at", type=int, default=0)
     parser.add_argument("--release-at", type=int, default=0)
     parser.add_argument("--window", type=int, default=0)
+    parser.add_argument("--gather", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0)
     peer = Peer(parser.parse_args())
     ae = AE(ae_title="BATCHPEER")
