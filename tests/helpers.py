@@ -186,8 +186,12 @@ class Background:
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self._changed = threading.Condition()
-        for stream, sink in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr)):
-            threading.Thread(target=self._drain, args=(stream, sink), daemon=True).start()
+        self._drains = [
+            threading.Thread(target=self._drain, args=(stream, sink), daemon=True)
+            for stream, sink in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr))
+        ]
+        for drain in self._drains:
+            drain.start()
 
     def _drain(self, stream: Any, sink: list[str]) -> None:
         for line in stream:
@@ -201,7 +205,7 @@ class Background:
             return self._changed.wait_for(ready, timeout)
 
     def wait_for(
-        self, pattern: re.Pattern[str], stream: str = "stderr", timeout: float = 20
+        self, pattern: re.Pattern[str], stream: str = "stderr", timeout: float = 60
     ) -> re.Match[str]:
         lines = self.stderr if stream == "stderr" else self.stdout
         with self._changed:
@@ -218,8 +222,14 @@ class Background:
         if sig is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
         code = self.proc.wait(timeout)
-        assert self.proc.stdout and self.proc.stderr
+        self.drained()
         return code
+
+    def drained(self, timeout: float = 10) -> None:
+        """Once the process has ended: wait until its last lines are read (a program it
+        started and left running may hold a stream open: then only ``timeout``)."""
+        for drain in self._drains:
+            drain.join(timeout)
 
     def json_lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.stdout if line.strip()]

@@ -202,7 +202,7 @@ class StoreScp:
         if self.process.proc.poll() is None:
             self.process.proc.terminate()
         self.process.proc.wait(10)
-        time.sleep(0.2)  # let the drain threads read the last lines
+        self.process.drained()
         return "".join(self.process.stdout + self.process.stderr)
 
 
