@@ -27,10 +27,13 @@ VERIFICATION = "1.2.840.10008.1.1"
 IMPLICIT = "1.2.840.10008.1.2"
 EXPLICIT = "1.2.840.10008.1.2.1"
 _LISTENING = re.compile(r"listening on \S+:(\d+)")
+SPEEDUPS = "DCMREPORT_SPEEDUPS"  # dcmreport.speedups.ENV, kept by cli_env
 
 
 def cli_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DCMREPORT_")}
+    """The CLI's environment: none of the user's DCMREPORT_* settings, but the speedups switch
+    (``DCMREPORT_SPEEDUPS=off`` for the whole run makes every CLI it starts plain too)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DCMREPORT_") or k == SPEEDUPS}
     env["COLUMNS"] = "200"
     env["XDG_CONFIG_HOME"] = str(HERE / "no-settings")  # not the user's named peers and defaults
     return env

@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from typer._click import Context as ClickContext
 
-from dcmreport.association import requestor
 from dcmreport.cli.bundles import RequestorAssociation
 from dcmreport.cli.expand import collect
 from dcmreport.cli.precedence import META, Applied, resolve_peer
@@ -33,6 +32,8 @@ def check_all(ctx: ClickContext, config: ConfigFile) -> list[PeerCheck]:
 
 
 def _check(config: ConfigFile, name: str, sub: ClickContext) -> PeerCheck:
+    from dcmreport.association import requestor  # here: app.py imports this module at every start
+
     address = resolve_peer(name, config.path).text
     try:
         error = sub.meta.get(META, Applied()).error

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import typer
-from helpers import dcmreport, unused_port
+from helpers import cli_env, dcmreport, unused_port
 from typer.testing import CliRunner
 
 from dcmreport.cli.app import app
@@ -82,7 +82,7 @@ def test_echo(listen: Any) -> None:
 
 def test_peer_from_environment(listen: Any) -> None:
     listener = listen()
-    env = {**__import__("conftest").cli_env(), "DCMREPORT_PEER": f"X@127.0.0.1:{listener.port}"}
+    env = {**cli_env(), "DCMREPORT_PEER": f"X@127.0.0.1:{listener.port}"}
     run = dcmreport("send-report", *REPORT, "--format", "json", env=env)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["association"]["called_aet"] == "X"
