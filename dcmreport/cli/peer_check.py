@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from typer._click import Context as ClickContext
 
 from dcmreport.cli.bundles import RequestorAssociation
@@ -20,6 +18,8 @@ def check_all(ctx: ClickContext, config: ConfigFile) -> list[PeerCheck]:
     Each peer's options are resolved by the echo command itself (same
     precedence, same checks); a dead peer costs its own timeouts, not the others'.
     """
+    from concurrent.futures import ThreadPoolExecutor  # here: app.py imports this module
+
     group = ctx.find_root().command
     echo_command = group.get_command(ctx, "echo")  # type: ignore[attr-defined]
     config_args = ["--config", str(config.path)] if config.path else []
