@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from helpers import VERIFICATION, dcmreport
-from test_commitment_scp import CT, ROOT, commit, write_instance
+from test_commit_scp import CT, ROOT, commit, write_instance
 
 from interop.datasets import BIG, EXPLICIT, IMPLICIT, TS_OPTION, TYPED
 from interop.support import Dcmtk, Relay, data_sets
