@@ -5,8 +5,8 @@ and the other values dcmreport builds (settings, catalog entries, limits)
 are built once and never assigned to. ``dataclass(frozen=True)`` would
 compile, with ``exec`` at every start (Python 3.11), an ``__init__``, a
 ``__setattr__`` and a ``__delattr__`` for each class, and by default an
-``__eq__``, ``__hash__`` and ``__repr__`` too: half a millisecond to a
-millisecond per class, and ``echo`` imports about fifty of them.
+``__eq__``, ``__hash__`` and ``__repr__`` too, for each of the dozens of
+classes ``echo`` imports.
 
 ``@frozen`` makes a dataclass that generates no method: all share one
 ``__init__`` (:func:`_init`, compiled once into this module's bytecode, which
@@ -54,9 +54,9 @@ def _init(self: Any, *args: Any, **kwargs: Any) -> None:
     """The ``__init__`` of every :func:`frozen` class, as dataclass would generate it.
 
     One function, compiled once into the module's bytecode: dataclass would
-    compile an ``__init__`` per class at every start (a third of a millisecond
-    each). The type checker checks every call against the fields (PEP 681);
-    this checks them again at run time, as the generated one would.
+    compile an ``__init__`` per class at every start. The type checker checks
+    every call against the fields (PEP 681); this checks them again at run
+    time, as the generated one would.
     """
     kind = type(self)
     plan, names = kind._init_plan

@@ -10,6 +10,7 @@ received command set as plain values.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 from io import BytesIO
@@ -24,7 +25,7 @@ from pynetdicom.association import Association
 from pynetdicom.dsutils import decode
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport import __version__
+from dcmreport import __version__, speedups
 from dcmreport.dicom import catalog
 from dcmreport.dicom.catalog import EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE
 from dcmreport.dicom.limits import DatasetLimits, check, inflate
@@ -219,24 +220,25 @@ def decode_data_set(
     """The decoded data set and its (inflated) bytes, or None without one; raises whatever
     a malformed one raises.
 
-    Decoded in one pass over its bytes, checked against ``limits`` as it goes
-    (:mod:`dcmreport.dicom.decoding`); what that pass leaves to pydicom's reader is
-    checked against them first (:mod:`dcmreport.dicom.limits`), then decoded by
+    With the speed trick ``one-pass-decoder`` on, decoded in one pass over its
+    bytes, checked against ``limits`` as it goes (:mod:`dcmreport.dicom.decoding`);
+    what that pass leaves to pydicom's reader, and everything with the trick off,
+    is checked against them first (:mod:`dcmreport.dicom.limits`), then decoded by
     pydicom. A deflated data set is inflated here, with a bound.
     """
     data = raw.getvalue() if raw is not None else b""
     if not data:
         return None
-    from dcmreport.dicom import (
-        decoding,  # here: echo decodes no data set, nor imports dataset's checks
-    )
-
     ts = context.transfer_syntax[0]
     if ts.is_deflated:
         data = inflate(data, limits.max_size)
-    try:
-        ds = decoding.decode(data, ts.is_implicit_VR, ts.is_little_endian, limits)
-    except decoding.Irregular:
+    ds = None
+    if speedups.enabled("one-pass-decoder"):
+        from dcmreport.dicom import decoding  # here: echo decodes no data set; the trick only
+
+        with contextlib.suppress(decoding.Irregular):
+            ds = decoding.decode(data, ts.is_implicit_VR, ts.is_little_endian, limits)
+    if ds is None:
         check(data, ts.is_implicit_VR, ts.is_little_endian, limits)
         ds = decode(BytesIO(data), ts.is_implicit_VR, ts.is_little_endian, False)
         for _ in ds.iterall():

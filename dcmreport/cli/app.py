@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dcmreport import __version__
-from dcmreport.cli import completion, library_imports, precedence, readiness, serve
+from dcmreport import __version__, speedups
+from dcmreport.cli import completion, precedence, readiness, serve
 from dcmreport.cli.bundles.association import AcceptorAssociation, RequestorAssociation
 from dcmreport.cli.bundles.commit import ActionInformation, ResultWaiting
 from dcmreport.cli.bundles.listen import Acceptance, Answering, Committing
@@ -64,6 +64,21 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _speedups(value: str | None) -> str | None:
+    """Set the switch for the process as soon as it is read (the option is eager), so the
+    command's own options are converted in the mode asked for."""
+    if value is not None:
+        try:
+            speedups.switch(value)
+        except speedups.SwitchError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+def _speedups_modes(incomplete: str) -> list[str]:
+    return [mode for mode in ("on", "off") if mode.startswith(incomplete)]
+
+
 @app.callback()
 @expand
 def _main(
@@ -75,12 +90,32 @@ def _main(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    speedups_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--speedups",
+            envvar=speedups.ENV,
+            show_envvar=True,
+            is_eager=True,
+            callback=_speedups,
+            metavar="on|off",
+            show_default=False,
+            autocompletion=_speedups_modes,
+            help="off: no speed trick, each library's plain public path (for a library "
+            "version dcmreport was not verified with, or to rule a trick out). Default: on.",
+        ),
+    ] = None,
 ) -> None:
     """Send and receive DICOM N-EVENT-REPORT messages, and C-ECHO.
 
     -v, -q and -d may come before the command too, for every command:
 
       dcmreport -v echo PACS@10.0.0.5:104
+
+    --speedups off (or DCMREPORT_SPEEDUPS=off) runs every command without
+    dcmreport's speed tricks; -v says which mode runs:
+
+      dcmreport --speedups off -v send-report pacs --event 1 --instance 1.2.3
     """
     ctx.obj = verbosity  # each command joins it with its own (Verbosity.joined)
 
@@ -130,11 +165,19 @@ def _thread_failed(failure: threading.ExceptHookArgs) -> None:
 def run(body: Callable[[], ExitCode], output: Output) -> None:
     """Run a command body; map every outcome to its exit code. The only place that exits.
 
-    The settings file's error, if any, is raised here (precedence.applied), so it
-    is reported like every other; with JSON output a failure is also one JSON
-    object on stdout, for the script that reads it.
+    With -v it first says which speedups mode runs; with the lean imports on,
+    pydicom and pynetdicom, when the body imports them, import without what no
+    command uses (:mod:`dcmreport.cli.library_imports`). The settings file's
+    error, if any, is raised here (precedence.applied), so it is reported like
+    every other; with JSON output a failure is also one JSON object on stdout,
+    for the script that reads it.
     """
     _setup_logging(output)
+    speedups.report()
+    if speedups.enabled("lean-imports"):  # here: the switch is known, pydicom not yet imported
+        from dcmreport.cli import library_imports
+
+        library_imports.install()
     try:
         precedence.applied()
         code = body()
@@ -568,10 +611,5 @@ def list_peers(
 
 
 def main() -> None:
-    """Console-script entry point (``prog_name`` keeps completion working under ``python -m``).
-
-    pydicom and pynetdicom, when the command imports them, import without what
-    no command uses (:mod:`dcmreport.cli.library_imports`).
-    """
-    library_imports.install()
+    """Console-script entry point (``prog_name`` keeps completion working under ``python -m``)."""
     app(prog_name=PROG)

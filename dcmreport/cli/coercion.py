@@ -1,19 +1,20 @@
 """Option values converted from text by dcmreport itself, without pydantic.
 
-Typer 0.29 converts every value through a pydantic ``TypeAdapter``: the
-first value a command parses imports pydantic, which cost ``echo`` about a
-third of its whole run and a TAB more than ``--help`` (issue 11). Typer
-0.28 has no pydantic but neither the parameter objects
+The speed trick ``typer-values`` (:mod:`dcmreport.speedups`, verified with
+Typer ``>=0.29,<0.30``; :class:`dcmreport.cli.manual._PlainValues` asks
+whether it is on). Typer 0.29 converts every value through a pydantic
+``TypeAdapter``: the first value a command parses imports pydantic, a large
+part of ``echo``'s whole run and more than all of ``--help`` for a TAB
+(issue 11). Typer 0.28 has no pydantic but neither the parameter objects
 :mod:`dcmreport.cli.manual` builds on. dcmreport's values are of a few plain
 kinds (text, text through the option's own parser, a choice, a number in a
 range, a path, a flag, a list of one of these), which :func:`runtime_param`
 converts as Typer's adapters do; it gives None for any other kind, which
-Typer then converts itself.
+Typer then converts itself, as it converts everything with the trick off.
 
 Typer's ``RuntimeParam`` (what ``get_runtime_param`` returns) and its choice
-and path checks are Typer internals, pinned with it below 0.30 in
-pyproject.toml; ``tests/cli/test_commands.py`` checks that every option of every
-command is converted here.
+and path checks are Typer internals; ``tests/cli/test_startup.py`` checks
+that every option of every command is converted here.
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@ the shell scripts fall back to file names (``complete -o default``), which is
 what ``--reply FILE``, ``--fail FILE`` and ``KEY=@FILE`` want.
 
 A TAB runs the whole program, so it may cost no more than ``--help``: nothing
-here imports pydicom or pynetdicom. The keywords come from pydicom's
-dictionary module loaded on its own, which takes milliseconds where importing
-the pydicom package takes longer than all of ``--help``
-(``tests/benchmarks/run.py --only start`` measures a TAB against ``--help``).
+here imports pynetdicom, nor pydicom while the speed trick ``keyword-completion``
+is on (:mod:`dcmreport.speedups`). The keywords then come from pydicom's
+private dictionary module (``_dicom_dict.py``) loaded on its own, a table of
+constants, where importing the pydicom package costs more than all of
+``--help`` (``tests/benchmarks/run.py --only start`` measures a TAB against
+``--help``). With the trick off they are ``pydicom.datadict.keyword_dict``'s.
 """
 
 # No ``from __future__ import annotations``: Typer reads these callbacks' annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import typer
 
+from dcmreport import speedups
 from dcmreport.dicom import catalog
 from dcmreport.dicom.status import REPORT_STATUSES, STATUSES
 
@@ -100,7 +103,18 @@ def keywords(incomplete: str) -> list[str]:
 
 @functools.cache
 def _keywords() -> tuple[str, ...]:
-    """pydicom's keywords, from its dictionary module alone (see the module docstring)."""
+    """pydicom's keywords: from its dictionary module alone with the trick on, else from
+    its public ``keyword_dict`` (see the module docstring)."""
+    if not speedups.enabled("keyword-completion"):
+        from pydicom.datadict import keyword_dict
+
+        return tuple(sorted(keyword for keyword in keyword_dict if keyword))
+    return _dictionary_module_keywords()
+
+
+def _dictionary_module_keywords() -> tuple[str, ...]:
+    """The keywords of pydicom's ``_dicom_dict.py``, executed on its own, not as part of the
+    package (whose ``__init__`` imports all of pydicom)."""
     spec = importlib.util.find_spec("pydicom")
     locations = spec.submodule_search_locations if spec else None
     if not locations:

@@ -1,10 +1,12 @@
 """What a start keeps out of pydicom's and pynetdicom's imports, in one room.
 
-``import pydicom`` and ``import pynetdicom`` do work at import that dcmreport
-never needs; both are pinned (pydicom ``>=3.0.1,<3.1``, pynetdicom
-``>=3.0.4,<3.1``) and ``tests/cli/test_library_imports.py`` fails loudly when an
-upgrade changes what an item relies on. :func:`install` applies them,
-explicitly, from the command line's entry point (:func:`dcmreport.cli.app.main`)
+The speed trick ``lean-imports`` (:mod:`dcmreport.speedups`, verified with
+pydicom ``>=3.0.1,<3.1`` and pynetdicom ``>=3.0.4,<3.1``): ``import pydicom``
+and ``import pynetdicom`` do work at import that dcmreport never needs.
+``tests/cli/test_library_imports.py`` fails loudly when an upgrade changes
+what an item relies on, and outside those versions the trick turns itself
+off. :func:`install` applies them, explicitly, from the command line's one
+error boundary (:func:`dcmreport.cli.app.run`), once the switch is known and
 before either library is imported; importing this module or any other of
 dcmreport's changes nothing. Each library is changed while it imports only:
 afterwards it is the library as installed, with every function working.
@@ -13,8 +15,8 @@ afterwards it is the library as installed, with every function working.
    ``pydicom.pixel_data_handlers`` and its six handler modules):
    ``pydicom/__init__``, ``pydicom.config`` and ``pydicom.dataset`` import it
    at import, and with it ``pydicom.data``, which imports ``urllib.request``,
-   ``http.client`` and ``email`` for downloads: about a seventh of ``echo``'s
-   whole process, for pixel data no command decodes. While ``import pydicom``
+   ``http.client`` and ``email`` for downloads: a large part of ``echo``'s
+   start, for pixel data no command decodes. While ``import pydicom``
    runs, each of these modules is a :class:`_StandIn`; the names pydicom
    imports from them (:data:`_FORWARDED`, every one a function) are forwarders
    that import the real module when first called. Once pydicom is imported
@@ -27,17 +29,18 @@ afterwards it is the library as installed, with every function working.
    ``pydicom/__init__``, it looks up thirteen test files at import. A
    :class:`_StandIn` the same way, with no names forwarded.
 3. pydicom's UID validation while pynetdicom imports: pynetdicom builds its
-   tables of presentation contexts at import (about 370 contexts of 4
+   tables of presentation contexts at import (hundreds of contexts of 4
    transfer syntaxes), and pydicom checks every one of these constant UIDs
-   against a regular expression as it makes a ``UID``: about a twentieth of
-   ``echo``'s process. ``config.settings.reading_validation_mode`` is IGNORE
+   against a regular expression as it makes a ``UID``: work repeated at
+   every start on UIDs that are known to be valid.
+   ``config.settings.reading_validation_mode`` is IGNORE
    while ``import pynetdicom`` runs, then set back as it was (the private
    ``Settings._reading_validation_mode``, whose None means "derived from
    ``enforce_valid_values``", which the public setter cannot restore).
 4. ``importlib.metadata`` while either library imports: ``pydicom._version``
    and ``pynetdicom._version`` ask it for their own version, and importing it
-   imports ``email``, ``zipfile`` and ``csv``: about a twentieth of ``echo``'s
-   process. A :class:`_StandIn` whose ``version`` reads the version from the
+   imports ``email``, ``zipfile`` and ``csv`` for two strings. A
+   :class:`_StandIn` whose ``version`` reads the version from the
    name of the ``NAME-VERSION.dist-info`` directory beside the package (the
    layout of a wheel install, PEP 427), and asks the real module whenever
    that is not exactly one directory (an editable or a system package).
@@ -102,7 +105,7 @@ def _forwarder(module: str, name: str) -> Callable[..., Any]:
 
 
 # The finder and loaders are duck-typed, as the import system takes them: subclassing
-# importlib.abc's classes would import importlib.resources (about 5 ms) on every start.
+# importlib.abc's classes would import importlib.resources on every start.
 class _Imports:
     """Stands in for modules while pydicom and pynetdicom import, and switches UID validation
     off during ``import pynetdicom``; leaves ``sys.meta_path`` once both are in."""

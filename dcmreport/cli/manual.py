@@ -12,10 +12,13 @@ spelling only. :class:`Command` and :class:`Group` correct that in one place:
 * a mistyped command gets a "did you mean" (``send`` -> ``send-report``);
 * a usage error is printed like every other error, ``dcmreport: error: ...``
   and a hint naming ``--help``, and exits 2;
-* values are converted by :mod:`dcmreport.cli.coercion`, without pydantic.
+* values are converted by :mod:`dcmreport.cli.coercion`, without pydantic,
+  while the speed trick ``typer-values`` is on (:mod:`dcmreport.speedups`);
+  otherwise by Typer itself.
 
-Typer vendors click as ``typer._click`` (pinned below 0.30 in pyproject.toml);
-its ``Context`` and ``NoArgsIsHelpError`` are imported from there.
+Typer vendors click as ``typer._click``, and the help's presentation builds
+on Typer's parameter classes (``TyperOption``, ``_TyperParameter``): what
+Typer pins below 0.30 in pyproject.toml, apart from any speed trick.
 """
 
 from __future__ import annotations
@@ -23,17 +26,19 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer._click import Context as ClickContext
 from typer._click import Parameter
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
-from typer._coercion import RuntimeParam
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption, _TyperParameter
 
-from dcmreport.cli import coercion
+from dcmreport import speedups
 from dcmreport.errors import COMMAND_EXIT_CODES, EXIT_CODE_HELP, ExitCode
+
+if TYPE_CHECKING:
+    from typer._coercion import RuntimeParam
 
 PROG = "dcmreport"
 
@@ -63,10 +68,13 @@ def exit_codes(codes: Iterable[ExitCode]) -> str:
 
 
 class _PlainValues(_TyperParameter):
-    """Values converted by :mod:`dcmreport.cli.coercion` where it knows their kind."""
+    """Values converted by :mod:`dcmreport.cli.coercion` where it knows their kind, while the
+    trick ``typer-values`` is on; Typer's own conversion (pydantic) otherwise."""
 
     def get_runtime_param(self) -> RuntimeParam:
-        if self._runtime_param is None:
+        if self._runtime_param is None and speedups.enabled("typer-values"):
+            from dcmreport.cli import coercion  # reads Typer's internals: only for the trick
+
             self._runtime_param = coercion.runtime_param(self.type_descriptor)
         return self._runtime_param or super().get_runtime_param()
 

@@ -36,7 +36,6 @@ def check_all(ctx: ClickContext, config: ConfigFile) -> list[PeerCheck]:
 
 
 def _check(config: ConfigFile, name: str, sub: ClickContext) -> PeerCheck:
-    # Here, not at the top: app imports this module, and --help and TAB import no pynetdicom.
     address = resolve_peer(name, config.path).text
     try:
         error = sub.meta.get(META, Applied()).error

@@ -409,22 +409,44 @@ def resolve_class(text: str) -> str:
         return _BY_NAME[key.lower()].uid
     if key[:1].isdigit():
         return check_uid(key, "SOP class UID")
-    from pydicom._uid_dict import UID_dictionary
-    from pydicom.uid import UID
-
+    table = _pydicom_sop_classes()
     keywords = []
-    for uid, (name, kind, _info, _retired, keyword) in UID_dictionary.items():
+    for uid, (name, kind, _info, _retired, keyword) in (table or {}).items():
         if "SOP Class" in kind:
             if key in (keyword, name):
-                return str(UID(uid))
+                return uid
             keywords.append(keyword)
+    unknown = (
+        ""
+        if table is not None
+        else " (this pydicom keeps its UID dictionary elsewhere than pydicom 3.0 did, so "
+        "its SOP class keywords are unknown)"
+    )
     close = close_names(key, [*_BY_NAME, *keywords])
     if close:
-        raise ValueError(f"unknown SOP class {text!r}{did_you_mean(close)}")
+        raise ValueError(f"unknown SOP class {text!r}{did_you_mean(close)}{unknown}")
     names = ", ".join(class_names())
+    if table is None:
+        raise ValueError(f"unknown SOP class {text!r}: give a UID or one of {names}{unknown}")
     raise ValueError(
         f"unknown SOP class {text!r}: give a UID, a pydicom keyword, or one of {names}"
     )
+
+
+def _pydicom_sop_classes() -> dict[str, tuple[str, str, str, str, str]] | None:
+    """pydicom's table of PS3.6 UIDs (UID -> name, type, info, retired, keyword), or None.
+
+    pydicom has no public way to find a UID by its keyword; its own ``UID.keyword``
+    and ``UID.name`` read this generated table, ``pydicom._uid_dict``, unchanged in
+    place since pydicom 1.0. pydicom is not pinned for it: should a later release
+    move it, a SOP class is still given by UID or by the catalog's names, and a
+    keyword is refused with the reason, rather than every command failing.
+    """
+    try:
+        from pydicom._uid_dict import UID_dictionary
+    except ImportError:
+        return None
+    return UID_dictionary
 
 
 def resolve_event(class_uid: str, text: str) -> int:

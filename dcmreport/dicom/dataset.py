@@ -25,6 +25,7 @@ offending argument, so the CLI exits 2 with a line the user can act on.
 from __future__ import annotations
 
 import difflib
+import functools
 import io
 import json
 import re
@@ -40,8 +41,9 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID
-from pydicom.valuerep import MAX_VALUE_LEN, STR_VR_REGEXES, VR, validate_value
+from pydicom.valuerep import VR, validate_value
 
+from dcmreport import speedups
 from dcmreport.errors import InputError
 
 _COMMA_TAG = re.compile(r"^([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})(?:,([A-Za-z]{2}))?$")
@@ -169,16 +171,14 @@ def _number(vr: str, text: str, where: str) -> int | float:
     return value
 
 
-# pydicom's own rule for a valid UI value (its regex and maximum length), applied here at
-# once: a report carries a UID or two per referenced instance, and pydicom's validator
-# (several calls and a regex cache lookup per value) was most of checking 100,000 of them.
-_VALID_UID = re.compile(STR_VR_REGEXES["UI"])
-_UID_LENGTH = MAX_VALUE_LEN["UI"]
-
-
 def value_problem(vr: str, value: object) -> str | None:
-    """Why ``value`` is not valid for ``vr`` as pydicom validates it, or None if it is."""
-    if vr == "UI" and isinstance(value, str) and is_valid_uid(value):
+    """Why ``value`` is not valid for ``vr`` as pydicom validates it, or None if it is.
+
+    A valid UID is let through by :func:`is_valid_uid` while the trick ``uid-check``
+    is on; anything else, and everything with it off, goes to pydicom's validator.
+    """
+    uid = vr == "UI" and isinstance(value, str)
+    if uid and speedups.enabled("uid-check") and is_valid_uid(value):  # type: ignore[arg-type]
         return None
     try:
         validate_value(vr, value, 2)
@@ -187,11 +187,26 @@ def value_problem(vr: str, value: object) -> str | None:
     return None
 
 
+@functools.cache
+def _uid_rule() -> tuple[re.Pattern[str], int]:
+    """pydicom's own rule for a valid UI value: its regex and maximum length, read from
+    ``pydicom.valuerep``'s tables, which are not its public API (hence the trick)."""
+    from pydicom.valuerep import MAX_VALUE_LEN, STR_VR_REGEXES
+
+    return re.compile(STR_VR_REGEXES["UI"]), MAX_VALUE_LEN["UI"]
+
+
 def is_valid_uid(value: str) -> bool:
     """Whether pydicom's validator accepts ``value`` as a UI value: its test, in its order,
     the length, then its regex (whose ``$`` also matches before a final line break, which
-    pydicom refuses separately)."""
-    return len(value) <= _UID_LENGTH and bool(_VALID_UID.match(value)) and value[-1:] != "\n"
+    pydicom refuses separately).
+
+    The trick ``uid-check``: a report carries a UID or two per referenced
+    instance, and pydicom's validator makes several calls and a cache lookup
+    for each, where this is one match. Callers ask ``speedups.enabled("uid-check")``.
+    """
+    pattern, length = _uid_rule()
+    return len(value) <= length and bool(pattern.match(value)) and value[-1:] != "\n"
 
 
 def _string(vr: str, text: str, where: str) -> str | int:
@@ -384,14 +399,18 @@ _JSON_TEXT_VRS = {
 def _from_model(doc: dict[str, Any]) -> Dataset:
     """``Dataset.from_json`` of a DICOM JSON model, built directly where that is plain.
 
-    pydicom's ``from_json`` costs tens of microseconds per element (a converter
-    object, value checks that only warn), which is most of ``send-report``'s time
-    for a 100,000-item report. Text and sequence elements, nearly all of a
-    report, are built here with the same values; any other element (numbers, PN,
-    AT, binary, anything unusual) is left to pydicom, so its rules and errors
-    stay pydicom's. Values are not checked here: :mod:`dcmreport.dicom.validate` checks
-    them before sending, with findings rather than pydicom's warnings.
+    The trick ``json-model``: pydicom's ``from_json`` makes a converter object
+    for every element and checks values it then only warns about, which
+    dominates the loading of a report with many items. Text and sequence
+    elements, nearly all of a report, are built here with the same values; any
+    other element (numbers, PN, AT, binary, anything unusual) is left to
+    pydicom, so its rules and errors stay pydicom's. Values are not checked
+    here: :mod:`dcmreport.dicom.validate` checks them before sending, with
+    findings rather than pydicom's warnings. With the trick off, pydicom's
+    ``Dataset.from_json`` builds it all.
     """
+    if not speedups.enabled("json-model"):
+        return Dataset.from_json(doc)
     ds = Dataset()
     for key, mapping in doc.items():
         elem = _plain_model_element(key, mapping)
@@ -419,7 +438,7 @@ def _plain_model_element(key: str, mapping: Any) -> DataElement | None:
         return None
     if len(values) == 1 and not (vr in _DATE_TIME_VRS and config.datetime_conversion):
         # The value as pydicom's own conversion makes it (a UID for UI, else the text),
-        # built directly: the conversion's calls were a quarter of a large report's loading.
+        # built directly, without the conversion's calls.
         value = UID(values[0], config.IGNORE) if vr == "UI" else values[0]
         return DataElement(
             BaseTag(int(key, 16)), vr, value, validation_mode=config.IGNORE, already_converted=True

@@ -1,10 +1,12 @@
 """A received data set, decoded in one pass over its bytes, as pydicom's reader decodes it.
 
-pydicom reads a data set lazily, then converts each element on first access
-through its hooks, and each sequence by reading its bytes again: for a
-100,000-item storage commitment report that was most of the listener's time
-before it could answer (the listener converts everything at once, so that a
-malformed data set is answered 0x0110 rather than found while showing it).
+The speed trick ``one-pass-decoder`` (:mod:`dcmreport.speedups`; the caller,
+``association.common.decode_data_set``, asks whether it is on). pydicom reads
+a data set lazily, then converts each element on first access through its
+hooks, and each sequence by reading its bytes again: for a storage
+commitment report with many items that is where the listener spends its
+time before it can answer (the listener converts everything at once, so that
+a malformed data set is answered 0x0110 rather than found while showing it).
 This module reads the bytes once: it counts elements and depth against the
 limits (:class:`dcmreport.dicom.limits.Budget`) as it goes, builds each sequence
 and item itself, converts the plain text VRs (UI, CS, AE, AS, DA, DT, TM)
@@ -36,6 +38,7 @@ from pydicom.uid import UID
 from pydicom.valuerep import VR
 from pydicom.values import converters, multi_string
 
+from dcmreport import speedups
 from dcmreport.dicom.dataset import is_valid_uid
 from dcmreport.dicom.limits import (
     ITEM,
@@ -53,17 +56,17 @@ _SHORT = struct.Struct("<H")  # the 2-byte length of most Explicit VR elements
 _LONG = struct.Struct("<L")
 _VRS = {vr.value.encode() for vr in VR}
 _SPECIFIC_CHARACTER_SET = 0x00080005
+Convert = Callable[[bytes, bool], Any]
 # Text VRs whose values pydicom decodes without the character set: its converters, called
 # as its reader would call them.
-_TEXT: dict[str, Callable[[bytes, bool], Any]] = {
-    vr: cast(Callable[[bytes, bool], Any], converters[VR(vr)])
-    for vr in ("AE", "AS", "CS", "DA", "DT", "TM")
+_PYDICOM_TEXT: dict[str, Convert] = {
+    vr: cast(Convert, converters[VR(vr)]) for vr in ("AE", "AS", "CS", "DA", "DT", "TM", "UI")
 }
 
 
 def _ui(value: bytes, little: bool) -> Any:
-    """pydicom's ``convert_UI``, its check of each UID (a third of this module's time)
-    made by :func:`is_valid_uid`: pydicom checks, and warns, only about an invalid one."""
+    """pydicom's ``convert_UI``, its check of each UID made by :func:`is_valid_uid` (the
+    trick ``uid-check``): pydicom checks, and warns, only about an invalid one."""
     return multi_string(value.decode(default_encoding).rstrip("\0 "), _uid)
 
 
@@ -71,7 +74,7 @@ def _uid(text: str) -> UID:
     return UID(text, validation_mode=config.IGNORE) if is_valid_uid(text) else UID(text)
 
 
-_TEXT["UI"] = _ui
+_WITH_UID_CHECK: dict[str, Convert] = {**_PYDICOM_TEXT, "UI": _ui}
 
 
 class Irregular(Exception):
@@ -85,7 +88,8 @@ def decode(data: bytes, implicit: bool, little: bool, limits: DatasetLimits) -> 
         raise LimitExceeded(f"the data set has {len(data):,} bytes, over {limits.max_size:,}")
     if not little:
         raise Irregular("big endian")
-    reader = _Reader(data, implicit, Budget(limits))
+    text = _WITH_UID_CHECK if speedups.enabled("uid-check") else _PYDICOM_TEXT
+    reader = _Reader(data, implicit, Budget(limits), text)
     if implicit and len(data) >= 6 and 0x40 < data[4] < 0x5B and 0x40 < data[5] < 0x5B:
         raise Irregular("looks like Explicit VR")  # pydicom's reader would switch to it
     ds, _ = reader.dataset(0, len(data), 0, delimited=False)
@@ -93,15 +97,18 @@ def decode(data: bytes, implicit: bool, little: bool, limits: DatasetLimits) -> 
 
 
 class _Reader:
-    def __init__(self, data: bytes, implicit: bool, budget: Budget) -> None:
+    def __init__(
+        self, data: bytes, implicit: bool, budget: Budget, text: dict[str, Convert]
+    ) -> None:
         self.data = data
         self.implicit = implicit
         self.count = budget.count
+        self.text = text  # the converters of the plain text VRs
 
     def dataset(self, offset: int, end: int, depth: int, delimited: bool) -> tuple[Dataset, int]:
         """The elements from ``offset`` to ``end`` (or to an item delimiter when
         ``delimited``); the dataset and the offset after it."""
-        data, header = self.data, _HEADER
+        data, header, text_vrs = self.data, _HEADER, self.text
         elements: dict[BaseTag, Any] = {}
         raw: list[BaseTag] = []
         previous = -1
@@ -133,7 +140,7 @@ class _Reader:
             if length == UNDEFINED or offset + length > end:
                 raise Irregular("an undefined length, or a value past the end")
             value = data[offset : offset + length]
-            text = None if group & 1 or vr is None else _TEXT.get(vr)  # private: pydicom's
+            text = None if group & 1 or vr is None else text_vrs.get(vr)  # private: pydicom's
             if text is not None and vr is not None:
                 converted = text(value, True) if length else empty_value_for_VR(vr)
                 elements[key] = DataElement(key, vr, converted, offset, already_converted=True)

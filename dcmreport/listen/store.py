@@ -23,8 +23,9 @@ Information); it then says ``answer_sent: null`` until it is replaced by
 the completed one. A completed record is not fsynced: the kernel writes it
 back within half a minute, and a crash before that leaves the report as if it had
 come just before the crash - its record missing or empty (or still the
-pending one), never claiming an answer. Fsyncing it measured 0.61x the
-listener's throughput without ``--output-dir``; leaving it 0.85x.
+pending one), never claiming an answer. Fsyncing it too would cost each report one
+more fsync, for a record that a crash can only lose, never make false (``capture`` in
+tests/benchmarks/ measures ``--output-dir`` against a listener keeping nothing).
 
 The Part 10 file holds the Event Information's bytes as received (inflated
 if they came deflated), after a file meta header naming the report's class,

@@ -3,6 +3,10 @@
 The machine is shared and noisy, so a figure alone means little: each section
 measures dcmreport and its yardstick in the same run, alternating them
 (``interleaved``) so that a burst of noise hits both, and reports the ratio.
+dcmreport is measured in both modes of its speedups switch (:data:`ON`, the
+default, and :data:`OFF`, ``DCMREPORT_SPEEDUPS=off``), and with each trick
+left out in turn (``DCMREPORT_SPEEDUPS=-NAME``, :func:`price`) against all
+of them on: what each trick pays for itself.
 Processes are measured from outside: wall time, and peak memory from the
 kernel's accounting of that one child (``os.wait4``'s ``ru_maxrss``), which
 needs no cooperation from the program measured.
@@ -35,9 +39,19 @@ class BenchError(Exception):
     """A section could not measure what it promises: said loudly instead of a made-up figure."""
 
 
+ON = None  # the switch as a user leaves it: every trick on
+OFF = "off"  # DCMREPORT_SPEEDUPS=off: the plain path of every library
+MODES = {"on": ON, "off": OFF}  # each mode's name in the tables, and its switch
+
+
 @dataclass(frozen=True)
 class Row:
-    """One line of the table: a dcmreport figure, its yardstick, and the issue's target."""
+    """One line of a table: a dcmreport figure, its yardstick, and the issue's target.
+
+    ``mode`` says which table: ``on`` (the default), ``off`` (plain mode, shown beside
+    the ``on`` row of the same ``key``), or ``-NAME`` (the trick NAME left out, against
+    all on: ``baseline`` is dcmreport with every trick, ``ratio`` what the trick saves).
+    """
 
     figure: str
     ours: str
@@ -45,6 +59,12 @@ class Row:
     ratio: float
     target: str
     met: bool
+    mode: str = "on"
+    key: str = ""  # pairs a plain row with its default one (the figure, unless they differ)
+
+    @property
+    def pairs_with(self) -> str:
+        return self.key or self.figure
 
 
 def compare(
@@ -55,6 +75,8 @@ def compare(
     unit: str,
     at_most: float | None = None,
     at_least: float | None = None,
+    mode: str = "on",
+    key: str = "",
 ) -> Row:
     """A row whose target is a ratio ``ours / baseline`` (at most or at least a bound)."""
     ratio = ours / baseline
@@ -64,7 +86,28 @@ def compare(
         assert at_least is not None
         target, met = f">= {at_least:.1f}x", ratio >= at_least
     return Row(
-        figure, amount(ours, unit), f"{baseline_name} {amount(baseline, unit)}", ratio, target, met
+        figure,
+        amount(ours, unit),
+        f"{baseline_name} {amount(baseline, unit)}",
+        ratio,
+        target,
+        met,
+        mode,
+        key,
+    )
+
+
+def price(trick: str, figure: str, without: float, with_all: float, unit: str) -> Row:
+    """What the trick ``trick`` pays: ``figure`` with it left out against all tricks on
+    (a time: above 1.0x, it saves that much)."""
+    return Row(
+        figure,
+        amount(without, unit),
+        f"all on {amount(with_all, unit)}",
+        without / with_all,
+        "",
+        True,
+        f"-{trick}",
     )
 
 
@@ -93,15 +136,23 @@ def interleaved(
 NOT_AS_INSTALLED = ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
 
 
-def environment() -> dict[str, str]:
-    """The caller's environment as a user's: no dcmreport settings, Python as installed."""
+def environment(speedups: str | None = ON) -> dict[str, str]:
+    """The caller's environment as a user's: no dcmreport settings, Python as installed;
+    ``speedups`` the value of DCMREPORT_SPEEDUPS (ON: unset, as a user leaves it)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("DCMREPORT_") and k not in NOT_AS_INSTALLED
     }
     env["XDG_CONFIG_HOME"] = str(HERE / "no-settings")  # does not exist: no settings file
+    if speedups is not None:
+        env["DCMREPORT_SPEEDUPS"] = speedups
     return env
+
+
+def without(trick: str) -> str:
+    """The switch's value that leaves ``trick`` out, every other trick on."""
+    return f"-{trick}"
 
 
 def dcmreport(*args: str) -> list[str]:
@@ -246,7 +297,7 @@ class Servers:
         if isinstance(error, BenchError) and said:
             raise BenchError(f"{error} (still running: {said})") from error
 
-    def dcmreport_listen(self, *args: str) -> tuple[Process, int]:
+    def dcmreport_listen(self, *args: str, speedups: str | None = ON) -> tuple[Process, int]:
         """``dcmreport listen`` on a free port of 127.0.0.1, JSON to a drained pipe."""
         ready = self.scratch("listen-") / "ready"
         process = self._started(
@@ -261,7 +312,8 @@ class Servers:
                 "--ready-file",
                 str(ready),
                 *args,
-            )
+            ),
+            env=environment(speedups),
         )
         deadline = time.monotonic() + 30
         while not (ready.exists() and ready.read_text().strip()):
@@ -279,8 +331,10 @@ class Servers:
         """A fresh directory for one run's files."""
         return Path(tempfile.mkdtemp(prefix=name, dir=self.directory))
 
-    def _started(self, argv: list[str], stdin: bool = False) -> Process:
-        process = Process(argv, stdin=stdin)
+    def _started(
+        self, argv: list[str], stdin: bool = False, env: Mapping[str, str] | None = None
+    ) -> Process:
+        process = Process(argv, env, stdin=stdin)
         self._running.append(process)
         return process
 

@@ -11,6 +11,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import cli_env
@@ -86,6 +87,28 @@ def test_dicom_keywords_by_prefix() -> None:
     assert "ReferencedSOPSequence[0].ReferencedSOPInstanceUID=" in nested
     assert all(item.startswith("ReferencedSOPSequence[0].ReferencedSOPI") for item in nested)
     assert complete("dcmreport send-report 127.0.0.1 PatientID=12") == []
+
+
+def test_keywords_are_pydicoms_in_either_mode(speedups_mode: Any) -> None:
+    """The trick ``keyword-completion`` (pydicom's dictionary module alone) offers what
+    ``pydicom.datadict.keyword_dict`` holds, which is what the plain path offers."""
+    from pydicom.datadict import keyword_dict
+
+    from dcmreport.cli import completion
+
+    public = tuple(sorted(keyword for keyword in keyword_dict if keyword))
+    assert completion._dictionary_module_keywords() == public
+    speedups_mode("off")
+    completion._keywords.cache_clear()
+    try:
+        assert completion._keywords() == public
+    finally:
+        completion._keywords.cache_clear()
+
+
+def test_the_speedups_option_offers_its_modes() -> None:
+    assert complete("dcmreport --speedups o") == ["on", "off"]
+    assert complete("dcmreport --speedups of") == ["off"]
 
 
 def test_peer_names_from_the_settings_file(tmp_path: Path) -> None:

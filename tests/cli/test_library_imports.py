@@ -1,5 +1,8 @@
 """cli/library_imports.py: what pydicom and pynetdicom skip at import, and that it is safe.
 
+The trick ``lean-imports`` itself, so marked ``speedups``; the last test, that
+commands read and keep Part 10 files, holds in either mode.
+
 Each check runs in a fresh interpreter (``python -c``), as the entry point
 does, since this test process imported pydicom long ago. When an upgrade of
 pydicom changes what its import takes from its pixel modules, or pynetdicom
@@ -44,6 +47,7 @@ def fresh(code: str) -> str:
     return run.stdout
 
 
+@pytest.mark.speedups
 @pytest.mark.parametrize("first", ["pydicom", "pynetdicom"])
 def test_the_libraries_import_without_the_pixel_machinery(first: str) -> None:
     """Items 1 and 2, whichever library comes first; then the finder is gone."""
@@ -59,6 +63,7 @@ def test_the_libraries_import_without_the_pixel_machinery(first: str) -> None:
     assert "_Imports" not in finders
 
 
+@pytest.mark.speedups
 def test_after_the_import_pixel_functions_are_pydicoms_own() -> None:
     """Forwarders reach the real functions; later imports and held stand-ins get real modules."""
     out = fresh("""
@@ -85,6 +90,7 @@ def test_after_the_import_pixel_functions_are_pydicoms_own() -> None:
     ]
 
 
+@pytest.mark.speedups
 def test_every_forwarded_name_is_a_function_of_its_module() -> None:
     """A forwarder only calls: a class or a constant imported by name would be wrong."""
     import importlib
@@ -95,6 +101,7 @@ def test_every_forwarded_name_is_a_function_of_its_module() -> None:
             assert inspect.isfunction(getattr(real, name)), (module, name)
 
 
+@pytest.mark.speedups
 def test_a_name_pydicom_imports_that_is_not_forwarded_fails_loudly() -> None:
     """As if pydicom started importing one more name from its pixel machinery."""
     run = subprocess.run(
@@ -113,6 +120,7 @@ def test_a_name_pydicom_imports_that_is_not_forwarded_fails_loudly() -> None:
     assert "'convert_color_space' is imported from pydicom.pixels while pydicom" in run.stderr
 
 
+@pytest.mark.speedups
 def test_uid_validation_is_back_after_pynetdicom_imports() -> None:
     """Item 3: what it relies on, and that an invalid UID warns again afterwards."""
     assert "config.settings.reading_validation_mode" in inspect.getsource(UID.__new__)
@@ -131,6 +139,7 @@ def test_uid_validation_is_back_after_pynetdicom_imports() -> None:
     assert out.splitlines() == ["None", "1"]
 
 
+@pytest.mark.speedups
 def test_the_versions_are_those_importlib_metadata_gives() -> None:
     """Item 4: read from the dist-info directory names; afterwards the real module is there."""
     out = fresh("""
@@ -146,6 +155,7 @@ def test_the_versions_are_those_importlib_metadata_gives() -> None:
     ]
 
 
+@pytest.mark.speedups
 def test_a_version_without_one_dist_info_directory_is_asked_of_importlib_metadata() -> None:
     """An editable or a system install: no NAME-VERSION.dist-info beside the package."""
     finder = library_imports._Imports()
@@ -155,6 +165,7 @@ def test_a_version_without_one_dist_info_directory_is_asked_of_importlib_metadat
     assert finder._real_metadata
 
 
+@pytest.mark.speedups
 def test_nothing_changes_without_install() -> None:
     run = subprocess.run(
         [sys.executable, "-c", "import dcmreport.cli.app, pydicom, sys; print('pydicom.pixels' in "
@@ -166,7 +177,8 @@ def test_nothing_changes_without_install() -> None:
 
 def test_part10_files_are_read_and_kept_by_commands(tmp_path: Path, listen: Any) -> None:
     """send-report --commit reads a Part 10 file, listen --output-dir writes one: both through
-    the entry point, so with items 1 to 3 applied."""
+    the entry point, so with items 1 to 3 applied while the trick is on, and without in plain
+    mode."""
     ds = Dataset()
     ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
     ds.SOPInstanceUID = generate_uid()

@@ -1,4 +1,4 @@
-"""The README's two commands: the demo works, and CI runs the test command verbatim."""
+"""The README's commands: the demo works, and CI runs both test commands verbatim, in order."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent.parent
-COMMANDS = re.findall(r"```sh\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S)[:2]
+COMMANDS = re.findall(r"```sh\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S)[:3]
 
 
-def test_ci_runs_the_readme_test_command() -> None:
+def test_ci_runs_the_readme_test_commands() -> None:
+    """The suite, then the suite in plain mode, each a line of .ci/run, the second right after
+    the first (whose venv it runs in)."""
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
-    assert COMMANDS[1] in ci
+    suite, plain = COMMANDS[1], COMMANDS[2]
+    assert suite in ci and plain in ci
+    assert ci.index(plain) == ci.index(suite) + 1
+    assert plain.startswith('DCMREPORT_SPEEDUPS=off python -m pytest -m "not speedups" ')
 
 
 def test_readme_demo_shows_both_sides() -> None:

@@ -1,11 +1,16 @@
 """Lean start (issue 11): each command imports only what it needs.
 
 The CLI runs as a user runs it, under ``python -X importtime``, which names on
-stderr every module the process imports. No command imports pydantic (Typer
-0.29 converts values with it; :mod:`dcmreport.coercion` does instead), JSON
-output imports no rich, ``echo`` and ``send-report`` import no listener (nor
-what :mod:`dcmreport.library_imports` keeps out of pydicom and pynetdicom),
-and TAB neither pydicom nor pynetdicom.
+stderr every module the process imports. In either mode of the speedups
+switch, JSON output imports no rich, ``echo`` and ``send-report`` import no
+listener, and a TAB on a closed set of values neither pydicom nor pynetdicom.
+The speed tricks' own checks are marked ``speedups`` (not run in plain mode):
+no command imports pydantic (Typer 0.29 converts values with it;
+:mod:`dcmreport.cli.coercion` does instead, the trick ``typer-values``),
+``echo`` and ``send-report`` import none of what
+:mod:`dcmreport.cli.library_imports` keeps out of pydicom and pynetdicom
+(``lean-imports``), and a TAB on DICOM keywords no pydicom
+(``keyword-completion``).
 """
 
 from __future__ import annotations
@@ -44,10 +49,10 @@ def imports(*args: str, env: dict[str, str] | None = None) -> tuple[int, set[str
     return run.returncode, set(re.findall(r"^import time:.*\| +(\S+)$", run.stderr, re.M))
 
 
-def test_echo_and_send_report_import_neither_pydantic_nor_rich_nor_the_listener(
-    listen: Any,
-) -> None:
+def echo_and_send_report(listen: Any) -> list[tuple[list[str], set[str]]]:
+    """The modules that ``echo`` and ``send-report`` (JSON output) import, with each command."""
     peer = f"ANY-SCP@127.0.0.1:{listen().port}"
+    found = []
     for command in (
         ["echo", peer],
         ["send-report", peer, "--event", "1", "--instance", "1.2.3", "PatientID=X"],
@@ -55,11 +60,8 @@ def test_echo_and_send_report_import_neither_pydantic_nor_rich_nor_the_listener(
         code, modules = imports(*command, "--format", "json")
         assert code == 0, command
         assert "dcmreport.association.requestor" in modules  # what it needs, it imports
-        assert not {"pydantic", "rich", *LISTENER_SIDE} & modules, command
-        assert not {*SKIPPED_BY_LIBRARY_IMPORTS} & modules, command  # cli.main applied them
-    assert (
-        "dcmreport.dicom.dataset" not in imports("echo", peer, "--format", "json")[1]
-    )  # no data set
+        found.append((command, modules))
+    return found
 
 
 @pytest.mark.parametrize("args", [["--help"], ["echo", "--help"], ["peers", "--help"]])
@@ -70,32 +72,86 @@ def test_help_imports_neither_dicom_library(args: list[str]) -> None:
     assert not {"pydicom", "pynetdicom"} & modules
 
 
-def test_listen_json_imports_no_rich() -> None:
+def test_echo_and_send_report_import_neither_rich_nor_the_listener(listen: Any) -> None:
+    (_, echo), (_, send_report) = echo_and_send_report(listen)
+    for modules in (echo, send_report):
+        assert not {"rich", *LISTENER_SIDE} & modules
+    assert "dcmreport.dicom.dataset" not in echo  # no data set
+
+
+@pytest.mark.speedups
+def test_echo_and_send_report_import_no_pydantic_nor_what_the_lean_imports_skip(
+    listen: Any,
+) -> None:
+    for command, modules in echo_and_send_report(listen):
+        assert "pydantic" not in modules, command
+        assert not SKIPPED_BY_LIBRARY_IMPORTS & modules, command  # run() applied them
+
+
+def listen_json() -> set[str]:
     code, modules = imports("listen", "--port", "0", "--timeout", "0.1", "--format", "json")
     assert code == 5  # no report within --timeout
     assert "dcmreport.association.listener" in modules
-    assert not {"pydantic", "rich"} & modules
+    return modules
 
 
+def test_listen_json_imports_no_rich() -> None:
+    assert "rich" not in listen_json()
+
+
+@pytest.mark.speedups
+def test_listen_imports_no_pydantic() -> None:
+    assert "pydantic" not in listen_json()
+
+
+@pytest.mark.speedups
 def test_a_bad_value_is_refused_without_pydantic() -> None:
     code, modules = imports("echo", "--max-pdu", "abc", f"127.0.0.1:{unused_port()}")
     assert code == 2
     assert "pydantic" not in modules
 
 
-def test_tab_imports_neither_pydantic_nor_dicom_libraries() -> None:
+def tab(line: str) -> tuple[str, set[str]]:
+    """What a TAB at the end of ``line`` offers, and the modules it imported."""
     env = {
         **cli_env(),
         "_DCMREPORT_COMPLETE": "complete_bash",
-        "COMP_WORDS": "dcmreport listen --status pro",
-        "COMP_CWORD": "3",
+        "COMP_WORDS": line,
+        "COMP_CWORD": str(len(line.split()) - 1),
     }
-    code, modules = imports(env=env)
-    assert code == 0
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "dcmreport"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    modules = set(re.findall(r"^import time:.*\| +(\S+)$", run.stderr, re.M))
     assert "dcmreport.cli.completion" in modules
-    assert not {"pydantic", "pydicom", "pynetdicom"} & modules
+    return run.stdout, modules
 
 
+def test_tab_on_a_closed_set_imports_neither_dicom_library() -> None:
+    offered, modules = tab("dcmreport listen --status pro")
+    assert "processing-failure" in offered
+    assert not {"pydicom", "pynetdicom"} & modules
+
+
+def test_tab_offers_dicom_keywords() -> None:
+    offered, modules = tab("dcmreport send-report PatientNa")
+    assert "PatientName=" in offered.split()
+    assert "pynetdicom" not in modules
+
+
+@pytest.mark.speedups
+def test_tab_imports_neither_pydantic_nor_pydicom() -> None:
+    for line in ("dcmreport listen --status pro", "dcmreport send-report PatientNa"):
+        _, modules = tab(line)
+        assert not {"pydantic", "pydicom"} & modules, line
+
+
+@pytest.mark.speedups
 def test_every_option_is_converted_by_dcmreport() -> None:
     """A new kind of option that coercion does not know would bring pydantic back."""
     group = typer.main.get_command(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -331,3 +332,15 @@ def test_resolve_rejection(text: str, expected: tuple[int, int, int] | None) -> 
             catalog.resolve_rejection(text)
     else:
         assert catalog.resolve_rejection(text) == expected
+
+
+def test_without_pydicoms_uid_table_a_keyword_is_refused_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As if a pydicom release moved ``pydicom._uid_dict``: names and UIDs still resolve."""
+    monkeypatch.setitem(sys.modules, "pydicom._uid_dict", None)  # its import fails
+    assert catalog.resolve_class("storage-commitment") == "1.2.840.10008.1.20.1"
+    assert catalog.resolve_class("1.2.840.10008.1.20.1") == "1.2.840.10008.1.20.1"
+    for keyword in ("StorageCommitmentPushModel", "CTImageStorage"):  # near a name, or not
+        with pytest.raises(ValueError, match="keeps its UID dictionary elsewhere"):
+            catalog.resolve_class(keyword)

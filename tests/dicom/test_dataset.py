@@ -154,14 +154,15 @@ ROUND_TRIPS: list[dict[str, Any]] = [
 
 
 @pytest.mark.parametrize("doc", ROUND_TRIPS)
-def test_dicom_json_model_round_trip(doc: dict[str, Any]) -> None:
+def test_dicom_json_model_round_trip(doc: dict[str, Any], both_modes: str) -> None:
     assert dataset.to_json_model(dataset.from_json_text(json.dumps(doc), "test")) == doc
 
 
 @pytest.mark.parametrize("doc", ROUND_TRIPS)
-def test_dicom_json_model_builds_what_pydicom_builds(doc: dict[str, Any]) -> None:
-    """The direct builder for plain elements (a speed-up) makes pydicom's own dataset:
-    the same elements, VRs and Python value types, plain items and others mixed."""
+def test_dicom_json_model_builds_what_pydicom_builds(doc: dict[str, Any], both_modes: str) -> None:
+    """The direct builder for plain elements (the trick ``json-model``) makes pydicom's own
+    dataset: the same elements, VRs and Python value types, plain items and others mixed;
+    with the trick off, pydicom builds it."""
     mixed = {**doc, "00081199": {"vr": "SQ", "Value": [doc, {"00081150": uid("1.2.3")}]}}
     for model in (doc, mixed):
         ours, theirs = dataset.from_json_text(json.dumps(model), "test"), Dataset.from_json(model)
@@ -210,7 +211,7 @@ PLAIN_JSON: list[tuple[dict[str, Any], dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("doc", "expected"), PLAIN_JSON)
-def test_plain_json(doc: dict[str, Any], expected: dict[str, Any]) -> None:
+def test_plain_json(doc: dict[str, Any], expected: dict[str, Any], both_modes: str) -> None:
     ds = dataset.from_json_text(json.dumps(doc), "test")
     assert dataset.to_json_model(ds) == expected
     # and the DICOM JSON model it became reads back to itself
@@ -314,7 +315,7 @@ JSON_ERRORS = [
 
 
 @pytest.mark.parametrize(("text", "message"), JSON_ERRORS)
-def test_json_errors(text: str, message: str) -> None:
+def test_json_errors(text: str, message: str, both_modes: str) -> None:
     with pytest.raises(InputError) as caught:
         dataset.from_json_text(text, "src")
     assert message in str(caught.value)
@@ -394,8 +395,9 @@ def test_cli_data_from_stdin_part10(tmp_path: Path) -> None:
     ["", "0", "0.0", "1.2.3", "1" * 64, "1" * 65, "01.2", "1.02", "1..2", "1.2.", ".1", "1.2\n",
      "1.2 ", " 1.2", "a", "1.2\x00", "\u0661\u0662"],
 )  # fmt: skip
-def test_a_uid_is_judged_as_pydicom_judges_it(uid: str) -> None:
-    """value_problem's shortcut for UI agrees with pydicom's validator on every kind of UID."""
+def test_a_uid_is_judged_as_pydicom_judges_it(uid: str, both_modes: str) -> None:
+    """value_problem's shortcut for UI (the trick ``uid-check``) agrees with pydicom's
+    validator on every kind of UID; with the trick off, it is pydicom's validator."""
     from pydicom.valuerep import validate_value
 
     try:
@@ -404,3 +406,22 @@ def test_a_uid_is_judged_as_pydicom_judges_it(uid: str) -> None:
     except ValueError:
         valid = False
     assert (dataset.value_problem("UI", uid) is None) == valid
+
+
+def test_without_the_tricks_pydicom_builds_and_checks(speedups_mode: Any, monkeypatch: Any) -> None:
+    """Off, the DICOM JSON model goes to ``Dataset.from_json`` whole and a UID to pydicom's
+    validator: the tricks' code is not reached."""
+    speedups_mode("off")
+
+    def reached(*args: Any) -> Any:
+        raise AssertionError("a speed trick ran with the switch off")
+
+    monkeypatch.setattr(dataset, "_plain_model_element", reached)
+    monkeypatch.setattr(dataset, "is_valid_uid", reached)
+    model = {
+        "00081195": uid("1.2.3"),
+        "00081198": {"vr": "SQ", "Value": [{"00081150": uid("1.2")}]},
+    }
+    assert dataset.from_json_object(model, "test") == Dataset.from_json(model)
+    assert dataset.value_problem("UI", "1.2.3") is None
+    assert dataset.value_problem("UI", "1.02") is not None

@@ -2,9 +2,13 @@
 
 Each case is decoded twice: by ``decode_data_set`` (the listener's way: the
 one pass of dcmreport.decoding, pydicom's reader for what it leaves) and by
-pydicom's reader alone, every element converted (the listener's way before).
-Both must agree: the same elements, VRs, values and value types at every
-depth, or the same exception. Malformed bytes must never become a traceback.
+pydicom's reader alone, every element converted (the listener's way before,
+and with the trick ``one-pass-decoder`` off). Both must agree: the same
+elements, VRs, values and value types at every depth, or the same exception.
+Malformed bytes must never become a traceback. The comparisons test the
+trick itself (marked ``speedups``, and run with the trick on whatever the
+switch of the run); the last tests, that the switch takes the plain path,
+hold in either mode.
 """
 
 from __future__ import annotations
@@ -50,6 +54,13 @@ def listener_way(data: bytes, implicit: bool, limits: DatasetLimits) -> Dataset 
     context = build_context(STGCMT, IMPLICIT if implicit else EXPLICIT)
     decoded = decode_data_set(BytesIO(data), context, limits)
     return decoded[0] if decoded else None
+
+
+@pytest.fixture(autouse=True)
+def _the_one_pass_decoder_on(request: pytest.FixtureRequest, speedups_mode: Any) -> None:
+    """A comparison (marked ``speedups``) compares the trick itself, even in a plain run."""
+    if request.node.get_closest_marker("speedups"):
+        speedups_mode("on")
 
 
 def described(ds: Dataset) -> list[Any]:
@@ -128,6 +139,7 @@ def rich() -> Dataset:
     return ds
 
 
+@pytest.mark.speedups
 @pytest.mark.parametrize("implicit", [False, True], ids=["explicit", "implicit"])
 def test_a_rich_data_set_decodes_as_pydicom_decodes_it(implicit: bool) -> None:
     data = encode(rich(), implicit, True)
@@ -136,6 +148,7 @@ def test_a_rich_data_set_decodes_as_pydicom_decodes_it(implicit: bool) -> None:
     assert decoded.ReferencedSeriesSequence[0].ReferencedImageSequence[0].StudyDate == "2024"
 
 
+@pytest.mark.speedups
 def test_the_plain_text_of_a_storage_commitment_report_is_decoded_in_one_pass() -> None:
     """No element of an ordinary report is left to pydicom's reader (the fast path is used)."""
     ds = Dataset()
@@ -149,6 +162,7 @@ def test_the_plain_text_of_a_storage_commitment_report_is_decoded_in_one_pass() 
         assert decoded.TransactionUID == "1.2.3"
 
 
+@pytest.mark.speedups
 def test_invalid_values_deep_in_items_give_the_same_findings() -> None:
     data = encode(rich(), False, True)
     ours = listener_way(data, False, DatasetLimits())
@@ -216,12 +230,14 @@ MALFORMED = {
 }
 
 
+@pytest.mark.speedups
 @pytest.mark.parametrize("case", MALFORMED)
 def test_malformed_bytes_get_what_pydicom_gave(case: str) -> None:
     """A malformed data set is judged by pydicom's reader as before: same result or same error."""
     assert_same(MALFORMED[case], False)
 
 
+@pytest.mark.speedups
 @pytest.mark.parametrize(
     "case",
     ["truncated element", "undefined-length sequence without delimiter", "item of a wrong tag",
@@ -239,6 +255,7 @@ def nested(depth: int) -> bytes:
     return body
 
 
+@pytest.mark.speedups
 @pytest.mark.parametrize(
     ("data", "limits", "says"),
     [
@@ -255,6 +272,7 @@ def test_limits_are_enforced_in_the_one_pass_before_it_builds(
     assert_same(data, False, limits)
 
 
+@pytest.mark.speedups
 def test_a_nested_data_set_within_the_limits_decodes_as_pydicom_does() -> None:
     assert_same(nested(32), False)
 
@@ -279,6 +297,7 @@ def mutations(data: bytes, count: int, seed: int) -> list[bytes]:
     return out
 
 
+@pytest.mark.speedups
 @pytest.mark.parametrize("implicit", [False, True], ids=["explicit", "implicit"])
 def test_damaged_bytes_get_what_pydicom_gave(implicit: bool) -> None:
     """400 damaged encodings of a rich data set: each gets the same data set or the same
@@ -292,3 +311,39 @@ def test_damaged_bytes_get_what_pydicom_gave(implicit: bool) -> None:
         except Exception:  # Irregular (pydicom's reader decides) or what pydicom raises
             pass
     assert one_pass >= 20, one_pass  # the comparison reaches the one-pass decoder itself
+
+
+@pytest.mark.parametrize("mode", ["off", "-one-pass-decoder"])
+def test_with_the_trick_off_pydicom_decodes_it_all(
+    mode: str, speedups_mode: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    speedups_mode(mode)
+
+    def reached(*args: Any) -> Any:
+        raise AssertionError("the one-pass decoder ran with the trick off")
+
+    monkeypatch.setattr(decoding, "decode", reached)
+    for implicit in (False, True):
+        data = encode(rich(), implicit, True)
+        ours = listener_way(data, implicit, DatasetLimits())
+        assert ours is not None
+        assert described(ours) == described(pydicom_way(data, implicit, DatasetLimits()))
+    with pytest.raises(LimitExceeded, match="nests sequences over 32 deep"):
+        listener_way(nested(40), False, DatasetLimits())
+
+
+@pytest.mark.speedups
+@pytest.mark.parametrize("implicit", [False, True], ids=["explicit", "implicit"])
+def test_without_the_uid_check_the_one_pass_decodes_as_pydicom(
+    implicit: bool, speedups_mode: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one pass with pydicom's own UI converter (the trick ``uid-check`` left out)."""
+    speedups_mode("-uid-check")
+
+    def reached(text: str) -> bool:
+        raise AssertionError("the UID check ran with the trick left out")
+
+    monkeypatch.setattr(decoding, "is_valid_uid", reached)
+    data = encode(rich(), implicit, True)
+    decoded = decoding.decode(data, implicit, True, DatasetLimits())
+    assert described(decoded) == described(pydicom_way(data, implicit, DatasetLimits()))
