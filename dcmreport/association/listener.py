@@ -150,8 +150,8 @@ def _supported_contexts(
     return contexts
 
 
-# Each association's facts, built at its first report: negotiation is over by then, so they
-# do not change, and building them for every report was a few percent of the listener's CPU.
+# Each association's facts, built once at its first report: negotiation is over by then, so
+# they do not change.
 _INFO: weakref.WeakKeyDictionary[Association, AssociationInfo] = weakref.WeakKeyDictionary()
 
 

@@ -25,7 +25,7 @@ _R = TypeVar("_R")
 _B = TypeVar("_B")
 
 
-@functools.cache  # several commands share a bundle; resolving its hints is most of a start's expand
+@functools.cache  # several commands share a bundle: its hints are resolved once
 def _fields(bundle: type[Any]) -> tuple[inspect.Parameter, ...]:
     """A bundle's fields as keyword parameters, with their Typer annotations and defaults."""
     hints = get_type_hints(bundle, include_extras=True)

@@ -272,7 +272,8 @@ def test_a_slow_record_does_not_hold_the_peers_release_and_is_kept_in_order() ->
 
 def test_an_association_waits_when_its_records_fall_behind() -> None:
     """Records waiting to be shown are bounded: once MAX_WAITING_RECORDS wait behind the one
-    being shown, the association reads no further request until there is room."""
+    being shown, the next report is not answered, nor a further request read, until there
+    is room."""
     from dcmreport.association.listener import MAX_WAITING_RECORDS
 
     gate = _Gate()
@@ -284,9 +285,10 @@ def test_an_association_waits_when_its_records_fall_behind() -> None:
         last = MAX_WAITING_RECORDS + 6
         sender = threading.Thread(target=_send_reports, args=(assoc, range(2, last + 1)))
         sender.start()
-        # Reports 2 .. MAX + 1 wait as records; report MAX + 2 is answered, then its record
-        # waits for room, and the association reads nothing more.
-        held = MAX_WAITING_RECORDS + 2
+        # Reports 2 .. MAX + 1 wait as records; report MAX + 2 waits for a place among them
+        # before it is answered (places are taken in the order of the answers), and the
+        # association reads nothing more.
+        held = MAX_WAITING_RECORDS + 1
         assert server.wait(lambda: server.answered == held, 30), server.answered
         assert not server.wait(lambda: server.answered > held, 0.5), server.answered
         gate.opened.set()

@@ -6,8 +6,10 @@ asynchronous operations for a window.
 
 ``--abort-at K`` aborts the first association when its K-th report arrives,
 without answering it; later associations are answered. ``--release-at K``
-answers the first association's K-th report, then releases the association
-from this side (an acceptor may: PS3.8 9.2, the release collision states). ``--window N`` answers
+answers the first association's first K reports, then releases the
+association from this side when the next one arrives, without answering it
+(an acceptor may: PS3.8 9.2, the release collision states): however fast the
+sender, the release comes mid-batch. ``--window N`` answers
 an Asynchronous Operations Window proposal with N operations performed
 (PS3.7 D.3.3.3; pynetdicom alone answers 1). ``--gather N`` holds each answer
 until N reports are held at once (a minute at most), so that a window's
@@ -63,9 +65,9 @@ class Peer:
             if number == 1 and count == self.args.abort_at:
                 event.assoc.abort()
                 return 0x0110, None
-            if number == 1 and count == self.args.release_at:
-                # After the answer is on its way: release() waits for the A-RELEASE-RP.
-                threading.Timer(0.05, event.assoc.release).start()
+            if number == 1 and self.args.release_at and count == self.args.release_at + 1:
+                event.assoc.release()  # waits for the A-RELEASE-RP; this report stays unanswered
+                return 0x0110, None  # not sent: the association is released by now
             time.sleep(self.args.delay)
             return 0x0000, None
         finally:
