@@ -3,7 +3,8 @@
 SIGINT and SIGTERM ask for a graceful stop: no new associations, the reports
 received are answered and recorded, then exit 0; the listener says so on
 stderr, so that a person (or a job) knows the signal was heard. A second
-signal aborts what is still open and exits 130.
+signal aborts what is still open, the ``--exec`` programs still running
+too, and exits 130.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from dcmreport.cli import readiness
 from dcmreport.errors import ExitCode, ListenTimeoutError
+from dcmreport.listen import hooks
 
 if TYPE_CHECKING:
     from dcmreport.association.listener import Listener
@@ -77,6 +79,7 @@ def _wait(
             listener.stop(grace=2.0 if stop.requested.is_set() else 5.0)
         except KeyboardInterrupt:  # a second signal: abort what is open, exit 130
             listener.stop(grace=0)
+            hooks.kill_all()  # --exec programs too: their reports' threads end with them
             raise
     wanted = count or 1
     if timeout is not None and not stop.requested.is_set() and listener.answered < wanted:

@@ -17,9 +17,11 @@ With ``--exec-decides`` its outcome is the answer:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +58,11 @@ def environment(
     return {**os.environ, **{k: v.replace("\0", "") for k, v in fields.items()}}
 
 
+# The programs running now: a second signal kills them with the associations (kill_all).
+_RUNNING: set[subprocess.Popen[str]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
 def run(argv: list[str], env: dict[str, str], timeout: float) -> HookResult:
     """Run the program to its end, or kill it and its children after ``timeout`` seconds."""
     process = subprocess.Popen(
@@ -67,13 +74,33 @@ def run(argv: list[str], env: dict[str, str], timeout: float) -> HookResult:
         errors="replace",
         start_new_session=True,
     )
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
     try:
         stdout, _ = process.communicate(timeout=timeout)
         return HookResult(process.returncode, stdout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        _kill(process)
         process.communicate()
         return HookResult(None, "")
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
+
+
+def kill_all() -> None:
+    """Kill every program still running, with its children: ``listen`` was interrupted a
+    second time, and aborts what is still open (the reports waiting on them are answered
+    as a killed program's are, if their association still stands)."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        _kill(process)
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def decided_status(result: HookResult) -> tuple[int, str | None]:

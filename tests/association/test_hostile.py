@@ -359,8 +359,11 @@ def test_silent_peers_free_their_slots_within_the_pdu_timeout(tmp_path: Path) ->
         for thread in silent:
             thread.join(120)
         assert [o.abort for o in held] == [(2, 0)] * 10, held  # cut off by the PDU timeout
-        cut = [x for x in served.listener.stderr if "did not arrive whole within" in x]
-        assert len(cut) == 10, "".join(served.listener.stderr)
+        def cut_lines() -> list[str]:
+            return [x for x in served.listener.stderr if "did not arrive whole within" in x]
+
+        served.listener.wait_until(lambda: len(cut_lines()) >= 10)  # each logged before its abort
+        assert len(cut_lines()) == 10, "".join(served.listener.stderr)
         assert not [x for x in served.listener.stderr if "Traceback" in x]
     finally:
         served.listener.proc.kill()
