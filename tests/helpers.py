@@ -87,16 +87,22 @@ def eventually(check: Callable[[], bool], timeout: float = 60) -> bool:
 def in_process(env: Mapping[str, str] | None = None) -> Iterator[None]:
     """Run the CLI in this process as :func:`cli_env` would run it, then put the process back.
 
-    Inside: no DCMREPORT_* variable of the caller's, no settings file of the
+    Inside: no DCMREPORT_* variable of the caller's but the speedups switch
+    (read again, so that the run takes this run's mode), no settings file of the
     user's, 80 columns, and ``env`` on top. After: the environment, the log
     handlers, ``threading.excepthook`` and the signal handlers a command run
     sets up, and the cached settings file (read once per process by dcmreport)
     are as they were.
     """
-    from dcmreport.cli.settings_file import load  # here: peers and tools import this module too
+    from dcmreport import speedups  # here: peers and tools import this module too
+    from dcmreport.cli.settings_file import load
 
     wanted = {
-        **{name: None for name in os.environ if name.startswith("DCMREPORT_")},
+        **{
+            name: None
+            for name in os.environ
+            if name.startswith("DCMREPORT_") and name != speedups.ENV
+        },
         "XDG_CONFIG_HOME": str(HERE / "no-settings"),
         "COLUMNS": "80",
         "TERMINAL_WIDTH": "80",
@@ -113,6 +119,7 @@ def in_process(env: Mapping[str, str] | None = None) -> Iterator[None]:
         else:
             os.environ[name] = value
     load.cache_clear()
+    speedups.reread()
     try:
         yield
     finally:
@@ -126,6 +133,7 @@ def in_process(env: Mapping[str, str] | None = None) -> Iterator[None]:
         for sig, handler in signals.items():
             signal.signal(sig, handler)
         load.cache_clear()
+        speedups.reread()
 
 
 def invoke(*args: str, input: str | None = None, env: Mapping[str, str] | None = None) -> Result:

@@ -359,6 +359,7 @@ def test_silent_peers_free_their_slots_within_the_pdu_timeout(tmp_path: Path) ->
         for thread in silent:
             thread.join(120)
         assert [o.abort for o in held] == [(2, 0)] * 10, held  # cut off by the PDU timeout
+
         def cut_lines() -> list[str]:
             return [x for x in served.listener.stderr if "did not arrive whole within" in x]
 

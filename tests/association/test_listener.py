@@ -293,7 +293,8 @@ def test_an_association_waits_when_its_records_fall_behind() -> None:
         assert not server.wait(lambda: server.answered > held, 0.5), server.answered
         gate.opened.set()
         sender.join(60)
-        assert not sender.is_alive() and server.answered == last
+        assert not sender.is_alive()
+        assert server.wait(lambda: server.answered == last, 30), server.answered  # counted
         assoc.release()
     finally:
         gate.opened.set()

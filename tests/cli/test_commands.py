@@ -347,7 +347,13 @@ def test_a_bad_value_says_what_it_must_be(args: list[str], message: str) -> None
 def test_a_bad_value_from_the_environment_names_its_variable() -> None:
     result = invoke("echo", env={"DCMREPORT_MAX_PDU": "lots"})
     assert result.exit_code == 2
-    assert "'DCMREPORT_MAX_PDU'" in result.stderr and "'lots'" in result.stderr
+    assert "invalid value for '--max-pdu' (env var: 'DCMREPORT_MAX_PDU')" in result.stderr
+
+
+@pytest.mark.speedups
+def test_a_bad_value_from_the_environment_says_what_it_must_be() -> None:
+    result = invoke("echo", env={"DCMREPORT_MAX_PDU": "lots"})
+    assert "'lots' is not an integer" in result.stderr
 
 
 # Input refused when the command runs, before any association: exit 2. A row: what follows
