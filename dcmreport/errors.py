@@ -30,6 +30,9 @@ class ExitCode(IntEnum):
     """``--timeout`` passed before the reports waited for came (listen, commit)."""
     COMMIT_FAILURES = 6
     """``commit``: the storage commitment result says some instances were not committed."""
+    BROKEN_ANSWER = 7
+    """The peer's answer breaks the standard: its findings are shown (``--accept-findings``
+    exits by the status alone)."""
     INTERRUPTED = 130
     """Interrupted by Ctrl-C (SIGINT)."""
 
@@ -42,6 +45,7 @@ EXIT_CODE_HELP = {
     ExitCode.FAILURE_STATUS: "the peer answered with a Failure status",
     ExitCode.NO_REPORT: "no report within --timeout (listen: --count reports; commit: the result)",
     ExitCode.COMMIT_FAILURES: "the storage commitment result says failures exist",
+    ExitCode.BROKEN_ANSWER: "the peer's answer breaks the standard (its findings are shown)",
     ExitCode.INTERRUPTED: "interrupted",
 }
 
@@ -55,7 +59,7 @@ _CALLER_EXIT_CODES = (
 )
 COMMAND_EXIT_CODES: dict[str, tuple[ExitCode, ...]] = {
     "echo": _CALLER_EXIT_CODES,
-    "send-report": _CALLER_EXIT_CODES,
+    "send-report": (*_CALLER_EXIT_CODES[:-1], ExitCode.BROKEN_ANSWER, ExitCode.INTERRUPTED),
     # peers --check: exit 3 when a peer did not answer its C-ECHO.
     "peers": (
         ExitCode.OK,
@@ -73,11 +77,13 @@ COMMAND_EXIT_CODES: dict[str, tuple[ExitCode, ...]] = {
         ExitCode.NO_REPORT,
         ExitCode.INTERRUPTED,
     ),
-    # commit: 4 when the N-ACTION is refused, 5 without a result, 6 when it lists failures.
+    # commit: 4 when the N-ACTION is refused, 5 without a result, 6 when it lists failures,
+    # 7 when the result (or the N-ACTION-RSP) breaks the standard.
     "commit": (
         *_CALLER_EXIT_CODES[:-1],
         ExitCode.NO_REPORT,
         ExitCode.COMMIT_FAILURES,
+        ExitCode.BROKEN_ANSWER,
         ExitCode.INTERRUPTED,
     ),
 }

@@ -36,7 +36,7 @@ from dcmreport.association.common import (
     word_order,
 )
 from dcmreport.association.internals import guards
-from dcmreport.dicom import catalog
+from dcmreport.dicom import catalog, judge
 from dcmreport.dicom.address import Peer
 from dcmreport.dicom.catalog import EXPLICIT_VR_BE, VERIFICATION
 from dcmreport.dicom.records import (
@@ -318,24 +318,6 @@ def check_response(command: Fields, expected: int, message_id: int) -> str | Non
     return None
 
 
-def _response_warnings(command: Fields, request: ReportRequest) -> tuple[str, ...]:
-    """Deviations a tolerant receiver accepts but a user should know about (PS3.7 10.1.1)."""
-    warnings = []
-    for keyword, sent in (
-        ("AffectedSOPClassUID", request.sop_class_uid),
-        ("AffectedSOPInstanceUID", request.sop_instance_uid),
-    ):
-        got = command.get(keyword)
-        if got is not None and str(got) != sent:
-            warnings.append(f"response {keyword} {got} differs from the request's {sent}")
-    got_event = command.get("EventTypeID")
-    if got_event is not None and int(got_event) != request.event_type_id:
-        warnings.append(
-            f"response Event Type ID {got_event} differs from the request's {request.event_type_id}"
-        )
-    return tuple(warnings)
-
-
 def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> ReportResponse:
     """Send one N-EVENT-REPORT and return the peer's checked response.
 
@@ -397,10 +379,16 @@ def to_report_response(
     pynetdicom turns an Event Reply it cannot decode into a local 0x0110 and
     an absent one into an empty dataset; neither is what the peer said.
     """
-    warnings = list(_response_warnings(command, request))
     has_reply = int(command.get("CommandDataSetType", 0x0101)) != 0x0101
-    if has_reply and reply is None and category(int(command["Status"])) in (SUCCESS, WARNING):
-        warnings.append("the peer's Event Reply could not be decoded (run with -d for details)")
+    undecodable = (
+        has_reply
+        and reply is None
+        and category(int(command["Status"]))
+        in (
+            SUCCESS,
+            WARNING,
+        )
+    )
     event_type = command.get("EventTypeID")
     return ReportResponse(
         request=request,
@@ -416,5 +404,5 @@ def to_report_response(
         event_type_id=int(event_type) if event_type is not None else None,
         event_reply=reply if has_reply else None,
         round_trip_ms=elapsed,
-        warnings=tuple(warnings),
+        findings=judge.response_findings(command, request, undecodable),
     )

@@ -142,7 +142,9 @@ class Finding:
 
     ``kind`` names the rule: missing, empty, other-event, undefined-value,
     invalid-value, unexpected, unknown-event, and the rules about the command
-    itself that decide ``listen``'s answer by default (see ``dcmreport.dicom.validate``).
+    itself that decide ``listen``'s answer by default (see ``dcmreport.dicom.validate``);
+    for what a peer answers ``send-report`` or ``commit``, the rules of
+    ``dcmreport.dicom.judge``.
     """
 
     kind: str
@@ -203,7 +205,7 @@ class ReportResponse:
     event_type_id: int | None
     event_reply: Dataset | None
     round_trip_ms: float
-    warnings: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()  # where the response breaks the standard (dicom/judge.py)
 
 
 @frozen
@@ -243,6 +245,7 @@ class CommitResult:
     committed: tuple[ReferencedInstance, ...] = ()
     failed: tuple[ReferencedInstance, ...] = ()
     elapsed_ms: float | None = None
+    findings: tuple[Finding, ...] = ()  # where the N-ACTION-RSP or the result breaks the standard
 
 
 @frozen

@@ -158,7 +158,7 @@ def response_json(rsp: ReportResponse) -> dict[str, Any]:
         "event_name": catalog.describe_event(rsp.request.sop_class_uid, rsp.event_type_id),
         "event_reply": to_json_model(rsp.event_reply),
         "round_trip_ms": round(rsp.round_trip_ms, 3),
-        "warnings": list(rsp.warnings),
+        "findings": [finding_json(f) for f in rsp.findings],
         "association": association_json(rsp.association),
     }
 
@@ -191,6 +191,7 @@ def commit_json(result: CommitResult) -> dict[str, Any]:
         "failed": [_instance_json(i) for i in result.failed],
         "elapsed_ms": None if result.elapsed_ms is None else round(result.elapsed_ms, 3),
         "same_association": result.same_association if report else None,
+        "findings": [finding_json(f) for f in result.findings],
         "dataset": to_json_model(report.dataset) if report else None,
         "association": {
             "request": association_json(result.association),

@@ -49,7 +49,7 @@ class Renderer(Protocol):
     def echo(self, rsp: EchoResponse) -> None: ...
 
     def report_response(self, rsp: ReportResponse) -> None:
-        """The response to ``send-report``; its warnings go to stderr first."""
+        """The response to ``send-report``; its findings go to stderr first, a line each."""
 
     def report_received(self, record: ReportRecord, form: dict[str, Any] | None = None) -> None:
         """A received report; ``form`` is its JSON form when the caller has built it already
@@ -119,8 +119,8 @@ class JsonRenderer:
         self._emit(echo_json(rsp))
 
     def report_response(self, rsp: ReportResponse) -> None:
-        for warning in rsp.warnings:
-            self.warn(warning)
+        for finding in rsp.findings:
+            self.warn(str(finding))
         self._emit(response_json(rsp))
 
     def report_received(self, record: ReportRecord, form: dict[str, Any] | None = None) -> None:
@@ -135,8 +135,8 @@ class JsonRenderer:
     def batch_result(self, result: Result) -> None:
         from dcmreport.output.json_forms import result_json
 
-        for warning in result.response.warnings:
-            self.warn(f"message ID {result.response.request.message_id}: {warning}")
+        for finding in result.response.findings:
+            self.warn(f"message ID {result.response.request.message_id}: {finding}")
         self._emit(result_json(result))
 
     def batch_summary(self, summary: Summary) -> None:

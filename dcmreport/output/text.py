@@ -262,6 +262,8 @@ def response_text(rsp: ReportResponse, full: bool = False) -> Group:
         ("Event Type", _event_text(rsp.request.sop_class_uid, rsp.event_type_id)),
         ("Round trip", f"{rsp.round_trip_ms:.1f} ms"),
     ]
+    if rsp.findings:
+        rows.append(("Findings", _findings_text(rsp.findings, full)))
     return Group(_fields(rows), dataset_tree("Event Reply", rsp.event_reply, full))
 
 
@@ -298,6 +300,8 @@ def commit_text(result: CommitResult, full: bool = False) -> Table:
         refused = Status(result.action_status.code).category not in (SUCCESS, WARNING)
         why = "not waited for: the request was refused" if refused else "none came"
         rows.append(("Result", Text(f"({why})", style="bold red")))
+        if result.findings:
+            rows.append(("Findings", _findings_text(result.findings, full)))
         return _fields(rows)
     info = report.association
     who = info.called_aet if result.same_association else info.calling_aet
@@ -308,6 +312,8 @@ def commit_text(result: CommitResult, full: bool = False) -> Table:
         ("Time", f"{result.elapsed_ms or 0:.1f} ms from request to result"),
     ]
     rows += _committed_and_failed_rows(result.committed, result.failed, full)
+    if result.findings:
+        rows.append(("Findings", _findings_text(result.findings, full)))
     return _fields(rows)
 
 
@@ -444,8 +450,8 @@ class TextRenderer:
         self._write(self._out, echo_text(rsp))
 
     def report_response(self, rsp: ReportResponse) -> None:
-        for warning in rsp.warnings:
-            self.warn(warning)
+        for finding in rsp.findings:
+            self.warn(str(finding))
         self._write(self._out, response_text(rsp, self._full))
 
     def report_received(self, record: ReportRecord, form: dict[str, Any] | None = None) -> None:
@@ -469,8 +475,8 @@ class TextRenderer:
         self._progress.start()
 
     def batch_result(self, result: Result) -> None:
-        for warning in result.response.warnings:
-            self.warn(f"message ID {result.response.request.message_id}: {warning}")
+        for finding in result.response.findings:
+            self.warn(f"message ID {result.response.request.message_id}: {finding}")
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task)
 
