@@ -14,8 +14,10 @@ command set is read from its bytes (items 13 and 14).
 When the peer releases or aborts mid-batch, the reports it had not answered
 are sent again on a new association, and their results say so (attempt 2,
 ``resent``); with ``stop_on_failure`` the batch stops there instead, and at
-the first Failure status. It also stops when two associations in a row end
-without answering anything: a peer that aborts every association.
+the first Failure status or answer with findings (unless they are accepted).
+It also stops when two associations in a row end without answering anything:
+a peer that aborts every association. Each answer is judged as a single
+report's is (:mod:`dcmreport.dicom.judge`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from pynetdicom.pdu_primitives import AsynchronousOperationsWindowNegotiation
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport.association import internals
-from dcmreport.association.common import Settings, association_info, decode_data_set, word_order
+from dcmreport.association.common import Settings, association_info, word_order
 from dcmreport.association.internals import guards
 from dcmreport.association.requestor import (
     N_EVENT_REPORT_RSP,
@@ -44,11 +46,11 @@ from dcmreport.association.requestor import (
     associate,
     check_response,
     context_for,
+    decode_reply,
     to_report_response,
 )
 from dcmreport.dicom.address import Peer
 from dcmreport.dicom.catalog import EXPLICIT_VR_BE, VERIFICATION
-from dcmreport.dicom.limits import DatasetLimits
 from dcmreport.dicom.records import (
     AssociationInfo,
     Item,
@@ -71,7 +73,8 @@ class BatchOptions:
     """--window and --stop-on-failure; no defaults here: the options' are the only ones."""
 
     window: int  # requests outstanding at once, if the peer allows as many
-    stop_on_failure: bool  # stop at the first Failure status or lost association
+    stop_on_failure: bool  # stop at the first Failure status, findings or lost association
+    accept_findings: bool  # an answer's findings do not stop it (--accept-findings)
 
 
 @dataclass(frozen=True)
@@ -257,8 +260,13 @@ class _Sender:
             result = self._receive(resend)
             summary.add(result)
             show(result)
-            if self._options.stop_on_failure and not succeeded(result):
+            if self._options.stop_on_failure and self._fails(result):
                 self._stopping = True
+
+    def _fails(self, result: Result) -> bool:
+        """A Failure status, or findings that are not accepted: what exits the batch 4 or 7."""
+        broken = bool(result.response.findings) and not self._options.accept_findings
+        return broken or not succeeded(result)
 
     def _fill(self, summary: Summary, todo: Iterator[Item], resend: deque[_Sent]) -> None:
         """Send until the window is full: reports to resend first, then the next ones."""
@@ -342,16 +350,7 @@ class _Sender:
             self._assoc.abort()
             raise AssociationError(f"{self._peer()}: {problem}; aborted the association")
         request = sent.item.request
-        reply = self._reply(data, self._context(request))
+        reply = decode_reply(data, self._context(request))
         elapsed = (arrived - sent.at) * 1000
         response = to_report_response(request, self.info, command, reply, elapsed)
         return Result(sent.item, response, self._number, sent.attempt)
-
-    @staticmethod
-    def _reply(data: BytesIO | None, context: PresentationContext) -> Dataset | None:
-        """The Event Reply, or None when there is none or it does not decode."""
-        try:
-            decoded = decode_data_set(data, context, DatasetLimits())
-        except Exception:  # to_report_response says it could not be decoded
-            return None
-        return decoded[0] if decoded else None

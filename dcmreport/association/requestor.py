@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from io import BytesIO
 from typing import Any, cast
 
 from pydicom import Dataset
@@ -31,6 +32,7 @@ from dcmreport.association.common import (
     Settings,
     association_info,
     dataset_fields,
+    decode_data_set,
     log_negotiation,
     make_ae,
     word_order,
@@ -39,6 +41,7 @@ from dcmreport.association.internals import guards
 from dcmreport.dicom import catalog, judge
 from dcmreport.dicom.address import Peer
 from dcmreport.dicom.catalog import EXPLICIT_VR_BE, VERIFICATION
+from dcmreport.dicom.limits import DatasetLimits
 from dcmreport.dicom.records import (
     AssociationInfo,
     EchoResponse,
@@ -297,17 +300,35 @@ def echo(peer: Peer, settings: Settings) -> EchoResponse:
 
 
 class _LastResponse:
-    """Keep the command set of the last DIMSE message received (pynetdicom hides it)."""
+    """Keep the command set and data set of the last DIMSE message received (pynetdicom hides
+    the one and drops the other with a Failure status)."""
 
     def __init__(self) -> None:
         self.command: Dataset | None = None
+        self.data: BytesIO | None = None
 
     def __call__(self, event: evt.Event) -> None:
         self.command = event.message.command_set
+        self.data = event.message.data_set
+
+
+def decode_reply(data: BytesIO | None, context: PresentationContext) -> Dataset | None:
+    """The Event Reply, or None when there is none or it does not decode
+    (:func:`to_report_response` says so)."""
+    try:
+        decoded = decode_data_set(data, context, DatasetLimits())
+    except Exception:  # a broken peer's bytes: a finding, not a traceback
+        return None
+    return decoded[0] if decoded else None
 
 
 def check_response(command: Fields, expected: int, message_id: int) -> str | None:
-    """Why ``command`` is not the ``expected`` response to ``message_id``, or None if it is."""
+    """Why ``command`` is not the ``expected`` response to ``message_id``, or None if it is.
+
+    Another message ID is a protocol failure (exit 3), not a finding: PS3.7 10.1.1.1.2 makes
+    the Message ID Being Responded To name the request a response answers, so a response
+    to another one answers nothing that was sent, and the request is still unanswered.
+    """
     field_ = int(command.get("CommandField") or 0)
     if field_ != expected:
         name = COMMAND_NAMES.get(field_, f"command 0x{field_:04X}")
@@ -319,7 +340,7 @@ def check_response(command: Fields, expected: int, message_id: int) -> str | Non
 
 
 def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> ReportResponse:
-    """Send one N-EVENT-REPORT and return the peer's checked response.
+    """Send one N-EVENT-REPORT and return the peer's response, judged (its findings).
 
     Verification is proposed as context 1 and the report's abstract syntax as
     context 3, as the LEADTOOLS reference does.
@@ -352,6 +373,8 @@ def send_report(peer: Peer, settings: Settings, request: ReportRequest) -> Repor
             raise InputError(f"cannot encode the Event Information: {exc}") from None
         elapsed = (time.perf_counter() - start) * 1000
         reply = word_order(reply, big_endian)
+        if reply is None and "Status" in status and category(int(status.Status)) != SUCCESS:
+            reply = decode_reply(last.data, context)  # one a Failure should not carry: shown
         command = dataset_fields(last.command) if last.command is not None else None
         problem = (
             check_response(command, N_EVENT_REPORT_RSP, request.message_id)

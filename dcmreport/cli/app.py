@@ -29,7 +29,7 @@ from dcmreport.cli.bundles.association import AcceptorAssociation, RequestorAsso
 from dcmreport.cli.bundles.commit import ActionInformation, ResultWaiting
 from dcmreport.cli.bundles.listen import Acceptance, Answering, Committing
 from dcmreport.cli.bundles.output import Output, ReportOutput, Verbosity
-from dcmreport.cli.bundles.report import Batching, Report, split_arguments
+from dcmreport.cli.bundles.report import Batching, Judging, Report, split_arguments
 from dcmreport.cli.bundles.tls import ListenTls, Tls
 from dcmreport.cli.expand import expand
 from dcmreport.cli.manual import PROG, Group, error
@@ -42,7 +42,7 @@ from dcmreport.errors import DcmreportError, ExitCode
 if TYPE_CHECKING:
     from dcmreport.association.common import Settings
     from dcmreport.dicom.address import Peer
-    from dcmreport.dicom.records import CommitResult, Item
+    from dcmreport.dicom.records import CommitResult, Item, ReportResponse, Summary
     from dcmreport.output.render import Renderer
 
 
@@ -220,6 +220,26 @@ def exit_code_for_status(code: int) -> ExitCode:
     return ExitCode.FAILURE_STATUS if category(code) not in ("Success", "Warning") else ExitCode.OK
 
 
+def report_exit_code(rsp: ReportResponse, accept_findings: bool) -> ExitCode:
+    """7 for an answer that breaks the standard (dicom/judge.py), whatever its status: a status
+    from a peer that gets PS3.7 10.1.1 wrong cannot be taken at its word, and a script must not
+    read 0 where the standard was broken. --accept-findings: by the status alone."""
+    if rsp.findings and not accept_findings:
+        return ExitCode.BROKEN_ANSWER
+    return exit_code_for_status(rsp.status.code)
+
+
+def batch_exit_code(summary: Summary, accept_findings: bool) -> ExitCode:
+    """3 if the batch stopped early (its counts are partial), then 7 if an answer broke the
+    standard (its statuses cannot be taken at their word, as for one report), then 4 if a
+    status failed; --accept-findings leaves 7 out."""
+    if summary.error:
+        return ExitCode.NO_ASSOCIATION
+    if summary.with_findings and not accept_findings:
+        return ExitCode.BROKEN_ANSWER
+    return ExitCode.FAILURE_STATUS if summary.failed else ExitCode.OK
+
+
 # --- the commands ----------------------------------------------------------------------------
 
 
@@ -293,6 +313,7 @@ def send_report(
     tls: Tls,
     output: ReportOutput,
     batching: Batching,
+    judging: Judging,
     arguments: Annotated[
         list[str] | None,
         typer.Argument(
@@ -311,11 +332,17 @@ def send_report(
 
     Warns when the Event Information is not what the standard says for the
     class and event (--strict: exit 2 unsent). Exits 4 when the peer answers
-    with a Failure status, so scripts can act on it.
+    with a Failure status, so scripts can act on it. The answer is judged
+    (PS3.7 10.1.1): another SOP Class, Instance or Event Type than the
+    request's, a status N-EVENT-REPORT does not define (0001H and Bxxx
+    included), an Event Reply without Success or without the Event Type ID
+    are findings, and exit 7 whatever the status (--accept-findings: by the
+    status alone).
 
     With --batch or --repeat it sends many reports over one association and
     shows a line per response (a progress bar on a terminal), then a
-    summary; exit 4 if any failed, 3 if the batch stopped early.
+    summary; exit 3 if the batch stopped early, else 7 if an answer had
+    findings, else 4 if any failed.
 
     [b]Examples[/b]:
 
@@ -344,7 +371,7 @@ def send_report(
         request = report.request(assignments, renderer)
         rsp = requestor.send_report(target, association.settings(tls.client_context()), request)
         renderer.report_response(rsp)
-        return exit_code_for_status(rsp.status.code)
+        return report_exit_code(rsp, judging.accept_findings)
 
     def _send_batch(
         target: Peer, settings: Settings, items: list[Item], renderer: Renderer
@@ -361,7 +388,7 @@ def send_report(
                 settings,
                 items,
                 batching.times,
-                batching.options(),
+                batching.options(judging),
                 summary,
                 renderer.batch_result,
                 renderer.batch_association,
@@ -371,8 +398,7 @@ def send_report(
                 renderer.batch_summary(summary)
         if summary.error:
             error(summary.error)
-            return ExitCode.NO_ASSOCIATION
-        return ExitCode.FAILURE_STATUS if summary.failed else ExitCode.OK
+        return batch_exit_code(summary, judging.accept_findings)
 
     run(body, output)
 

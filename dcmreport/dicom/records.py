@@ -359,6 +359,7 @@ class Summary:
     resent: int = 0
     succeeded: int = 0
     failed: Counter[int] = field(default_factory=Counter)  # status code -> count
+    with_findings: int = 0  # answers that break the standard (dicom/judge.py), any status
     window: int = 1  # the largest window an association allowed
     associations: int = 0
     error: str | None = None  # why the batch stopped early
@@ -371,6 +372,7 @@ class Summary:
             self.succeeded += 1
         else:
             self.failed[result.response.status.code] += 1
+        self.with_findings += bool(result.response.findings)
         bisect.insort(self._latencies, result.response.round_trip_ms)
 
     @property

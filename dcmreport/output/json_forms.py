@@ -276,6 +276,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
         "sent": summary.sent,
         "succeeded": summary.succeeded,
         "failed": {f"0x{code:04X}": count for code, count in sorted(summary.failed.items())},
+        "with_findings": summary.with_findings,  # answers that break the standard, any status
         "elapsed_s": round(summary.elapsed_s, 6),
         "reports_per_s": round(summary.reports_per_s, 3),
         "latency_ms": {

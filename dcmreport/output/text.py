@@ -407,6 +407,8 @@ def summary_text(summary: Summary) -> Table:
     ]
     for code, count in sorted(summary.failed.items()):
         rows.append(("", Text(f"{count:,} x ").append_text(status_text(ResponseStatus(code)))))
+    broken = summary.with_findings  # answers that break the standard, whatever their status
+    rows.append(("With findings", Text(f"{broken:,}", style=_STYLE[FAILURE] if broken else "")))
     if summary.unanswered:
         rows.append(("Unanswered", Text(f"{summary.unanswered:,}", style=_STYLE[FAILURE])))
     rows.append(

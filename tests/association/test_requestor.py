@@ -1,13 +1,17 @@
-"""``send-report`` against peers that misbehave: every failure is exit 3 with what happened.
+"""``send-report`` against peers that misbehave: every failure is exit 3 with what happened,
+and every answer that breaks PS3.7 10.1.1 is a finding and exit 7.
 
 The peer is plain pynetdicom in its own process (tests/peers/pynetdicom_peer.py),
-made to stall mid-PDU, to answer with the wrong message, or to announce a
-maximum PDU length that can carry nothing.
+made to stall mid-PDU, to answer with the wrong message, to announce a
+maximum PDU length that can carry nothing, or to answer with a response that
+names another instance, class or event, carries a status N-EVENT-REPORT does
+not define, or an Event Reply where the standard allows none.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -83,4 +87,121 @@ def test_a_batch_answered_with_the_wrong_message_is_exit_3_naming_it(
     assert "C-ECHO-RSP" in run.stdout + run.stderr
     assert "Traceback" not in run.stderr
     assert _batch_summary(run.stdout)["succeeded"] == 0
+    stop_pynetdicom_server(peer)
+
+
+# --- a faulty SCP: each departure of its N-EVENT-REPORT-RSP a finding, and exit 7 ----------
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+# The peer's options, the finding's kind and path, and the exit code by the status alone.
+FAULTS = [
+    pytest.param(
+        ("--rsp-instance", "9.9.9"), "response-differs", "AffectedSOPInstanceUID", 0,
+        id="other-instance",
+    ),
+    pytest.param(
+        ("--rsp-class", CT_IMAGE_STORAGE), "response-differs", "AffectedSOPClassUID", 0,
+        id="other-class",
+    ),
+    pytest.param(("--rsp-event", "2"), "response-differs", "EventTypeID", 0, id="other-event"),
+    pytest.param(
+        ("--rsp-status", "0x0110"), "reply-without-success", "EventReply", 4,
+        id="reply-with-failure",
+    ),
+    pytest.param(("--status", "0x0001"), "undefined-status", "Status", 0, id="status-0001"),
+    pytest.param(("--status", "0xB000"), "undefined-status", "Status", 0, id="status-b000"),
+    pytest.param(
+        ("--rsp-no-event",), "reply-without-event-type", "EventTypeID", 0,
+        id="reply-without-event-type",
+    ),
+]  # fmt: skip
+WITH_REPLY = (*REPORT, "PatientID=ID")  # the peer echoes it as the Event Reply
+
+
+def _only_finding(response: dict[str, Any], kind: str, path: str) -> str:
+    """The response's one finding, of ``kind`` at ``path``; its message."""
+    [finding] = response["findings"]
+    assert (finding["kind"], finding["path"]) == (kind, path), finding
+    return str(finding["message"])
+
+
+@pytest.mark.parametrize(("fault", "kind", "path", "by_status"), FAULTS)
+def test_a_faulty_answer_is_a_finding_and_exit_7_unless_accepted(
+    pynetdicom_server: Any, fault: tuple[str, ...], kind: str, path: str, by_status: int
+) -> None:
+    peer, port = pynetdicom_server("--route-reports", *fault)
+    for accept, code in (((), 7), (("--accept-findings",), by_status)):
+        run = dcmreport("send-report", f"ServerTest@127.0.0.1:{port}", *WITH_REPLY, *accept)
+        assert run.returncode == code, run.stderr
+        message = _only_finding(json.loads(run.stdout), kind, path)
+        assert f"warning: {message}" in run.stderr.splitlines()  # shown, accepted or not
+    stop_pynetdicom_server(peer)
+
+
+@pytest.mark.parametrize(("fault", "kind", "path", "by_status"), FAULTS)
+def test_a_batch_of_faulty_answers_counts_them_and_exits_7_unless_accepted(
+    pynetdicom_server: Any, fault: tuple[str, ...], kind: str, path: str, by_status: int
+) -> None:
+    peer, port = pynetdicom_server("--route-reports", *fault)
+    for accept, code in (((), 7), (("--accept-findings",), by_status)):
+        run = dcmreport(
+            "send-report", f"ServerTest@127.0.0.1:{port}", *WITH_REPLY, "--repeat", "3", *accept
+        )
+        assert run.returncode == code, run.stderr
+        lines = [json.loads(line) for line in run.stdout.splitlines()]
+        responses = [line for line in lines if line["kind"] == "response"]
+        assert [r["message_id"] for r in responses] == [1, 2, 3]
+        message = _only_finding(responses[0], kind, path)
+        assert all(_only_finding(r, kind, path) == message for r in responses)
+        assert f"warning: message ID 3: {message}" in run.stderr.splitlines()
+        summary = lines[-1]
+        assert (summary["kind"], summary["answered"], summary["with_findings"]) == ("summary", 3, 3)
+    stop_pynetdicom_server(peer)
+
+
+def test_a_text_response_and_summary_show_the_findings(pynetdicom_server: Any) -> None:
+    peer, port = pynetdicom_server("--route-reports", "--status", "0xB000")
+    text = ("--event", "1", "--instance", "1.2.3", "--format", "text")
+    run = dcmreport("send-report", f"ServerTest@127.0.0.1:{port}", *text)
+    assert run.returncode == 7, run.stderr
+    assert "Findings" in run.stdout and "undefined-status" in run.stdout
+    run = dcmreport("send-report", f"ServerTest@127.0.0.1:{port}", *text, "--repeat", "2")
+    assert run.returncode == 7, run.stderr
+    assert re.search(r"^With findings +2 *$", run.stdout, re.M), run.stdout
+    stop_pynetdicom_server(peer)
+
+
+def test_stop_on_failure_stops_at_the_first_answer_with_findings_unless_accepted(
+    pynetdicom_server: Any,
+) -> None:
+    peer, port = pynetdicom_server("--route-reports", "--rsp-instance", "9.9.9")
+    for accept, answered in (((), 1), (("--accept-findings",), 3)):
+        run = dcmreport(
+            "send-report", f"ServerTest@127.0.0.1:{port}", *REPORT, "--repeat", "3",
+            "--stop-on-failure", *accept,
+        )  # fmt: skip
+        assert run.returncode == (0 if accept else 7), run.stderr
+        assert _batch_summary(run.stdout)["answered"] == answered
+    stop_pynetdicom_server(peer)
+
+
+def test_a_failure_status_with_findings_is_7_and_without_them_4(pynetdicom_server: Any) -> None:
+    """Findings decide first, whatever the status: an honest Failure is still 4."""
+    honest, port = pynetdicom_server("--route-reports", "--status", "0x0110")
+    run = dcmreport("send-report", f"ServerTest@127.0.0.1:{port}", *WITH_REPLY, "--repeat", "2")
+    assert run.returncode == 4, run.stderr
+    summary = _batch_summary(run.stdout)
+    assert (summary["failed"], summary["with_findings"]) == ({"0x0110": 2}, 0)
+    stop_pynetdicom_server(honest)
+
+
+def test_a_response_to_another_message_id_is_no_answer_exit_3(pynetdicom_server: Any) -> None:
+    """Not a finding: it names another request (PS3.7 10.1.1.1.2), so this one is unanswered;
+    the association is aborted, alone or in a batch."""
+    peer, port = pynetdicom_server("--route-reports", "--rsp-message-id", "9")
+    for batch in ((), ("--repeat", "3")):
+        run = dcmreport("send-report", f"ServerTest@127.0.0.1:{port}", *REPORT, *batch)
+        assert run.returncode == 3, run.stderr
+        assert "the response answers message ID 9, not the request's 1" in run.stderr
+        assert "aborted the association" in run.stderr
     stop_pynetdicom_server(peer)

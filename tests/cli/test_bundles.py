@@ -30,7 +30,7 @@ from dcmreport.cli.bundles.association import AcceptorAssociation, RequestorAsso
 from dcmreport.cli.bundles.commit import ActionInformation, ResultWaiting
 from dcmreport.cli.bundles.listen import Acceptance, Answering, Committing
 from dcmreport.cli.bundles.output import Output, ReportOutput, Verbosity
-from dcmreport.cli.bundles.report import Batching, Report
+from dcmreport.cli.bundles.report import Batching, Judging, Report
 from dcmreport.cli.bundles.tls import ListenTls, Tls
 from dcmreport.cli.expand import collect
 from dcmreport.frozen import frozen
@@ -58,7 +58,7 @@ BUILDS: dict[type, Callable[[Given], dict[str, Any]]] = {
     Report: lambda given: {
         "report_request": given[Report].request([], make_renderer("json", quiet=True))
     },
-    Batching: lambda given: {"batch_options": given[Batching].options()},
+    Batching: lambda given: {"batch_options": given[Batching].options(given[Judging])},
     ResultWaiting: lambda given: {
         "new_associations": given[ResultWaiting].new_associations(
             given[RequestorAssociation], given[Tls]
@@ -66,8 +66,9 @@ BUILDS: dict[type, Callable[[Given], dict[str, Any]]] = {
     },
 }
 # Bundles whose values reach no configuration class with defaults of its own: the output
-# (a renderer, the log level), TLS (an SSL context), commit's Action Information (the data set).
-BUILDS_NOTHING = {Verbosity, Output, ReportOutput, Tls, ListenTls, ActionInformation}
+# (a renderer, the log level), TLS (an SSL context), commit's Action Information (the data set),
+# send-report's judging (the exit code; it reaches BatchOptions through Batching).
+BUILDS_NOTHING = {Verbosity, Output, ReportOutput, Tls, ListenTls, ActionInformation, Judging}
 
 # Options that have no default, given a value for the defaults test: any will do.
 REQUIRED = Given(
@@ -208,6 +209,11 @@ REACHES = [
     (
         "dcmreport send-report --stop-on-failure -e 1 -i 1.2.3",
         "batch_options.stop_on_failure",
+        True,
+    ),
+    (
+        "dcmreport send-report --accept-findings -e 1 -i 1.2.3",
+        "batch_options.accept_findings",
         True,
     ),
     ("dcmreport commit P@h --port 0 --aet R", "new_associations.settings.ae_title", "R"),

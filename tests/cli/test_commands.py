@@ -174,6 +174,51 @@ def test_failure_status_by_code(listen: Any) -> None:
     result = json.loads(run.stdout)
     assert result["status"] == 0x0113
     assert result["event_reply"] is None  # an Event Reply only goes with Success
+    assert result["findings"] == []  # dcmreport's own answers break nothing
+
+
+def test_a_warning_n_event_report_does_not_define_is_exit_7(listen: Any) -> None:
+    """0001H is a Warning elsewhere, not for N-EVENT-REPORT (PS3.7 10.1.1.1.8): it no longer
+    passes as exit 0; --accept-findings exits by the status (a Warning: 0), still shown."""
+    listener = listen("--status", "0x0001", "--force-status")
+    for accept, code in (((), 7), (("--accept-findings",), 0)):
+        run = dcmreport("send-report", peer(listener.port), *REPORT, "--format", "json", *accept)
+        assert run.returncode == code, run.stderr
+        [finding] = json.loads(run.stdout)["findings"]
+        assert finding["kind"] == "undefined-status"
+        assert f"warning: {finding['message']}" in run.stderr
+
+
+def test_the_exit_code_order() -> None:
+    """One report: 7 for findings whatever the status. A batch: 3, then 7, then 4."""
+    from dcmreport.cli.app import batch_exit_code, report_exit_code
+    from dcmreport.dicom.records import (
+        AssociationInfo,
+        Finding,
+        ReportRequest,
+        ReportResponse,
+        ResponseStatus,
+        Summary,
+    )
+
+    finding = (Finding("undefined-status", "Status", ""),)
+    request = ReportRequest("1.2.3", "1.2.3.4", 1)
+    info = AssociationInfo("A", "B", "127.0.0.1:104", 0, "1.2", None)
+
+    def one(code: int, findings: tuple[Finding, ...], accept: bool = False) -> int:
+        status = ResponseStatus(code)
+        rsp = ReportResponse(request, info, status, 1, None, None, None, None, 0.0, findings)
+        return report_exit_code(rsp, accept)
+
+    assert (one(0, ()), one(0x0110, ()), one(0xB000, ())) == (0, 4, 0)
+    assert (one(0, finding), one(0x0110, finding)) == (7, 7)
+    assert (one(0xB000, finding, True), one(0x0110, finding, True)) == (0, 4)
+
+    summary = Summary(with_findings=1)
+    summary.failed[0x0110] = 1
+    assert (batch_exit_code(summary, False), batch_exit_code(summary, True)) == (7, 4)
+    summary.error = "stopped"
+    assert batch_exit_code(summary, False) == 3
 
 
 def test_association_timeout_is_exit_3(silent_server: int) -> None:
@@ -461,9 +506,9 @@ def _exit_codes(help_text: str) -> set[int]:
     ("command", "codes"),
     [
         ("echo", {0, 1, 2, 3, 4, 130}),
-        ("send-report", {0, 1, 2, 3, 4, 130}),
+        ("send-report", {0, 1, 2, 3, 4, 7, 130}),
         ("listen", {0, 1, 2, 5, 130}),
-        ("commit", {0, 1, 2, 3, 4, 5, 6, 130}),
+        ("commit", {0, 1, 2, 3, 4, 5, 6, 7, 130}),
     ],
 )
 def test_each_command_lists_its_own_exit_codes(command: str, codes: set[int]) -> None:

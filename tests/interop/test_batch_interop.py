@@ -61,7 +61,7 @@ def test_batch_to_dcmjs_every_report_read(scp_js: Any) -> None:
     assert peer.finish(sig=None) == 0
     responses = [json.loads(line) for line in run.stdout.splitlines()]
     summary = responses.pop()
-    assert (summary["succeeded"], summary["failed"]) == (count, {})
+    assert (summary["succeeded"], summary["failed"], summary["with_findings"]) == (count, {}, 0)
     replies = [r for r in responses if r["kind"] == "response"]
     assert all(r["event_reply"] == PATIENT for r in replies)
     reports = peer.lines("report")

@@ -278,6 +278,7 @@ def dcmreport_to_dcmjs(sc: Scenario, scp_js: Any, tmp: Path) -> None:
     assert response["sop_instance_uid"] == sc.instance
     assert response["event_type_id"] == sc.event
     assert response["event_reply"] == sender_reply(sc)
+    assert response["findings"] == []  # dcmjs-dimse answers by the standard: send-report judges
     [ours] = [
         cx for cx in response["association"]["contexts"] if cx["abstract_syntax"] == sc.sop_class
     ]

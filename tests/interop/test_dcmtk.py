@@ -264,6 +264,7 @@ def test_dcmtk_decodes_what_dcmreport_puts_on_the_wire(
     for decoded in (request, reply):
         assert {k: v for k, v in decoded.items() if k in expected} == expected
     assert response["event_reply"] == TYPED
+    assert response["findings"] == []  # dcmreport's listener answers by the standard
 
 
 def test_dcmtk_reads_ow_in_big_endian_as_sent(dcmtk: Dcmtk, listen: Any, tmp_path: Any) -> None:

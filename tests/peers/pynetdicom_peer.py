@@ -6,11 +6,24 @@ integrator would use it. Prints one JSON object on stdout with what it saw.
 
     python pynetdicom_peer.py client PORT      # the reference SCU, sends the report
     python pynetdicom_peer.py server [--route-reports] [--delay S] [--status N] [--abort]
-                                     [--stall] [--max-pdu N]
+                                     [--stall] [--max-pdu N] [--rsp-class UID]
+                                     [--rsp-instance UID] [--rsp-event N] [--rsp-no-event]
+                                     [--rsp-status N] [--rsp-message-id N]
 
 ``--stall`` answers a report with the first bytes of a PDU and then nothing;
 ``--max-pdu N`` announces N as this peer's maximum PDU length (even 1 to 6,
 which can carry no message at all).
+
+The ``--rsp-*`` options make a faulty SCP: the N-EVENT-REPORT-RSP pynetdicom
+built is changed just before it is sent. ``--rsp-class``, ``--rsp-instance``
+and ``--rsp-event`` name another Affected SOP Class, Instance or Event Type
+than the request's, ``--rsp-message-id`` another Message ID Being Responded
+To; ``--rsp-no-event`` leaves the Event Type ID out;
+``--rsp-status N`` puts status N on a response that already carries its Event
+Reply (pynetdicom attaches one only to a Success or Warning: so an Event Reply
+goes with a Failure status). ``--status N`` is the handler's own status: one
+pynetdicom does not know (0x0001 and 0xB000 for N-EVENT-REPORT) goes out
+as it is, without an Event Reply.
 
 The reference server receives its report on Secondary Capture Image Storage,
 a storage class that plain pynetdicom answers with a C-STORE-RSP;
@@ -23,6 +36,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 from pydicom import Dataset
 from pynetdicom import AE, evt
@@ -79,8 +94,25 @@ def client(port: int) -> int:
     return 0
 
 
+def tampered(send: Callable[..., None], changes: dict[str, Any]) -> Callable[..., None]:
+    """pynetdicom's ``send_msg``, the response's parameters changed on the way out."""
+
+    def send_msg(primitive: Any, context_id: int) -> None:
+        for name, value in changes.items():
+            setattr(primitive, name, value)
+        send(primitive, context_id)
+
+    return send_msg
+
+
 def server(
-    route_reports: bool, delay: float, status: int, abort: bool, stall: bool, max_pdu: int | None
+    route_reports: bool,
+    delay: float,
+    status: int,
+    abort: bool,
+    stall: bool,
+    max_pdu: int | None,
+    changes: dict[str, Any],
 ) -> int:
     """The reference server: accept everything proposed, echo the report back."""
     if route_reports:
@@ -106,6 +138,10 @@ def server(
             dataset=event.event_information.to_json_dict(),
         )
         time.sleep(delay)
+        dimse = event.assoc.dimse
+        if changes and not getattr(dimse, "tampered", False):
+            dimse.send_msg = tampered(dimse.send_msg, changes)
+            dimse.tampered = True
         if abort:
             event.assoc.abort()
         if stall:  # a P-DATA-TF header claiming 64 bytes, 2 of them, then silence
@@ -137,8 +173,31 @@ def main(argv: list[str]) -> int:
     status = int(argv[argv.index("--status") + 1], 0) if "--status" in argv else 0
     max_pdu = int(argv[argv.index("--max-pdu") + 1]) if "--max-pdu" in argv else None
     return server(
-        "--route-reports" in argv, delay, status, "--abort" in argv, "--stall" in argv, max_pdu
+        "--route-reports" in argv,
+        delay,
+        status,
+        "--abort" in argv,
+        "--stall" in argv,
+        max_pdu,
+        response_changes(argv),
     )
+
+
+def response_changes(argv: list[str]) -> dict[str, Any]:
+    """The ``--rsp-*`` options as the response parameters they change."""
+    changes: dict[str, Any] = {}
+    for option, name, kind in (
+        ("--rsp-class", "AffectedSOPClassUID", str),
+        ("--rsp-instance", "AffectedSOPInstanceUID", str),
+        ("--rsp-event", "EventTypeID", int),
+        ("--rsp-status", "Status", lambda text: int(text, 0)),
+        ("--rsp-message-id", "MessageIDBeingRespondedTo", int),
+    ):
+        if option in argv:
+            changes[name] = kind(argv[argv.index(option) + 1])
+    if "--rsp-no-event" in argv:
+        changes["EventTypeID"] = None
+    return changes
 
 
 if __name__ == "__main__":

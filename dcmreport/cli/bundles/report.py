@@ -2,7 +2,8 @@
 
 :class:`Report` builds each :class:`~dcmreport.dicom.records.ReportRequest`,
 checked against the catalog; :class:`Batching` the
-:class:`~dcmreport.association.batch.BatchOptions` of ``--batch``/``--repeat``.
+:class:`~dcmreport.association.batch.BatchOptions` of ``--batch``/``--repeat``;
+:class:`Judging` says whether an answer's findings decide the exit code.
 """
 
 import dataclasses
@@ -263,6 +264,21 @@ def _read_text(source: str, where: str) -> str:
 
 
 @frozen
+class Judging:
+    """How send-report takes the peer's answer, which it judges (:mod:`dcmreport.dicom.judge`):
+    an answer that breaks PS3.7 10.1.1 exits 7 whatever its status, unless accepted."""
+
+    accept_findings: Annotated[
+        bool,
+        typer.Option(
+            "--accept-findings",
+            help="Exit by the status alone when the peer's answer breaks the standard; its "
+            "findings are still shown.",
+        ),
+    ] = False
+
+
+@frozen
 class Batching:
     """send-report's batch: many reports over one association (``--batch``, ``--repeat``)."""
 
@@ -308,9 +324,10 @@ class Batching:
         typer.Option(
             "--stop-on-failure",
             rich_help_panel=PANEL_BATCH,
-            help="Stop a batch at the first Failure status, or when the peer releases or "
-            "aborts the association (by default the unanswered reports are sent again, marked "
-            "resent, on a new association).",
+            help="Stop a batch at the first Failure status or answer with findings (unless "
+            "--accept-findings), or when the peer releases or aborts the association (by "
+            "default the unanswered reports are sent again, marked resent, on a new "
+            "association).",
         ),
     ] = False
 
@@ -322,10 +339,11 @@ class Batching:
     def times(self) -> int:
         return self.repeat or 1
 
-    def options(self) -> "BatchOptions":
+    def options(self, judging: Judging) -> "BatchOptions":
+        """The batch's options; --stop-on-failure stops at findings too, unless accepted."""
         from dcmreport.association.batch import BatchOptions
 
-        return configured(BatchOptions, self)
+        return configured(BatchOptions, self, accept_findings=judging.accept_findings)
 
 
 def split_arguments(arguments: list[str]) -> tuple[str | None, list[str]]:
