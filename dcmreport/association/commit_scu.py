@@ -9,7 +9,10 @@ by, proposing the SCP role; the modality must accept both). Both ways end in
 one :class:`ResultInbox`: it answers every report Success (the receiver of a
 report has nothing else to say about it), keeps the first report of each
 Transaction UID it expects with the time it came, and tells the waiter. A
-report of another transaction is answered, shown and ignored.
+report of another transaction is answered, shown and ignored. The N-ACTION-RSP
+and the result are then judged against the request (:mod:`dcmreport.dicom.judge`);
+when no result comes, :func:`no_result` says what did come and what the PACS
+must know.
 
 On a new association the inbox is an ordinary :class:`Listener` handler,
 which accepts role selection proposals already; on the request's own
@@ -43,7 +46,7 @@ from dcmreport.association.requestor import (
     lost_response,
     response_status,
 )
-from dcmreport.dicom import commitment
+from dcmreport.dicom import judge
 from dcmreport.dicom.address import Peer
 from dcmreport.dicom.catalog import (
     EXPLICIT_VR_BE,
@@ -56,6 +59,7 @@ from dcmreport.dicom.records import (
     AssociationInfo,
     CommitRequest,
     CommitResult,
+    Finding,
     ReceivedReport,
     ReportRecord,
     ResponseStatus,
@@ -91,7 +95,9 @@ class ResultInbox:
         self._ignored = ignored
         self._expected: set[str] = set()
         self._arrived: dict[str, Arrival] = {}
+        self._reports = {True: 0, False: 0}  # reports answered, by same_association
         self._changed = threading.Condition()
+        self.own_host: str | None = None  # our address on the request's association
 
     def expect(self, transaction_uid: str) -> None:
         """Before its request goes out: a fast PACS may report before the N-ACTION-RSP."""
@@ -108,6 +114,7 @@ class ResultInbox:
         if record.delivery is not None and not record.delivery.sent:
             LOG.warning("the answer to the report was not sent: %s", record.delivery.reason)
         with self._changed:
+            self._reports[same_association] += 1
             why = self._why_ignored(report, uid)
             if why is None and uid is not None:
                 self._arrived[uid] = Arrival(report, now, same_association)
@@ -143,6 +150,11 @@ class ResultInbox:
     def arrival(self, transaction_uid: str) -> Arrival | None:
         with self._changed:
             return self._arrived.get(transaction_uid)
+
+    def reports(self, same_association: bool) -> int:
+        """Reports answered on the request's association (True) or on new ones, any kind."""
+        with self._changed:
+            return self._reports[same_association]
 
 
 def sender(report: ReceivedReport, same_association: bool) -> str:
@@ -185,9 +197,20 @@ class NewAssociations:
     options: ListenOptions
 
 
+@dataclass(frozen=True)
+class Accepting:
+    """The listener of :func:`accepting` while it runs: the port it bound and who came."""
+
+    port: int
+    listener: Listener
+
+    def arrivals(self) -> tuple[int, str | None]:
+        return self.listener.arrivals
+
+
 @contextmanager
-def accepting(where: NewAssociations | None, inbox: ResultInbox) -> Iterator[int | None]:
-    """Accept results on new associations while inside, giving the port bound (None: not asked).
+def accepting(where: NewAssociations | None, inbox: ResultInbox) -> Iterator[Accepting | None]:
+    """Accept results on new associations while inside (None: not asked).
 
     Started before the request goes out, so a PACS that reports at once finds it.
     """
@@ -197,9 +220,73 @@ def accepting(where: NewAssociations | None, inbox: ResultInbox) -> Iterator[int
     listener = Listener(where.settings, where.options, inbox)
     listener.start()
     try:
-        yield listener.port
+        yield Accepting(listener.port, listener)
     finally:
         listener.stop(grace=2.0)
+
+
+_ANY_ADDRESS = ("", "0.0.0.0", "::", "::0")
+
+
+def no_result(
+    missing: list[str],
+    timeout: float,
+    inbox: ResultInbox,
+    where: NewAssociations | None,
+    result_port: Accepting | None,
+    our_aet: str,
+) -> tuple[str, str | None]:
+    """Why no result came for ``missing``, as far as this side can tell, and what to check.
+
+    The PACS reports on a new association to the AE title that called it, at the
+    address its own configuration gives that title (PS3.4 J.3.3.1.2, note 2): so
+    the hint names our AE title, the host the PACS saw us call from, and the port.
+    When something did arrive (a report of another transaction, an association on
+    the port) it says so instead, and does not blame the port.
+    """
+    message = (
+        f"no storage commitment result within {timeout:g} s (--timeout) for Transaction UID "
+        f"{', '.join(missing)}"
+    )
+    came = _what_came(inbox, result_port)
+    if came:
+        message += "; " + "; ".join(came)
+    if result_port is not None and result_port.arrivals()[0]:
+        return message, "run with -v to see each association and report"
+    if result_port is None and inbox.reports(same_association=True):
+        return message, None
+    bind = where.options.bind if where is not None else ""
+    host = bind if bind not in _ANY_ADDRESS else inbox.own_host or "this host"
+    if result_port is None:
+        return message, (
+            f"a PACS that reports on a new association calls back {our_aet} (the AE title the "
+            f"N-ACTION came from) at the host and port it has for {our_aet}: give that port "
+            f"with --port, and check that the PACS has {our_aet} at {host}:PORT"
+        )
+    result_aet = where.settings.ae_title if where is not None else our_aet
+    also = f" (or {result_aet}, if it reports to --result-aet)" if result_aet != our_aet else ""
+    return message, (
+        f"the PACS reports to the AE title that called it: it must know {our_aet}{also} at "
+        f"{host}:{result_port.port} (PS3.4 J.3.3)"
+    )
+
+
+def _what_came(inbox: ResultInbox, result_port: Accepting | None) -> list[str]:
+    came = []
+    same = inbox.reports(same_association=True)
+    if same:
+        came.append(f"{same} report(s) came on the request's association, none of them its result")
+    if result_port is not None:
+        count, last = result_port.arrivals()
+        if not count:
+            came.append(f"no association came to port {result_port.port}")
+        else:
+            new = inbox.reports(same_association=False)
+            came.append(
+                f"{count} association(s) came to port {result_port.port} (the last from "
+                f"{last}) with {new} report(s), none of them its result"
+            )
+    return came
 
 
 # --- the request and its result --------------------------------------------------------------
@@ -242,6 +329,7 @@ class _Sent:
     request: CommitRequest
     status: ResponseStatus
     at: float
+    findings: tuple[Finding, ...]  # where its N-ACTION-RSP breaks PS3.7 10.1.4.1
 
 
 def request_commitment(
@@ -263,6 +351,7 @@ def request_commitment(
     contexts = [(STORAGE_COMMITMENT, Role.NONE)]
     with associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, received)]) as opened:
         info = association_info(opened.assoc)
+        inbox.own_host = str(opened.assoc.requestor.address)  # as the PACS sees us
         context = context_for(opened.assoc, STORAGE_COMMITMENT)
         serve_reports(opened.assoc, inbox, sending)
         sent = []
@@ -314,21 +403,24 @@ def _send_action(
         raise AssociationError(f"{peer}: {problem}; aborted the association")
     if command is None or "Status" not in command:
         raise lost_response(opened, peer, "N-ACTION", settings)
-    return _Sent(request, response_status(command), start)
+    findings = judge.action_response_findings(command, REQUEST_STORAGE_COMMITMENT)
+    return _Sent(request, response_status(command), start, findings)
 
 
 def _result(sent: _Sent, info: AssociationInfo, inbox: ResultInbox) -> CommitResult:
+    """The transaction as it ended: the result judged against its request (dicom/judge.py)."""
     arrival = inbox.arrival(sent.request.transaction_uid)
     if arrival is None:
-        return CommitResult(sent.request, info, sent.status)
-    committed, failed = commitment.outcome(arrival.report.dataset)
+        return CommitResult(sent.request, info, sent.status, findings=sent.findings)
+    judged = judge.result_findings(sent.request, arrival.report, arrival.same_association)
     return CommitResult(
         sent.request,
         info,
         sent.status,
         report=arrival.report,
         same_association=arrival.same_association,
-        committed=committed,
-        failed=failed,
+        committed=judged.committed,
+        failed=judged.failed,
         elapsed_ms=(arrival.at - sent.at) * 1000,
+        findings=sent.findings + judged.findings,
     )

@@ -403,6 +403,15 @@ class Listener:
         self._ae.add_supported_context(VERIFICATION, list(settings.transfer_syntaxes))
         self._server: Any = None
         self._fast_path = False  # decided at start(): the switch, for every association
+        self._arrivals = 0  # associations requested, refused ones too
+        self._last_arrival: str | None = None  # ``CALLING (address:port) calling CALLED``
+
+    @property
+    def arrivals(self) -> tuple[int, str | None]:
+        """How many associations were requested and who asked last: ``commit`` says so when
+        no result came, rather than blame the port or the AE title."""
+        with self._lock:
+            return self._arrivals, self._last_arrival
 
     @property
     def answered(self) -> int:
@@ -476,6 +485,10 @@ class Listener:
     def _on_requested(self, event: evt.Event) -> None:
         """EVT_REQUESTED: refuse (``--reject``), or decide what to accept and how to serve it."""
         assoc = event.assoc
+        primitive = cast(A_ASSOCIATE, assoc.requestor.primitive)
+        with self._lock:
+            self._arrivals += 1
+            self._last_arrival = f"{_who(assoc)} calling {str(primitive.called_ae_title).strip()}"
         if self._options.reject:
             guards.reject(assoc, *self._options.reject)
             self._log_rejected(assoc, " (--reject)")

@@ -27,9 +27,10 @@ from dcmreport import __version__, speedups
 from dcmreport.cli import completion, precedence, readiness, serve
 from dcmreport.cli.bundles.association import AcceptorAssociation, RequestorAssociation
 from dcmreport.cli.bundles.commit import ActionInformation, ResultWaiting
+from dcmreport.cli.bundles.judging import Judging
 from dcmreport.cli.bundles.listen import Acceptance, Answering, Committing
 from dcmreport.cli.bundles.output import Output, ReportOutput, Verbosity
-from dcmreport.cli.bundles.report import Batching, Judging, Report, split_arguments
+from dcmreport.cli.bundles.report import Batching, Report, split_arguments
 from dcmreport.cli.bundles.tls import ListenTls, Tls
 from dcmreport.cli.expand import expand
 from dcmreport.cli.manual import PROG, Group, error
@@ -423,6 +424,7 @@ def commit(
     association: RequestorAssociation,
     tls: Tls,
     output: ReportOutput,
+    judging: Judging,
     arguments: Annotated[
         list[str] | None,
         typer.Argument(
@@ -437,15 +439,22 @@ def commit(
 ) -> None:
     """Ask a PACS to commit instances (storage commitment) and wait for its result.
 
-    Sends N-ACTION (Action Type 1) on Storage Commitment Push Model, then
-    waits for the N-EVENT-REPORT with its Transaction UID: on the same
-    association, kept open meanwhile, and with --port also on a new
-    association that the PACS opens to --aet. Answers it Success and shows
-    which instances were committed and which failed, with the reason.
+    Sends N-ACTION (Action Type 1) on Storage Commitment Push Model from our
+    AE title (--aet), then waits for the N-EVENT-REPORT with its Transaction
+    UID: on the same association, kept open meanwhile, and with --port also on
+    a new association on which the PACS calls back that AE title. Answers it
+    Success, judges it against the request (PS3.4 J.3.3: every instance once,
+    none added, the event, the Failure Reasons, the SCP role) and shows which
+    instances were committed and which failed, with the reason.
+
+    Exits 7 when the result or the N-ACTION-RSP breaks the standard (the
+    findings are shown; --accept-findings exits by the status and event
+    alone), then 4 for a refused request, 5 without a result, 6 for
+    failures: with --split, the first of these that any transaction gives.
 
     [b]Examples[/b]:
 
-      dcmreport commit PACS@10.0.0.5:104 study/ --port 11115 --aet MODALITY
+      dcmreport commit PACS@10.0.0.5:104 study/ --aet MODALITY --port 11115
 
       dcmreport commit pacs --ref CTImageStorage:1.2.3.4 --timeout 300
 
@@ -459,41 +468,62 @@ def commit(
         renderer = output.renderer()
         target = association.peer(peer)
         requests = request.requests(arguments or [], renderer)
+        for warning in waiting.warnings(association):
+            renderer.warn(warning)
         inbox = commit_scu.ResultInbox(renderer.warn)
         where = waiting.new_associations(association, tls)
-        with commit_scu.accepting(where, inbox) as port:
-            if where is not None:
+        with commit_scu.accepting(where, inbox) as result_port:
+            if where is not None and result_port is not None:
                 renderer.note(
-                    f"dcmreport: accepting the result on {waiting.bind}:{port} "
+                    f"dcmreport: accepting the result on {waiting.bind}:{result_port.port} "
                     f"as {where.settings.ae_title}"
                 )
             settings = waiting.requestor_settings(association, tls.client_context())
             done = commit_scu.request_commitment(target, settings, requests, inbox, waiting.timeout)
+            missing = [r.request.transaction_uid for r in done if _waited_in_vain(r)]
+            silence = (  # asked while the listener still runs: it knows who came
+                commit_scu.no_result(
+                    missing, waiting.timeout, inbox, where, result_port, settings.ae_title
+                )
+                if missing
+                else None
+            )
         for result in done:
             renderer.commit_result(result)
-        return _commit_exit_code(done, waiting)
+        if silence is not None:
+            error(*silence)
+        return _commit_exit_code(done, judging)
 
     run(body, output)
 
 
-def _commit_exit_code(results: list[CommitResult], waiting: ResultWaiting) -> ExitCode:
-    """The worst outcome of all transactions: refused (4), no result (5), failures (6)."""
-    if any(exit_code_for_status(r.action_status.code) for r in results):
-        return ExitCode.FAILURE_STATUS
-    missing = [r.request.transaction_uid for r in results if r.report is None]
-    if missing:
+def _waited_in_vain(result: CommitResult) -> bool:
+    """The request was accepted, and no result came for it."""
+    return result.report is None and not exit_code_for_status(result.action_status.code)
+
+
+def _commit_exit_code(results: list[CommitResult], judging: Judging) -> ExitCode:
+    """The first that applies to any transaction: 7, an answer that breaks the standard
+    (its findings shown; not with --accept-findings), because nothing else it says can
+    be trusted; 4, a refused request; 5, no result; 6, failures (event 2, or an event
+    other than 1); else 0. With --accept-findings a result is judged by its event alone."""
+    broken = [r for r in results if r.findings]
+    if broken and not judging.accept_findings:
+        found = sum(len(r.findings) for r in broken)
         error(
-            f"no storage commitment result within {waiting.timeout:g} s (--timeout) for "
-            f"Transaction UID {', '.join(missing)}",
-            None
-            if waiting.port is not None
-            else "a PACS that reports on a new association needs --port (and --aet) where "
-            "it reaches this AE title",
+            f"the PACS's answer breaks the standard: {found} finding(s) in "
+            f"{len(broken)} transaction(s), shown with the result",
+            "--accept-findings exits by the status and the event alone",
         )
-        return ExitCode.NO_REPORT
-    if any(r.failed or (r.report and r.report.event_type_id == 2) for r in results):
-        return ExitCode.COMMIT_FAILURES
-    return ExitCode.OK
+    if any(exit_code_for_status(r.action_status.code) for r in results):
+        otherwise = ExitCode.FAILURE_STATUS
+    elif any(r.report is None for r in results):
+        otherwise = ExitCode.NO_REPORT
+    elif any(r.report is not None and r.report.event_type_id != 1 for r in results):
+        otherwise = ExitCode.COMMIT_FAILURES
+    else:
+        otherwise = ExitCode.OK
+    return judging.exit_code(bool(broken), otherwise)
 
 
 @app.command(cls=ConfiguredCommand)

@@ -13,7 +13,8 @@ The request that starts it (``commit``, PS3.4 J.3.2: the N-ACTION's Action
 Information) names its instances the same way, from files or ``--ref``
 pairs, in the same Referenced SOP Sequence: :func:`instances` and
 :func:`referenced_sequence` serve both. :func:`requests` cuts a request into
-transactions (``--split``); :func:`outcome` reads a result back.
+transactions (``--split``). A result that comes back is read, and judged against
+its request, by :mod:`dcmreport.dicom.judge`.
 """
 
 from __future__ import annotations
@@ -272,37 +273,6 @@ def _referenced(item: Dataset, where: str) -> ReferencedInstance:
             f"{where} needs ReferencedSOPClassUID and ReferencedSOPInstanceUID (PS3.4 J.3.2.1.1)"
         )
     return ReferencedInstance(str(class_uid), str(instance_uid))
-
-
-# --- the result, read back ---------------------------------------------------------------------
-
-
-def outcome(
-    ds: Dataset | None,
-) -> tuple[tuple[ReferencedInstance, ...], tuple[ReferencedInstance, ...]]:
-    """The committed instances and the failed ones, with their Failure Reason, as reported.
-
-    A report is read, never trusted: an item without its UIDs is shown with
-    what it has, a failed one without a reason with 0x0110 (processing failure).
-    """
-    if ds is None:
-        return (), ()
-    committed = tuple(_as_reported(item, None) for item in ds.get("ReferencedSOPSequence") or [])
-    failed = tuple(_as_reported(item, _reason(item)) for item in ds.get("FailedSOPSequence") or [])
-    return committed, failed
-
-
-def _as_reported(item: Dataset, reason: int | None) -> ReferencedInstance:
-    return ReferencedInstance(
-        str(item.get("ReferencedSOPClassUID", "")),
-        str(item.get("ReferencedSOPInstanceUID", "")),
-        reason,
-    )
-
-
-def _reason(item: Dataset) -> int:
-    value = item.get("FailureReason")
-    return int(value) if isinstance(value, int) else DEFAULT_FAILURE_REASON
 
 
 def requested_instances(action_information: Dataset) -> list[Instance]:

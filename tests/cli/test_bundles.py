@@ -28,9 +28,10 @@ from helpers import command_group, parse
 from dcmreport.cli.bundles import configured
 from dcmreport.cli.bundles.association import AcceptorAssociation, RequestorAssociation
 from dcmreport.cli.bundles.commit import ActionInformation, ResultWaiting
+from dcmreport.cli.bundles.judging import Judging
 from dcmreport.cli.bundles.listen import Acceptance, Answering, Committing
 from dcmreport.cli.bundles.output import Output, ReportOutput, Verbosity
-from dcmreport.cli.bundles.report import Batching, Judging, Report
+from dcmreport.cli.bundles.report import Batching, Report
 from dcmreport.cli.bundles.tls import ListenTls, Tls
 from dcmreport.cli.expand import collect
 from dcmreport.frozen import frozen
@@ -200,6 +201,9 @@ REACHES = [
     ("dcmreport listen --commitment-delay 4", "commitment_options.delay", 4.0),
     ("dcmreport listen --commitment-retries 0", "commitment_options.retries", 0),
     ("dcmreport echo -aet MODALITY", "settings.ae_title", "MODALITY"),
+    ("dcmreport echo --aet MODALITY", "settings.ae_title", "MODALITY"),
+    ("dcmreport echo --calling-aet MODALITY", "settings.ae_title", "MODALITY"),
+    ("dcmreport send-report --aet M -e 1 -i 1.2.3", "settings.ae_title", "M"),
     ("dcmreport echo --connect-timeout 0", "settings.connect_timeout", None),
     ("dcmreport echo --max-pdu 0", "settings.max_pdu", 0),
     ("dcmreport echo --implementation-version V1", "settings.implementation_version", "V1"),
@@ -216,7 +220,13 @@ REACHES = [
         "batch_options.accept_findings",
         True,
     ),
-    ("dcmreport commit P@h --port 0 --aet R", "new_associations.settings.ae_title", "R"),
+    ("dcmreport commit P@h --port 0 --aet M", "new_associations.settings.ae_title", "M"),
+    ("dcmreport commit P@h --port 0 --aet M", "settings.ae_title", "M"),
+    (
+        "dcmreport commit P@h --port 0 --aet M --result-aet R",
+        "new_associations.settings.ae_title",
+        "R",
+    ),
     ("dcmreport commit P@h --port 0 -b ::1", "new_associations.options.bind", "::1"),
 ]
 

@@ -268,23 +268,6 @@ def test_a_request_names_its_instances_whole() -> None:
         commitment.requests(ds, None, None)
 
 
-def test_outcome_reads_a_result_without_trusting_it() -> None:
-    ds = Dataset()
-    ds.ReferencedSOPSequence = [Dataset()]
-    ds.ReferencedSOPSequence[0].ReferencedSOPClassUID = CT
-    ds.ReferencedSOPSequence[0].ReferencedSOPInstanceUID = "1.2.3"
-    ds.FailedSOPSequence = [Dataset(), Dataset()]
-    ds.FailedSOPSequence[0].ReferencedSOPInstanceUID = "1.2.4"
-    ds.FailedSOPSequence[0].FailureReason = 0x0112
-    committed, failed = commitment.outcome(ds)
-    assert [(i.sop_instance_uid, i.failure_reason) for i in committed] == [("1.2.3", None)]
-    assert [(i.sop_class_uid, i.sop_instance_uid, i.failure_reason) for i in failed] == [
-        ("", "1.2.4", 0x0112),
-        ("", "", 0x0110),  # no reason given: processing failure
-    ]
-    assert commitment.outcome(None) == ((), ())
-
-
 REQUESTED = [commitment.Instance(CT, "1.2.3.1"), commitment.Instance(SC, "1.2.3.2")]
 
 

@@ -458,6 +458,7 @@ def test_commit_with_dcmjs_as_the_pacs(fail: int, scp_js: Any) -> None:
     )
     assert run.returncode == (6 if fail else 0), run.stderr
     result = json.loads(run.stdout)
+    assert result["findings"] == []  # an independent PACS that follows PS3.4 J.3.3
     [action] = peer.lines("action")
     assert (action["sop_class_uid"], action["sop_instance_uid"]) == (
         STORAGE_COMMITMENT,

@@ -9,11 +9,22 @@ says), after ``--delay`` seconds, or once ``--report-after N`` N-ACTIONs have co
 (pynetdicom takes whatever arrives while it waits for its report's answer as
 that answer, an N-ACTION-RQ too). ``--fail N`` reports the last N instances
 failed with 0x0112 (event 2); ``--other-first`` sends a report of another
-Transaction UID first.
+Transaction UID first, ``--other-only`` only that one.
+
+It misbehaves on request, each option one way PS3.4 J.3.3 forbids:
+``--omit N`` leaves the last N requested instances out of the result,
+``--add UID`` reports an instance never requested as committed, ``--both``
+puts the first instance in Failed SOP Sequence too (the event still follows
+``--fail`` alone), ``--event N`` sends that Event Type ID whatever failed,
+``--reason CODE`` gives the ``--fail`` instances that Failure Reason,
+``--wrong-class`` reports the first instance as MR Image Storage, and
+``--no-role`` opens the new association without proposing the SCP role.
 
     python stgcmt_pacs.py [--status N] [--report same|new|none] [--to-port N]
                           [--to-aet AET] [--delay S] [--report-after N] [--fail N]
-                          [--other-first]
+                          [--other-first] [--other-only] [--omit N] [--add UID]
+                          [--both] [--event N] [--reason CODE] [--wrong-class]
+                          [--no-role]
 
 Prints ``{"port": N}`` once listening; when stdin closes, one JSON object
 with what it received (each N-ACTION) and the status of each report it sent.
@@ -38,30 +49,51 @@ from pynetdicom.sop_class import StorageCommitmentPushModel, Verification
 INSTANCE = "1.2.840.10008.1.20.1.1"
 SYNTAXES = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
 NO_SUCH_OBJECT_INSTANCE = 0x0112
+PROCESSING_FAILURE = 0x0110
+CT = "1.2.840.10008.5.1.4.1.1.2"
+MR = "1.2.840.10008.5.1.4.1.1.4"
 
 
-def result(action: Dataset, failures: int, transaction_uid: str | None = None) -> Dataset:
-    """The Event Information: every requested instance, the last ``failures`` failed."""
-    items = list(action.get("ReferencedSOPSequence") or [])
-    cut = len(items) - failures
+def result(
+    action: Dataset,
+    args: argparse.Namespace,
+    transaction_uid: str | None = None,
+) -> Dataset:
+    """The Event Information: the requested instances (but ``--omit``), the last ``--fail``
+    failed, and the faults asked for."""
+    items = [_copy(i) for i in action.get("ReferencedSOPSequence") or []]
+    items = items[: len(items) - args.omit]
+    if args.wrong_class and items:
+        items[0].ReferencedSOPClassUID = MR
+    cut = len(items) - args.fail
+    committed, failed = items[:cut], items[cut:]
+    for item in failed:
+        item.FailureReason = args.reason
+    if args.add:
+        committed.append(_item(CT, args.add))
+    if args.both and items:
+        both = _copy(items[0])
+        both.FailureReason = PROCESSING_FAILURE
+        failed.append(both)
     ds = Dataset()
     ds.TransactionUID = transaction_uid or action.TransactionUID
     ds.RetrieveAETitle = "PACS"
-    if items[:cut]:
-        ds.ReferencedSOPSequence = Sequence([_copy(i) for i in items[:cut]])
-    if items[cut:]:
-        failed = [_copy(i) for i in items[cut:]]
-        for item in failed:
-            item.FailureReason = NO_SUCH_OBJECT_INSTANCE
+    if committed:
+        ds.ReferencedSOPSequence = Sequence(committed)
+    if failed:
         ds.FailedSOPSequence = Sequence(failed)
     return ds
 
 
-def _copy(item: Dataset) -> Dataset:
+def _item(sop_class: str, sop_instance: str) -> Dataset:
     new = Dataset()
-    new.ReferencedSOPClassUID = item.ReferencedSOPClassUID
-    new.ReferencedSOPInstanceUID = item.ReferencedSOPInstanceUID
+    new.ReferencedSOPClassUID = sop_class
+    new.ReferencedSOPInstanceUID = sop_instance
     return new
+
+
+def _copy(item: Dataset) -> Dataset:
+    return _item(item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID)
 
 
 class Pacs:
@@ -106,19 +138,20 @@ class Pacs:
         with self.answered:
             self.answered.wait_for(lambda: self.responses >= wanted, 60)
         time.sleep(self.args.delay)
-        fails = self.args.fail
-        event_type = 2 if fails else 1
-        reports = [(event_type, result(action, fails))]
+        event_type = self.args.event or (2 if self.args.fail else 1)
+        uid = str(generate_uid()) if self.args.other_only else None
+        reports = [(event_type, result(action, self.args, uid))]
         if self.args.other_first:
-            reports.insert(0, (1, result(action, 0, str(generate_uid()))))
+            honest = argparse.Namespace(**{**vars(self.args), "fail": 0, "omit": 0, "add": None})
+            reports.insert(0, (1, result(action, honest, str(generate_uid()))))
         if self.args.report == "same":
             self.send(assoc, reports)
             return
         ae = AE(ae_title="PACS")
         ae.add_requested_context(StorageCommitmentPushModel, SYNTAXES)
-        role = build_role(StorageCommitmentPushModel, scp_role=True)
+        roles = [] if self.args.no_role else [build_role(StorageCommitmentPushModel, scp_role=True)]
         new = ae.associate(
-            "127.0.0.1", self.args.to_port, ae_title=self.args.to_aet, ext_neg=[role]
+            "127.0.0.1", self.args.to_port, ae_title=self.args.to_aet, ext_neg=roles or None
         )
         if not new.is_established:
             self.seen["reports_sent"].append({"error": "association to the modality failed"})
@@ -147,6 +180,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--report-after", type=int, default=0)
     parser.add_argument("--fail", type=int, default=0)
     parser.add_argument("--other-first", action="store_true")
+    parser.add_argument("--other-only", action="store_true")
+    parser.add_argument("--omit", type=int, default=0)
+    parser.add_argument("--add")
+    parser.add_argument("--both", action="store_true")
+    parser.add_argument("--event", type=int, default=0)
+    parser.add_argument("--reason", type=lambda v: int(v, 0), default=NO_SUCH_OBJECT_INSTANCE)
+    parser.add_argument("--wrong-class", action="store_true")
+    parser.add_argument("--no-role", action="store_true")
     pacs = Pacs(parser.parse_args(argv))
     ae = AE(ae_title="PACS")
     ae.add_supported_context(Verification, SYNTAXES)

@@ -132,15 +132,19 @@ class _Calling:
     # No DCMREPORT_CALLING_AET or DCMREPORT_CALLED_AET: listen --exec gives its program
     # those names for the report's own AE titles, and a program that answers with
     # dcmreport send-report must not call with the modality's title by accident.
+    # One AE title per side, -aet and --aet in every command (listen's is its own): a peer
+    # that calls back (commit's PACS) calls the AE title that called it (PS3.4 J.3.3).
     calling_aet: Annotated[
         str,
         typer.Option(
+            "--aet",
             "--calling-aet",
             "-aet",
             metavar="AET",
             parser=AE_TITLE,
             rich_help_panel=PANEL_ASSOC,
-            help="Our AE title.",
+            help="Our AE title: the calling AE title of our association (commit: also the "
+            "one the PACS calls back with the result).",
         ),
     ] = "DCMREPORT"
     called_aet: Annotated[

@@ -134,19 +134,21 @@ class ResultWaiting:
             show_default=False,
             rich_help_panel=PANEL_RESULT,
             help="Also accept the result on a new association to this port, where the PACS "
-            "reaches --aet (PS3.4 J.3.3), with --tls over TLS under --tls-cert. Without it: "
-            "only on the request's association.",
+            "calls back our AE title (--aet; PS3.4 J.3.3), with --tls over TLS under "
+            "--tls-cert. Without it: only on the request's association.",
         ),
     ] = None
-    aet: Annotated[
+    result_aet: Annotated[
         str | None,
         typer.Option(
-            "--aet",
+            "--result-aet",
             metavar="AET",
             parser=AE_TITLE,
             show_default=False,
             rich_help_panel=PANEL_RESULT,
-            help="Our AE title on that port, as the PACS knows it. Default: --calling-aet.",
+            help="The AE title the result's association is accepted under, if not --aet: "
+            "only for a PACS configured to report elsewhere than to the AE title that "
+            "called it (warns). Default: --aet.",
         ),
     ] = None
     bind: Annotated[
@@ -178,10 +180,27 @@ class ResultWaiting:
         idle = max(settings.network_timeout, self.timeout + settings.dimse_timeout)
         return dataclasses.replace(settings, network_timeout=idle)
 
+    def warnings(self, association: RequestorAssociation) -> list[str]:
+        """What is odd about --result-aet: it differs from --aet, or there is no --port."""
+        if self.result_aet is None:
+            return []
+        if self.port is None:
+            return ["--result-aet has no effect without --port (no new association is accepted)"]
+        if self.result_aet == association.calling_aet:
+            return []
+        ours = association.calling_aet
+        return [
+            f"--result-aet {self.result_aet} differs from our AE title {ours} (--aet), which "
+            f"the N-ACTION is sent from: a PACS reports to the AE title that called it (PS3.4 "
+            f"J.3.3), looking up where {ours} listens; {self.result_aet} only helps a PACS "
+            "configured to report to it"
+        ]
+
     def new_associations(
         self, association: RequestorAssociation, tls: Tls
     ) -> "NewAssociations | None":
-        """Where the PACS may report on a new association (--port), as --aet; None without.
+        """Where the PACS may report on a new association (--port), as our AE title (or
+        --result-aet); None without.
 
         With --tls it is DICOM over TLS, as the request's association.
         """
@@ -192,7 +211,7 @@ class ResultWaiting:
             return None
         settings = dataclasses.replace(
             association.settings(tls.result_server_context()),
-            ae_title=self.aet or association.calling_aet,
+            ae_title=self.result_aet or association.calling_aet,
             transfer_syntaxes=chosen_transfer_syntaxes(None, ACCEPTED_TRANSFER_SYNTAXES),
             connect_timeout=None,
         )

@@ -3,7 +3,7 @@
 :class:`Report` builds each :class:`~dcmreport.dicom.records.ReportRequest`,
 checked against the catalog; :class:`Batching` the
 :class:`~dcmreport.association.batch.BatchOptions` of ``--batch``/``--repeat``;
-:class:`Judging` says whether an answer's findings decide the exit code.
+:class:`~.judging.Judging` says whether an answer's findings decide the exit code.
 """
 
 import dataclasses
@@ -15,6 +15,7 @@ import typer
 
 from dcmreport.cli import completion
 from dcmreport.cli.bundles import configured, parsed
+from dcmreport.cli.bundles.judging import Judging
 from dcmreport.cli.options import PANEL_BATCH, PANEL_EVENT_INFO
 from dcmreport.dicom import catalog
 from dcmreport.dicom.records import Role
@@ -261,21 +262,6 @@ def _read_text(source: str, where: str) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise InputError(f"{where}: cannot read it: {reason}") from None
-
-
-@frozen
-class Judging:
-    """How send-report takes the peer's answer, which it judges (:mod:`dcmreport.dicom.judge`):
-    an answer that breaks PS3.7 10.1.1 exits 7 whatever its status, unless accepted."""
-
-    accept_findings: Annotated[
-        bool,
-        typer.Option(
-            "--accept-findings",
-            help="Exit by the status alone when the peer's answer breaks the standard; its "
-            "findings are still shown.",
-        ),
-    ] = False
 
 
 @frozen
