@@ -32,7 +32,7 @@ from dcmreport.dicom.records import (
     ReferencedInstance,
     ReportRequest,
 )
-from dcmreport.dicom.status import REPORT_STATUSES, SUCCESS, WARNING, Status, category
+from dcmreport.dicom.status import REPORT_STATUSES, SUCCESS, Status, category
 from dcmreport.frozen import frozen
 
 # --- the N-EVENT-REPORT-RSP (PS3.7 10.1.1) --------------------------------------------------
@@ -159,9 +159,6 @@ ACTION_STATUSES = frozenset(
         *(0x0123, 0x0124, 0x0210, 0x0211, 0x0212, 0x0213),
     }
 )
-# PS3.7 C.5.16 (No such argument) and C.5.24 (No such Action Type) list Action Type ID among
-# their fields; 10.1.4.1.5 allows it otherwise in a success response only.
-_ACTION_TYPE_FAILURES = (0x0114, 0x0123)
 SUCCESS_EVENT, FAILURES_EVENT = 1, 2
 _EVENTS = {
     SUCCESS_EVENT: "Storage Commitment Request Successful",
@@ -175,7 +172,7 @@ def action_response_findings(
 ) -> tuple[Finding, ...]:
     """Where the N-ACTION-RSP departs from PS3.7 10.1.4.1: a status it does not define, an
     Affected SOP Class or Instance UID other than the request's (10.1.4.1.7, 10.1.4.1.8),
-    an Action Type ID other than the request's or with a status that may not carry it."""
+    an Action Type ID other than the request's."""
     found = []
     code = int(str(command.get("Status", 0)))
     if code not in ACTION_STATUSES:
@@ -201,33 +198,29 @@ def action_response_findings(
                     f"PS3.7 {where} has it equal when present",
                 )
             )
-    found += _action_type(command.get("ActionTypeID"), code, action_type_id)
+    found += _action_type(command.get("ActionTypeID"), action_type_id)
     return tuple(found)
 
 
-def _action_type(got: object, code: int, sent: int) -> list[Finding]:
-    if got is None:
+def _action_type(got: object, sent: int) -> list[Finding]:
+    """An Action Type ID, where present, equals the request's (PS3.7 10.1.4.1.5: C(=)).
+
+    Its presence with a failure status is no finding, as the Event Type ID's is not
+    in an N-EVENT-REPORT-RSP: 10.1.4.1.5 says it "may be included in the success
+    response", not only there, and Annex C's related fields say what a failure may
+    carry (the Action Type ID with 0x0114 and 0x0123), not what it must not;
+    pynetdicom includes it with every status.
+    """
+    if got is None or int(str(got)) == sent:
         return []
-    if category(code) not in (SUCCESS, WARNING) and code not in _ACTION_TYPE_FAILURES:
-        return [
-            Finding(
-                "action-type-with-failure",
-                "ActionTypeID",
-                f"N-ACTION-RSP carries Action Type ID {got} with the failure status "
-                f"{Status(code)}: PS3.7 10.1.4.1.5 allows it in a success response, and "
-                "Annex C with a failure only for 0x0114 and 0x0123",
-            )
-        ]
-    if int(str(got)) != sent:
-        return [
-            Finding(
-                "response-differs",
-                "ActionTypeID",
-                f"N-ACTION-RSP Action Type ID {got} differs from the request's {sent} "
-                "(PS3.7 10.1.4.1.5: C(=))",
-            )
-        ]
-    return []
+    return [
+        Finding(
+            "response-differs",
+            "ActionTypeID",
+            f"N-ACTION-RSP Action Type ID {got} differs from the request's {sent} "
+            "(PS3.7 10.1.4.1.5: C(=))",
+        )
+    ]
 
 
 @frozen
