@@ -59,6 +59,16 @@ N_EVENT_REPORT_RSP = 0x8100
 MAX_RESPONSE_DATASET = 64 * 1024 * 1024  # an Event Reply larger than this is refused
 
 
+def _rejection(assoc: Association, diagnostics: guards.Diagnostics) -> tuple[int, int, int] | None:
+    """The A-ASSOCIATE-RJ's result, source and reason, if the peer rejected the association:
+    as pynetdicom took it, or as it came (it may take one that closed the connection first
+    for a failed connection, guards.Diagnostics)."""
+    if assoc.is_rejected:
+        rj = cast(A_ASSOCIATE, assoc.acceptor.primitive)
+        return int(rj.result or 0), int(rj.result_source or 0), int(rj.diagnostic or 0)
+    return diagnostics.rejection
+
+
 def _why_not_established(
     assoc: Association, peer: Peer, diagnostics: guards.Diagnostics, settings: Settings
 ) -> AssociationError:
@@ -68,13 +78,9 @@ def _why_not_established(
             f"cannot connect to {peer.host}:{peer.port}: {reasons[-1] if reasons else 'failed'}",
             "is a DICOM listener running there? (dcmreport listen starts one)",
         )
-    if assoc.is_rejected:
-        rj = cast(A_ASSOCIATE, assoc.acceptor.primitive)
-        result, source, reason = (
-            int(rj.result or 0),
-            int(rj.result_source or 0),
-            int(rj.diagnostic or 0),
-        )
+    rejection = _rejection(assoc, diagnostics)
+    if rejection is not None:
+        result, source, reason = rejection
         kind = "permanently" if result == 1 else "transiently"
         text = catalog.REJECT_REASONS.get((source, reason), f"reason {reason}")
         return AssociationError(
@@ -218,7 +224,10 @@ def associate(
     _check_resolves(peer)
     diagnostics = guards.Diagnostics()
     handshake = _TlsHandshake(peer, settings.acse_timeout)
-    ours: list[Any] = [(evt.EVT_CONN_OPEN, diagnostics.on_connect)]
+    ours: list[Any] = [
+        (evt.EVT_CONN_OPEN, diagnostics.on_connect),
+        (evt.EVT_PDU_RECV, diagnostics.on_pdu),
+    ]
     if internals.fast_path_on():
         ours.append((evt.EVT_CONN_OPEN, _install_fast_path))
     ours += [

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import threading
 from typing import Any
 
 import pytest
@@ -205,3 +207,58 @@ def test_a_response_to_another_message_id_is_no_answer_exit_3(pynetdicom_server:
         assert "the response answers message ID 9, not the request's 1" in run.stderr
         assert "aborted the association" in run.stderr
     stop_pynetdicom_server(peer)
+
+
+# An A-ASSOCIATE-RJ (PS3.8 9.3.4): permanent (1), by the service user (1), called AE title
+# not recognized (7).
+REJECT_CALLED = bytes([0x03, 0, 0, 0, 0, 4, 0, 1, 1, 7])
+
+
+def _rejecting_at_once(rejections: int) -> tuple[socket.socket, threading.Thread]:
+    """A peer that answers each association request with REJECT_CALLED and closes at once."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        for _ in range(rejections):
+            connection, _ = server.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(REJECT_CALLED)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def test_a_rejection_that_closes_the_connection_at_once_is_a_rejection() -> None:
+    """pynetdicom's requestor may find the connection closed before it reads the rejection
+    and take it for a failed connection; whoever wins, the user reads the rejection."""
+    runs = 5
+    server, thread = _rejecting_at_once(runs)
+    with server:
+        port = server.getsockname()[1]
+        for _ in range(runs):
+            run = dcmreport("echo", f"NOBODY@127.0.0.1:{port}")
+            assert run.returncode == 3, run.stderr
+            assert "rejected the association permanently: called AE title not recognized" in (
+                run.stderr
+            )
+        thread.join(30)
+
+
+def test_a_rejection_seen_on_the_wire_is_reported_when_pynetdicom_missed_it() -> None:
+    """The other interleaving, made certain: the association ended neither established nor
+    rejected (pynetdicom saw the connection closed first), but the A-ASSOCIATE-RJ came."""
+    from pynetdicom import AE
+    from pynetdicom.association import Association
+
+    from dcmreport.association.common import Settings
+    from dcmreport.association.internals.guards import Diagnostics
+    from dcmreport.association.requestor import _why_not_established
+    from dcmreport.dicom.address import Peer
+
+    assoc = Association(AE(), "requestor")
+    diagnostics = Diagnostics()
+    diagnostics.connected, diagnostics.rejection = True, (1, 1, 7)
+    error = _why_not_established(assoc, Peer("NOBODY", "127.0.0.1", 104), diagnostics, Settings())
+    assert "rejected the association permanently: called AE title not recognized" in str(error)

@@ -57,7 +57,10 @@ The guards
 6. pynetdicom's log text (:class:`~guards.Diagnostics`): why a connection
    failed or which timeout expired is only logged ("TCP Initialisation
    Error", "ACSE timeout", "DIMSE timeout", "No accepted presentation
-   contexts").
+   contexts"). It also keeps the A-ASSOCIATE-RJ as it is decoded (the public
+   ``EVT_PDU_RECV``): a rejection that closes the connection before
+   pynetdicom's requestor checks it is taken by pynetdicom for a failed
+   connection.
 7. ``Association.send_n_event_report`` reads ``EventReply`` off whatever
    response arrives, and ``send_n_action`` ``ActionReply``; a C-ECHO-RSP
    instead raises AttributeError (:func:`~guards.send_report_request` and

@@ -29,6 +29,7 @@ from pynetdicom.association import Association
 from pynetdicom.dimse_messages import DIMSEMessage
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
 from pynetdicom.fsm import InvalidEventError
+from pynetdicom.pdu import A_ASSOCIATE_RJ
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, P_DATA
 from pynetdicom.presentation import PresentationContext
 
@@ -389,13 +390,21 @@ def reject(assoc: Association, result: int, source: int, reason: int) -> None:
 
 
 class Diagnostics(logging.Handler):
-    """Collect what pynetdicom only logs: why a connect failed, which timeout expired (item 6)."""
+    """Collect what pynetdicom only logs: why a connect failed, which timeout expired (item 6).
+
+    Also the A-ASSOCIATE-RJ a peer sent, seen as it is decoded (``EVT_PDU_RECV``,
+    public): pynetdicom 3.0.4's requestor checks that the connection is still
+    open only after it has sent its request, so a rejection that comes and
+    closes the connection first is taken for a failed connection, and the
+    association ends neither established nor rejected.
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.messages: list[str] = []
         self.connected = False
         self.tls_error: ssl.SSLError | None = None
+        self.rejection: tuple[int, int, int] | None = None  # result, source, reason
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
@@ -412,6 +421,12 @@ class Diagnostics(logging.Handler):
 
     def on_connect(self, event: evt.Event) -> None:
         self.connected = True
+
+    def on_pdu(self, event: evt.Event) -> None:
+        """EVT_PDU_RECV: keep the A-ASSOCIATE-RJ's result, source and reason."""
+        pdu = event.pdu
+        if isinstance(pdu, A_ASSOCIATE_RJ):
+            self.rejection = (pdu.result or 0, pdu.source or 0, pdu.reason_diagnostic or 0)
 
     @contextmanager
     def installed(self) -> Iterator[None]:
