@@ -177,7 +177,8 @@ def received_report(
         problem, problem_status = f"refused the {what}: {exc}", RESOURCE_LIMITATION
     except Exception as exc:  # a peer may send anything; answer rather than abort
         problem = f"cannot decode the {what}: {type(exc).__name__}"
-    event = req.ActionTypeID if action else req.EventTypeID
+    kind_id = req.ActionTypeID if action else req.EventTypeID  # an action is no event
+    type_id = int(kind_id) if kind_id is not None else None
     return ReceivedReport(
         association=_established_info(assoc),
         context_id=int(context.context_id or 0),
@@ -187,12 +188,13 @@ def received_report(
         sop_instance_uid=str(
             (req.RequestedSOPInstanceUID if action else req.AffectedSOPInstanceUID) or ""
         ),
-        event_type_id=int(event) if event is not None else None,
+        event_type_id=None if action else type_id,
         dataset=decoded[0] if decoded else None,
         problem=problem,
         problem_status=problem_status,
         context_class_uid=str(context.abstract_syntax),
         kind=MessageKind.N_ACTION if action else MessageKind.N_EVENT_REPORT,
+        action_type_id=type_id if action else None,
         encoded=decoded[1] if decoded else None,
     )
 
@@ -308,6 +310,23 @@ def _refusal(req: Any, status: int) -> Any:
         rsp.AffectedSOPClassUID = sop_class
     rsp.Status = status
     return rsp
+
+
+def _log_refused_action(assoc: Association, record: ReportRecord) -> None:
+    """One line per N-ACTION refused with a status, as for every request refused (see
+    ``_serve_other``): who, the status and why (the problem, else the Error Comment)."""
+    answer, report = record.answer, record.report
+    if answer is None or answer.abort or _succeeded(answer):
+        return
+    LOG.warning(
+        "refused N-ACTION from %s (%s, Action Type %s): 0x%04X %s: %s",
+        _who(assoc),
+        report.sop_class_uid,
+        "absent" if report.action_type_id is None else report.action_type_id,
+        answer.status.code,
+        Status(answer.status.code).meaning,
+        report.problem or answer.status.error_comment or "",
+    )
 
 
 def _action_response(req: N_ACTION, answer: Answer) -> N_ACTION:
@@ -556,7 +575,8 @@ class Listener:
         handed_on, place = False, None
         try:
             report = received_report(assoc, req, context, self._options.dataset_limits)
-            if report.problem:
+            action = report.kind is MessageKind.N_ACTION
+            if report.problem and not action:  # an N-ACTION's is its refusal's line
                 LOG.warning(
                     "report from %s (message ID %s): %s",
                     _who(assoc),
@@ -564,6 +584,8 @@ class Listener:
                     report.problem,
                 )
             record = self._decide(report)
+            if action:
+                _log_refused_action(assoc, record)
             place = recorder.reserve()  # before the answer: records in the order of the answers
             delivery = self._answer(assoc, tracker, req, context, record.answer)
             record = replace(record, delivery=delivery)

@@ -486,6 +486,21 @@ def describe_event(class_uid: str, event_id: int | None) -> str:
     return event.title if event else ""
 
 
+# The N-ACTION Action Types of the classes listen serves, (class UID, id) -> standard name:
+# storage commitment has one (PS3.4 J.3.2, Table J.3-1).
+ACTIONS: dict[tuple[str, int], str] = {
+    (STORAGE_COMMITMENT, 1): "Request Storage Commitment",
+}
+
+
+def describe_action(class_uid: str, action_type_id: int | None) -> str | None:
+    """The standard name of an Action Type of a class, None if the standard defines none:
+    an action is never given an event's name (the ids overlap, the meanings do not)."""
+    if action_type_id is None:
+        return None
+    return ACTIONS.get((class_uid, action_type_id))
+
+
 def event_names(class_text: str) -> list[str]:
     """Event names of a class given by CLI name or UID, for shell completion.
 

@@ -116,7 +116,8 @@ class Answer:
 
 @frozen
 class ReceivedReport:
-    """An N-EVENT-REPORT-RQ as the listener received it."""
+    """An N-EVENT-REPORT-RQ as the listener received it, or an N-ACTION-RQ it serves
+    (``kind``; storage commitment's request, with its Action Type and Action Information)."""
 
     association: AssociationInfo
     context_id: int
@@ -130,7 +131,9 @@ class ReceivedReport:
     problem: str | None = None  # e.g. the Event Information could not be decoded
     problem_status: int = 0x0110  # the answer to a problem: 0x0213 for a limit, else 0x0110
     context_class_uid: str = ""  # the abstract syntax of the context it came on
-    kind: MessageKind = MessageKind.N_EVENT_REPORT  # N_ACTION: its event type is the action
+    kind: MessageKind = MessageKind.N_EVENT_REPORT
+    # An N-ACTION's Action Type ID (its event_type_id is then None: an action is no event).
+    action_type_id: int | None = None
     # The data set's bytes as received (inflated if deflated), when it decoded: what
     # --output-dir keeps, never encoded again.
     encoded: bytes | None = field(default=None, repr=False)
@@ -143,8 +146,9 @@ class Finding:
     ``kind`` names the rule: missing, empty, other-event, undefined-value,
     invalid-value, unexpected, unknown-event, and the rules about the command
     itself that decide ``listen``'s answer by default (see ``dcmreport.dicom.validate``);
-    for what a peer answers ``send-report`` or ``commit``, the rules of
-    ``dcmreport.dicom.judge``.
+    for a storage commitment request ``listen --commitment`` receives, the rules of
+    ``dcmreport.dicom.commitment_request``; for what a peer answers ``send-report`` or
+    ``commit``, the rules of ``dcmreport.dicom.judge``.
     """
 
     kind: str
@@ -274,7 +278,9 @@ class CommitmentResultRecord:
     committed: tuple[ReferencedInstance, ...]
     failed: tuple[ReferencedInstance, ...]
     policy: str  # the --commitment policy that decided it
-    fallback: str | None = None  # why the exec program's result was replaced: all failed 0x0110
+    # Why the policy did not decide: the exec program's result was replaced (all failed
+    # 0x0110), or the Transaction UID was reused (all failed 0x0131).
+    fallback: str | None = None
     decided_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     files: tuple[str, ...] = ()  # where --output-dir keeps it
     delivery: ResultDelivery | None = None

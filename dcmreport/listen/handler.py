@@ -24,7 +24,14 @@ and shows it once the association layer has delivered it, or given up.
 By default the answer is the one the standard gives (``validate.standard_status``:
 0x0113 for an undefined event type, 0x0112 for another instance than the
 class's well-known one ...); ``--answer-findings no`` answers ``--status``
-to everything, a permissive sink.
+to everything, a permissive sink. A storage commitment request is judged the
+same way (:mod:`dcmreport.dicom.commitment_request`: 0x0115 for a missing or
+invalid Transaction UID, an empty Referenced SOP Sequence ...) and a refused
+one is never committed; a Transaction UID already used by an earlier request
+of this listener is acknowledged and its result fails every instance with
+0x0131 (PS3.3 C.14.1.1). With ``--answer-findings no`` its findings are kept
+and shown but refuse only what cannot be served at all, and the policy
+decides a reused transaction as any other.
 """
 
 from __future__ import annotations
@@ -42,8 +49,7 @@ from typing import Any, cast
 
 from pydicom import Dataset
 
-from dcmreport.dicom import commitment, validate
-from dcmreport.dicom.catalog import STORAGE_COMMITMENT_INSTANCE
+from dcmreport.dicom import commitment, commitment_request, validate
 from dcmreport.dicom.dataset import from_json_text
 from dcmreport.dicom.records import (
     Answer,
@@ -62,9 +68,16 @@ from dcmreport.listen.commitment_policy import Policy, PolicyKind, program_decis
 from dcmreport.listen.store import ReportStore
 from dcmreport.output.json_forms import commitment_result_json, record_json
 
-REQUEST_STORAGE_COMMITMENT = 1  # its only Action Type (PS3.4 J.3.2)
+# Transaction UIDs remembered to tell a reused one (PS3.4 J.3.2.1.2), at most: beyond, the
+# oldest is forgotten, so that a peer sending requests for ever cannot fill memory with them.
+MAX_TRANSACTIONS = 1_000_000
 
 LOG = logging.getLogger("dcmreport")
+# A result's ``fallback`` when a reused Transaction UID, not the policy, decided it.
+DUPLICATE_FALLBACK = (
+    "the Transaction UID was already in use: every instance failed with 0x0131 "
+    "Duplicate transaction UID (PS3.3 C.14.1.1)"
+)
 
 
 @dataclass(frozen=True)
@@ -133,13 +146,19 @@ class ListenHandler:
         )
         self._answered = 0
         self._lock = threading.Lock()
+        # Transaction UIDs of this run's storage commitment requests, oldest first
+        self._transactions: dict[str, None] = {}
 
     def decide(self, report: ReceivedReport) -> ReportRecord:
         """The record with its answer; its files (and the pending record) are on disk already."""
         if self._reaction.delay:
             time.sleep(self._reaction.delay)
         action = report.kind is MessageKind.N_ACTION
-        findings = () if action else tuple(validate.report_findings(report))
+        findings = tuple(
+            commitment_request.request_findings(report)
+            if action
+            else validate.report_findings(report)
+        )
         if self._abort_now():
             return ReportRecord(
                 report, Answer(ResponseStatus(PROCESSING_FAILURE), abort=True), (), findings
@@ -148,7 +167,8 @@ class ListenHandler:
             failed = Answer(ResponseStatus(report.problem_status, report.problem))
             return ReportRecord(report, failed, (), findings)
         if action:
-            planned: Answer | None = Answer(commitment_request_status(report))
+            findings = self._with_transaction(report, findings)
+            planned: Answer | None = Answer(self._request_status(report, findings))
         else:
             planned = None if self._reaction.exec_decides else self._planned(report, findings)
         record = ReportRecord(report, planned, (), findings)
@@ -164,11 +184,7 @@ class ListenHandler:
         ds = request.report.dataset if request.report.dataset is not None else Dataset()
         uid = str(ds.get("TransactionUID", ""))
         requested = commitment.requested_instances(ds)
-        fallback = None
-        if policy.kind is PolicyKind.EXEC:
-            committed, failed, fallback = self._program_decides(request, uid, requested)
-        else:
-            committed, failed = policy.decide(requested)
+        committed, failed, fallback = self._decided(request, policy, uid, requested)
         built = commitment.result(uid, committed, failed)
         result = CommitmentResultRecord(
             request=request.report,
@@ -185,6 +201,23 @@ class ListenHandler:
             fallback=fallback,
         )
         return self._keep_result(request, result)
+
+    def _decided(
+        self,
+        request: ReportRecord,
+        policy: Policy,
+        uid: str,
+        requested: list[commitment.Instance],
+    ) -> tuple[list[commitment.Instance], list[tuple[commitment.Instance, int]], str | None]:
+        """(committed, failed, why the policy did not decide): a reused Transaction UID
+        fails every instance with 0x0131, else the policy (or its program) decides."""
+        if self._fails_as_duplicate(request):
+            reason = commitment_request.DUPLICATE_TRANSACTION_REASON
+            return [], [(i, reason) for i in requested], DUPLICATE_FALLBACK
+        if policy.kind is PolicyKind.EXEC:
+            return self._program_decides(request, uid, requested)
+        committed, failed = policy.decide(requested)
+        return committed, failed, None
 
     def result_finished(self, result: CommitmentResultRecord) -> None:
         """Complete the kept result with its delivery, then show it."""
@@ -212,6 +245,48 @@ class ListenHandler:
             self._answered += 1
             return False
 
+    def _with_transaction(
+        self, request: ReceivedReport, findings: tuple[Finding, ...]
+    ) -> tuple[Finding, ...]:
+        """The findings and, when an earlier request of this listener (any association)
+        used its Transaction UID, :func:`commitment_request.duplicate_transaction`.
+
+        Checked and remembered at once, under the lock: of two requests with
+        one UID on two associations, exactly one is the first.
+        """
+        uid = commitment_request.transaction_uid(request)
+        if uid is None:
+            return findings
+        with self._lock:
+            reused = uid in self._transactions
+            self._transactions[uid] = None
+            if len(self._transactions) > MAX_TRANSACTIONS:
+                del self._transactions[next(iter(self._transactions))]
+        return (*findings, commitment_request.duplicate_transaction(uid)) if reused else findings
+
+    def _request_status(
+        self, request: ReceivedReport, findings: tuple[Finding, ...]
+    ) -> ResponseStatus:
+        """The N-ACTION-RSP status: the standard's for the findings (PS3.7 10.1.4.1.10),
+        else Success, which only acknowledges the request (PS3.4 J.3.2.1.3);
+        ``--answer-findings no`` refuses only what cannot be served at all."""
+        if self._reaction.answer_findings:
+            status = commitment_request.standard_status(findings)
+        else:
+            status = commitment_request.permissive_status(request)
+        if status is not None:
+            return status
+        if any(f.kind == commitment_request.DUPLICATE_TRANSACTION_UID for f in findings):
+            _say_reused(request, self._reaction.answer_findings)
+        return ResponseStatus(0x0000)
+
+    def _fails_as_duplicate(self, request: ReportRecord) -> bool:
+        """Whether the result fails every instance with 0x0131: the request reused a
+        Transaction UID, and the standard's answers are given (not --answer-findings no)."""
+        return self._reaction.answer_findings and any(
+            f.kind == commitment_request.DUPLICATE_TRANSACTION_UID for f in request.findings
+        )
+
     def _planned(self, report: ReceivedReport, findings: tuple[Finding, ...]) -> Answer:
         """The standard's answer to the findings (unless --answer-findings no), else --status."""
         reaction = self._reaction
@@ -236,7 +311,7 @@ class ListenHandler:
             )
             failed = Answer(ResponseStatus(PROCESSING_FAILURE, "the receiver could not keep it"))
             return replace(record, answer=failed)
-        return replace(kept, answer=decided or kept.answer)
+        return replace(kept, answer=_program_may_decide(kept.answer, decided))
 
     def _hook_in_temporary_directory(self, record: ReportRecord) -> ReportRecord:
         """``--exec`` without ``--output-dir``: the program's files are removed once it has run."""
@@ -320,7 +395,7 @@ class ListenHandler:
             commitment.DEFAULT_FAILURE_REASON,
         )
         failed_all = [(i, commitment.DEFAULT_FAILURE_REASON) for i in requested]
-        return [], failed_all, why
+        return [], failed_all, f"the --exec program did not decide: {why}"
 
     def _keep_result(
         self, request: ReportRecord, result: CommitmentResultRecord
@@ -343,19 +418,30 @@ class ListenHandler:
         return kept
 
 
-def commitment_request_status(request: ReceivedReport) -> ResponseStatus:
-    """The N-ACTION-RSP status of a storage commitment request (PS3.4 J.3.2, PS3.7 10.1.4.1.10).
+def _program_may_decide(planned: Answer | None, decided: Answer | None) -> Answer | None:
+    """``--exec-decides``: the program's answer, unless a failure was planned already (only
+    a storage commitment request has one then; a report's answer is the program's alone):
+    the program may refuse a request the standard lets through, never accept one it
+    refuses, which would then be committed (PS3.4 J.3.2.1.3)."""
+    if planned is not None and category(planned.status.code) not in (SUCCESS, WARNING):
+        return planned
+    return decided or planned
 
-    Success only acknowledges the request: the result follows as an N-EVENT-REPORT.
-    """
-    if request.event_type_id != REQUEST_STORAGE_COMMITMENT:
-        return ResponseStatus(0x0123, "storage commitment has Action Type 1 only")
-    if request.sop_instance_uid != STORAGE_COMMITMENT_INSTANCE:
-        return ResponseStatus(0x0112, "not the well-known storage commitment instance")
+
+def _say_reused(request: ReceivedReport, failed: bool) -> None:
+    """One line for a request acknowledged with a reused Transaction UID: its result will
+    not be the one the requester expects from it."""
     ds = request.dataset if request.dataset is not None else Dataset()
-    if not ds.get("TransactionUID") or not ds.get("ReferencedSOPSequence"):
-        return ResponseStatus(0x0115, "no Transaction UID or Referenced SOP Sequence")
-    return ResponseStatus(0x0000)
+    info = request.association
+    LOG.warning(
+        "storage commitment request from %s (%s) reuses Transaction UID %s: acknowledged, %s",
+        info.calling_aet,
+        info.peer_address,
+        ds.get("TransactionUID", ""),
+        "its result fails every instance with 0x0131 Duplicate transaction UID"
+        if failed
+        else "decided by the policy all the same (--answer-findings no)",
+    )
 
 
 def _answer(status: int, error_comment: str | None, reply: Dataset | None) -> Answer:

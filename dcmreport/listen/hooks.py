@@ -47,15 +47,18 @@ def environment(
         "DCMREPORT_MESSAGE_ID": "" if report.message_id is None else str(report.message_id),
         "DCMREPORT_SOP_CLASS_UID": report.sop_class_uid,
         "DCMREPORT_SOP_INSTANCE_UID": report.sop_instance_uid,
-        "DCMREPORT_EVENT_TYPE_ID": ""
-        if report.event_type_id is None
-        else str(report.event_type_id),
+        "DCMREPORT_EVENT_TYPE_ID": _number(report.event_type_id),
+        "DCMREPORT_ACTION_TYPE_ID": _number(report.action_type_id),  # an N-ACTION's
         "DCMREPORT_CALLING_AET": report.association.calling_aet,
         "DCMREPORT_CALLED_AET": report.association.called_aet,
         "DCMREPORT_PEER_ADDRESS": report.association.peer_address,
         "DCMREPORT_STATUS": "" if status is None else f"0x{status:04X}",
     }
     return {**os.environ, **{k: v.replace("\0", "") for k, v in fields.items()}}
+
+
+def _number(value: int | None) -> str:
+    return "" if value is None else str(value)
 
 
 # The programs running now: a second signal kills them with the associations (kill_all).

@@ -34,9 +34,10 @@ Files are created owner-only (0600), and a directory the listener creates is
 owner-only too (0700): they hold patient data.
 
 File names are built only from values we made or validated: the local
-receive time, a per-listener sequence number, the event type number and the
-SOP instance UID only if it is a well-formed UID. A hostile UID or AE title
-can neither escape the directory nor overwrite another report.
+receive time, a per-listener sequence number, the event type number (``e1``;
+an N-ACTION's Action Type, ``a1``) and the SOP instance UID only if it is a
+well-formed UID. A hostile UID or AE title can neither escape the directory
+nor overwrite another report.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from typing import Any, cast
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
 from dcmreport.dicom.catalog import UID_PATTERN
-from dcmreport.dicom.records import ReceivedReport, ReportRecord
+from dcmreport.dicom.records import MessageKind, ReceivedReport, ReportRecord
 from dcmreport.errors import InputError
 
 PREAMBLE = b"\0" * 128 + b"DICM"
@@ -133,14 +134,17 @@ class ReportStore:
         return files[-1], files[0] if len(files) > 1 else None
 
     def stem(self, report: ReceivedReport) -> str:
-        """``20261128T051200123456-000042-e1-<instance UID or 'invalid-uid'>``."""
+        """``20261128T051200123456-000042-e1-<instance UID or 'invalid-uid'>``; an N-ACTION
+        has its Action Type instead, ``-a1-``."""
         with self._lock:
             number = next(self._sequence)
         uid = report.sop_instance_uid
         safe_uid = uid if _is_uid(uid) else "invalid-uid"
-        event = "none" if report.event_type_id is None else str(report.event_type_id)
+        action = report.kind is MessageKind.N_ACTION
+        type_id = report.action_type_id if action else report.event_type_id
+        kind = f"{'a' if action else 'e'}{'none' if type_id is None else type_id}"
         stamp = report.received_at.strftime("%Y%m%dT%H%M%S%f")
-        return f"{stamp}-{number:06d}-e{event}-{safe_uid}"
+        return f"{stamp}-{number:06d}-{kind}-{safe_uid}"
 
     def files(self, stem: str, report: ReceivedReport) -> tuple[str, ...]:
         """The files a report is kept in: its Part 10 file (if it has a data set), its record."""

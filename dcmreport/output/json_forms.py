@@ -20,7 +20,9 @@ from dcmreport.dicom.records import (
     Delivery,
     EchoResponse,
     Finding,
+    MessageKind,
     PeerCheck,
+    ReceivedReport,
     ReferencedInstance,
     ReportRecord,
     ReportResponse,
@@ -119,8 +121,22 @@ def association_json(info: AssociationInfo) -> dict[str, Any]:
     }
 
 
+def _type_json(report: ReceivedReport) -> dict[str, Any]:
+    """A report's event, or an N-ACTION's action: never an event's name for an action
+    (storage commitment's Action Type 1 is no event 1); null for an undefined one."""
+    if report.kind is MessageKind.N_ACTION:
+        return {
+            "action_type_id": report.action_type_id,
+            "action_name": catalog.describe_action(report.sop_class_uid, report.action_type_id),
+        }
+    return {
+        "event_type_id": report.event_type_id,
+        "event_name": catalog.describe_event(report.sop_class_uid, report.event_type_id),
+    }
+
+
 def record_json(record: ReportRecord) -> dict[str, Any]:
-    """One received report and its answer: a line of ``listen --format json``."""
+    """One received report (or N-ACTION) and its answer: a line of ``listen --format json``."""
     report = record.report
     return {
         "kind": report.kind.value,
@@ -129,8 +145,7 @@ def record_json(record: ReportRecord) -> dict[str, Any]:
         "sop_class_uid": report.sop_class_uid,
         "sop_class_name": catalog.describe_class(report.sop_class_uid),
         "sop_instance_uid": report.sop_instance_uid,
-        "event_type_id": report.event_type_id,
-        "event_name": catalog.describe_event(report.sop_class_uid, report.event_type_id),
+        **_type_json(report),
         "calling_aet": report.association.calling_aet,
         "called_aet": report.association.called_aet,
         "peer_address": report.association.peer_address,

@@ -184,6 +184,16 @@ def _event_text(class_uid: str | None, event_id: int | None) -> Text:
     return Text.assemble((str(event_id), "bold"), f" {name}" if name else "")
 
 
+def _action_text(class_uid: str, action_id: int | None) -> Text:
+    """An N-ACTION's Action Type and its name; never an event's (the ids overlap)."""
+    if action_id is None:
+        return Text("(absent)", style="dim")
+    name = catalog.describe_action(class_uid, action_id)
+    return Text.assemble(
+        (str(action_id), "bold"), f" {name}" if name else (" (not defined for the class)", "dim")
+    )
+
+
 def _fields(rows: list[tuple[str, Text | str]]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="dim")
@@ -221,10 +231,10 @@ def record_text(record: ReportRecord, full: bool = False) -> Panel:
     """One received report: who sent it, what it says, what was answered and whether it went out."""
     report, answer = record.report, record.answer
     info = report.association
-    action = report.kind is MessageKind.N_ACTION  # a storage commitment request: Action Type 1
+    action = report.kind is MessageKind.N_ACTION  # a storage commitment request
     event = (
-        Text.assemble((str(report.event_type_id), "bold"), " Request Storage Commitment")
-        if action and report.event_type_id == 1
+        _action_text(report.sop_class_uid, report.action_type_id)
+        if action
         else _event_text(report.sop_class_uid, report.event_type_id)
     )
     rows: list[tuple[str, Text | str]] = [
@@ -352,7 +362,7 @@ def commitment_result_text(result: CommitmentResultRecord, full: bool = False) -
     ]
     rows += _committed_and_failed_rows(result.committed, result.failed, full)
     if result.fallback:
-        rows.append(("Fallback", Text(f"the --exec program: {result.fallback}", style="red")))
+        rows.append(("Fallback", Text(result.fallback, style="red")))  # it says whose
     if result.files:
         rows.append(("Kept", "\n".join(result.files)))
     stamp = result.decided_at.strftime("%H:%M:%S")

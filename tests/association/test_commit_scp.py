@@ -9,15 +9,19 @@ sent by plain pynetdicom, each with the status the standard gives.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from certs import Certs
-from helpers import CT, ROOT, commit, dcmreport, unused_port, write_instance
+from helpers import CT, PEERS, ROOT, commit, dcmreport, unused_port, write_instance
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
 from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE
 
@@ -46,8 +50,10 @@ def test_all_committed_on_the_same_association(listen: Any, study: Path, tmp_pat
     assert result["failed"] == []
     pacs.finish()
     request, sent = pacs.json_lines()  # the N-ACTION, kept and shown like a report; its result
-    assert (request["kind"], request["event_type_id"], request["status"]) == ("n-action", 1, 0)
-    assert request["answer_sent"] is True
+    assert (request["kind"], request["action_type_id"], request["status"]) == ("n-action", 1, 0)
+    assert request["action_name"] == "Request Storage Commitment"
+    assert "event_type_id" not in request and "event_name" not in request
+    assert request["answer_sent"] is True and request["findings"] == []
     assert (sent["kind"], sent["delivered"], sent["delivered_on"]) == (
         "commitment-result",
         True,
@@ -55,6 +61,7 @@ def test_all_committed_on_the_same_association(listen: Any, study: Path, tmp_pat
     )
     assert (sent["response"]["status"], sent["attempts"]) == (0, 1)
     [request_file] = (Path(f) for f in request["files"] if f.endswith(".json"))
+    assert f"-a1-{STGCMT_INSTANCE}" in request_file.name  # its Action Type, not an event
     result_file = request_file.with_name(f"{request_file.stem}-result.json")
     assert sorted(kept.glob("*.json")) == sorted([request_file, result_file])
     assert sent["files"] == [str(result_file)]
@@ -142,6 +149,8 @@ def test_a_result_on_a_new_association_is_shown_as_text(listen: Any, study: Path
 DECIDE = """\
 import json, os, sys
 request = json.load(open(os.environ["DCMREPORT_RECORD"]))  # the kept N-ACTION's record
+if (os.environ["DCMREPORT_ACTION_TYPE_ID"], os.environ["DCMREPORT_EVENT_TYPE_ID"]) != ("1", ""):
+    sys.exit(9)  # an N-ACTION has an Action Type, and no event
 items = request["dataset"]["00081199"]["Value"]
 uids = [item["00081155"]["Value"][0] for item in items]
 print(json.dumps({"committed": uids[:1], "failed": {uids[1]: "no-such-object-instance",
@@ -326,5 +335,316 @@ def test_requests_listen_does_not_serve_get_the_standards_status(
     listener.finish()
     stderr = "".join(listener.stderr)
     assert "Traceback" not in stderr
-    if status != 0x0123:  # a storage commitment request is shown as a record instead
-        assert f"refused {request_kind} from REQUESTOR" in stderr
+    assert f"refused {request_kind.split()[0]} from REQUESTOR" in stderr
+
+
+# --- every request judged (PS3.4 J.3.2, PS3.7 10.1.4.1.10) -----------------------------------
+
+# A result, if one were decided, is shown at once: no --peer to deliver it to, no retry.
+SHOWN_AT_ONCE = ("--commitment-on", "new", "--commitment-retries", "0")
+TRANSACTION = f"{ROOT}.99"
+ABSENT = object()  # an attribute left out, not empty
+
+
+def reference(class_uid: object = CT, instance_uid: object = f"{ROOT}.0") -> Dataset:
+    """A Referenced SOP Sequence item; ABSENT leaves its attribute out."""
+    item = Dataset()
+    if class_uid is not ABSENT:
+        item.ReferencedSOPClassUID = class_uid
+    if instance_uid is not ABSENT:
+        item.ReferencedSOPInstanceUID = instance_uid
+    return item
+
+
+def request_information(uid: object = TRANSACTION, items: object = ABSENT) -> Dataset:
+    """Action Information with ``uid`` and ``items`` (one well-formed item by default)."""
+    ds = Dataset()
+    if uid is not ABSENT:
+        ds.TransactionUID = uid
+    ds.ReferencedSOPSequence = [reference()] if items is ABSENT else items
+    if items is None:
+        del ds.ReferencedSOPSequence
+    return ds
+
+
+def send_actions(port: int, *requests: tuple[Dataset | None, int, str]) -> list[int]:
+    """Plain pynetdicom as a modality that breaks the rules: each (Action Information,
+    Action Type, Requested SOP Instance) as given, on one association; the statuses."""
+    ae = AE(ae_title="REQUESTOR")
+    ae.add_requested_context(STGCMT)
+    assoc = ae.associate("127.0.0.1", port)
+    assert assoc.is_established
+    statuses = []
+    for information, action_type, instance in requests:
+        status, _ = assoc.send_n_action(information, action_type, STGCMT, instance)
+        statuses.append(int(status.Status))
+    assoc.release()
+    return statuses
+
+
+MALFORMED = [
+    (
+        "no-transaction-uid",
+        lambda: request_information(ABSENT),
+        1,
+        0x0115,
+        "missing-transaction-uid",
+    ),
+    (
+        "empty-transaction-uid",
+        lambda: request_information(""),
+        1,
+        0x0115,
+        "missing-transaction-uid",
+    ),
+    (
+        "invalid-transaction-uid",
+        lambda: request_information("1.2.abc"),
+        1,
+        0x0115,
+        "invalid-transaction-uid",
+    ),
+    ("no-sequence", lambda: request_information(items=None), 1, 0x0115, "missing-references"),
+    ("empty-sequence", lambda: request_information(items=[]), 1, 0x0115, "missing-references"),
+    ("no-action-information", lambda: None, 1, 0x0115, "missing-transaction-uid"),
+    (
+        "item-without-instance-uid",
+        lambda: request_information(items=[reference(instance_uid=ABSENT)]),
+        1,
+        0x0115,
+        "invalid-reference",
+    ),
+    (
+        "item-with-empty-instance-uid",
+        lambda: request_information(items=[reference(), reference(instance_uid="")]),
+        1,
+        0x0115,
+        "invalid-reference",
+    ),
+    (
+        "item-with-invalid-class-uid",
+        lambda: request_information(items=[reference(class_uid="1.2.x")]),
+        1,
+        0x0115,
+        "invalid-reference",
+    ),
+    (
+        "same-instance-twice",
+        lambda: request_information(items=[reference(), reference(MR)]),
+        1,
+        0x0115,
+        "duplicate-reference",
+    ),
+    ("action-type-2", lambda: request_information(), 2, 0x0123, "unknown-action"),
+]
+
+
+@pytest.mark.parametrize(
+    ("information", "action_type", "status", "kind"),
+    [pytest.param(*case[1:], id=case[0]) for case in MALFORMED],
+)
+@pytest.mark.filterwarnings("ignore:Invalid value for VR UI:UserWarning")  # as a peer may send
+def test_a_malformed_request_is_refused_recorded_and_never_committed(
+    listen: Any,
+    information: Callable[[], Dataset | None],
+    action_type: int,
+    status: int,
+    kind: str,
+) -> None:
+    """The status PS3.7 gives, the rule among the record's findings, one log line, no result."""
+    pacs = listen("--aet", "PACS", "--commitment", "all", *SHOWN_AT_ONCE)
+    assert send_actions(pacs.port, (information(), action_type, STGCMT_INSTANCE)) == [status]
+    pacs.finish()
+    [record] = pacs.json_lines()  # no "commitment-result": nothing was decided, nothing sent
+    assert (record["kind"], record["status"], record["answer_sent"]) == ("n-action", status, True)
+    assert kind in [finding["kind"] for finding in record["findings"]], record["findings"]
+    assert record["error_comment"]
+    assert (record["action_type_id"], "event_type_id" in record) == (action_type, False)
+    [line] = [x for x in pacs.stderr if "refused N-ACTION from REQUESTOR" in x]
+    assert f"Action Type {action_type}): 0x{status:04X} " in line, line
+    assert record["error_comment"] in line
+    assert "Traceback" not in "".join(pacs.stderr)
+
+
+def raw_action(port: int, *args: str) -> int:
+    """An N-ACTION-RQ built by hand (tests/peers/raw_sender.py): what pynetdicom's own
+    send_n_action cannot leave out or get wrong; the status it was answered."""
+    buffer = DicomBytesIO()
+    buffer.is_little_endian, buffer.is_implicit_VR = True, False
+    write_dataset(buffer, request_information())
+    sender = subprocess.run(
+        [sys.executable, str(PEERS / "raw_sender.py"), str(port), buffer.getvalue().hex(), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert sender.returncode == 0, sender.stderr
+    return int(json.loads(sender.stdout)["status"])
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "kind"),
+    [
+        (["--action", "none"], 0x0123, "missing-action-type"),
+        (["--action", "1", "--context", CT], 0x0212, "context-mismatch"),
+        (["--action", "1", "--instance", "1.2.abc"], 0x0117, "invalid-uid"),
+    ],
+    ids=["no-action-type", "on-another-context", "invalid-requested-instance"],
+)
+def test_a_malformed_command_is_refused_by_the_standard(
+    listen: Any, args: list[str], status: int, kind: str
+) -> None:
+    pacs = listen("--aet", "PACS", "--commitment", "all", *SHOWN_AT_ONCE)
+    assert raw_action(pacs.port, *args) == status
+    pacs.finish()
+    [record] = pacs.json_lines()
+    assert kind in [f["kind"] for f in record["findings"]] and record["status"] == status
+    [line] = [x for x in pacs.stderr if "refused N-ACTION from " in x]
+    assert f"0x{status:04X}" in line
+
+
+def test_an_action_information_past_a_limit_is_refused_in_one_line(listen: Any) -> None:
+    """0x0213 Resource limitation, the problem its reason, and no finding of an absence."""
+    pacs = listen("--aet", "PACS", "--commitment", "all", "--max-elements", "8", *SHOWN_AT_ONCE)
+    many = request_information(items=[reference(instance_uid=f"{ROOT}.{n}") for n in range(9)])
+    assert send_actions(pacs.port, (many, 1, STGCMT_INSTANCE)) == [0x0213]
+    pacs.finish()
+    [record] = pacs.json_lines()
+    assert record["problem"] and record["findings"] == []
+    [line] = [x for x in pacs.stderr if "N-ACTION" in x or "report from" in x]
+    assert "refused N-ACTION from REQUESTOR" in line and "0x0213 Resource limitation" in line
+    assert record["problem"] in line
+
+
+def test_action_type_2_is_named_as_an_action_never_as_an_event(listen: Any) -> None:
+    """Storage commitment's event 2 is "Failures Exist"; its Action Type 2 is nothing."""
+    pacs = listen("--aet", "PACS", "--commitment", "all", "--format", "text")
+    assert send_actions(pacs.port, (request_information(), 2, STGCMT_INSTANCE)) == [0x0123]
+    pacs.finish()
+    shown = " ".join("".join(pacs.stdout).split())
+    assert "Action Type 2 (not defined for the class)" in shown
+    assert "Failures Exist" not in shown and "Event Type" not in shown
+    assert "unknown-action: Action Type 2 is not defined" in shown
+
+
+def test_a_record_of_action_type_2_has_no_name(listen: Any) -> None:
+    pacs = listen("--aet", "PACS", "--commitment", "all")
+    send_actions(pacs.port, (request_information(), 2, STGCMT_INSTANCE))
+    pacs.finish()
+    [record] = pacs.json_lines()
+    assert (record["action_type_id"], record["action_name"]) == (2, None)
+    assert "event_name" not in record and "event_type_id" not in record
+
+
+def test_another_instance_is_refused_with_0x0112(listen: Any) -> None:
+    pacs = listen("--aet", "PACS", "--commitment", "all", *SHOWN_AT_ONCE)
+    assert send_actions(pacs.port, (request_information(), 1, f"{ROOT}.5")) == [0x0112]
+    pacs.finish()
+    [record] = pacs.json_lines()
+    assert [f["kind"] for f in record["findings"]] == ["wrong-instance"]
+
+
+def test_a_reused_transaction_uid_is_acknowledged_and_every_instance_fails(
+    listen: Any, study: Path
+) -> None:
+    """Two commits with one Transaction UID, on two associations: the second is answered
+    Success (no N-ACTION-RSP status means it) and its result fails each instance with
+    0x0131 Duplicate transaction UID, the Failure Reason PS3.3 C.14.1.1 has for it."""
+    pacs = listen("--aet", "PACS", "--commitment", "all")
+    uid = ("--transaction-uid", TRANSACTION)
+    code, first = commit(pacs.port, study, *uid)
+    assert code == 0 and len(first["committed"]) == 3, first
+    code, second = commit(pacs.port, study, *uid)
+    assert code == 6, second
+    assert second["action_status"]["status"] == 0 and second["committed"] == []
+    assert [f["failure_reason"] for f in second["failed"]] == [0x0131] * 3
+    pacs.finish()
+    lines = pacs.json_lines()
+    request_1, request_2 = (x for x in lines if x["kind"] == "n-action")  # in the order sent
+    # the results by what they say: each is shown from a thread of its own
+    result_1, result_2 = sorted(
+        (x for x in lines if x["kind"] == "commitment-result"), key=lambda x: len(x["failed"])
+    )
+    assert request_1["findings"] == [] and result_1["failed"] == []
+    assert [f["kind"] for f in request_2["findings"]] == ["duplicate-transaction-uid"]
+    assert request_2["status"] == 0
+    assert (result_2["policy"], result_2["event_type_id"]) == ("all", 2)
+    assert "already in use" in result_2["fallback"]
+    [line] = [x for x in pacs.stderr if f"reuses Transaction UID {TRANSACTION}" in x]
+    assert "every instance with 0x0131" in line
+
+
+def test_a_transaction_uid_of_a_refused_request_counts_as_used(listen: Any) -> None:
+    """PS3.4 J.3.2.1.2: after a failure status the UID "shall not be reused"."""
+    pacs = listen("--aet", "PACS", "--commitment", "all", *SHOWN_AT_ONCE)
+    twice = request_information(items=[reference(), reference()])
+    assert send_actions(
+        pacs.port, (twice, 1, STGCMT_INSTANCE), (request_information(), 1, STGCMT_INSTANCE)
+    ) == [0x0115, 0x0000]
+    pacs.finish()
+    refused_one, acknowledged, result = pacs.json_lines()
+    assert "duplicate-transaction-uid" not in [f["kind"] for f in refused_one["findings"]]
+    assert [f["kind"] for f in acknowledged["findings"]] == ["duplicate-transaction-uid"]
+    assert [f["failure_reason"] for f in result["failed"]] == [0x0131]
+
+
+@pytest.mark.parametrize(
+    ("body", "statuses"),
+    [
+        ("import sys; sys.exit(0)", [0x0115, 0x0000]),
+        ("import sys; print('0x0213 busy'); sys.exit(1)", [0x0115, 0x0213]),
+    ],
+    ids=["program-accepts", "program-refuses"],
+)
+def test_exec_decides_may_refuse_a_request_never_accept_a_refused_one(
+    listen: Any, tmp_path: Path, body: str, statuses: list[int]
+) -> None:
+    pacs = listen(
+        *("--aet", "PACS", "--commitment", "all", *SHOWN_AT_ONCE),
+        *("--exec", str(program(tmp_path, body)), "--exec-decides"),
+    )
+    malformed = request_information(items=[])
+    assert (
+        send_actions(
+            pacs.port,
+            (malformed, 1, STGCMT_INSTANCE),
+            (request_information(f"{ROOT}.98"), 1, STGCMT_INSTANCE),
+        )
+        == statuses
+    )
+    pacs.finish()
+    results = [x for x in pacs.json_lines() if x["kind"] == "commitment-result"]
+    assert [r["transaction_uid"] for r in results] == ([f"{ROOT}.98"] if statuses[1] == 0 else [])
+
+
+def test_answer_findings_no_serves_what_can_be_served(listen: Any, study: Path) -> None:
+    """The permissive sink: findings kept and shown, the request committed by the policy,
+    a reused Transaction UID too; refused only what cannot be served at all."""
+    pacs = listen(
+        *("--aet", "PACS", "--commitment", "all", "--answer-findings", "no", *SHOWN_AT_ONCE)
+    )
+    sloppy = request_information(items=[reference(), reference(MR), reference(instance_uid="")])
+    assert send_actions(
+        pacs.port,
+        (sloppy, 1, STGCMT_INSTANCE),
+        (request_information(), 1, STGCMT_INSTANCE),
+        (request_information(), 2, STGCMT_INSTANCE),
+        (request_information(items=[]), 1, STGCMT_INSTANCE),
+    ) == [0x0000, 0x0000, 0x0123, 0x0115]
+    pacs.finish()
+    lines = pacs.json_lines()
+    records = [x for x in lines if x["kind"] == "n-action"]
+    results = [x for x in lines if x["kind"] == "commitment-result"]
+    assert [sorted({f["kind"] for f in r["findings"]}) for r in records] == [
+        ["duplicate-reference", "invalid-reference"],
+        ["duplicate-transaction-uid"],
+        ["unknown-action"],
+        ["duplicate-transaction-uid", "missing-references"],
+    ]
+    assert sorted((len(r["committed"]), r["failed"], r["fallback"]) for r in results) == [
+        (1, [], None),
+        (3, [], None),
+    ]  # sorted: each result is shown from a thread of its own
+    stderr = "".join(pacs.stderr)
+    assert "decided by the policy all the same (--answer-findings no)" in stderr
+    assert stderr.count("refused N-ACTION from REQUESTOR") == 2

@@ -536,4 +536,5 @@ def test_listen_commitment_with_dcmjs_as_the_modality(
     pacs.finish()
     request, sent = pacs.json_lines()
     assert request["kind"] == "n-action" and request["calling_aet"] == "MODALITY"
+    assert (request["action_type_id"], request["findings"]) == (1, [])  # judged well-formed
     assert (sent["delivered"], sent["delivered_on"], sent["response"]["status"]) == (True, on, 0)

@@ -19,6 +19,7 @@ from dcmreport.dicom.records import (
     AssociationInfo,
     Delivery,
     Finding,
+    MessageKind,
     ReceivedReport,
     ReportRecord,
     ResponseStatus,
@@ -57,6 +58,24 @@ def record(
     info = AssociationInfo("SENDER", "DCMREPORT", "127.0.0.1:40000", 16382, "1.2.3", None)
     report = ReceivedReport(info, 1, "1.2.840.10008.1.2.1", 7, STGCMT, f"{STGCMT}.1", 1, ds)
     return ReportRecord(report, answer, (), findings, delivery)
+
+
+def action(action_type_id: int | None) -> ReportRecord:
+    """A storage commitment request (N-ACTION) as the listener records it."""
+    info = AssociationInfo("MODALITY", "PACS", "127.0.0.1:40000", 16382, "1.2.3", None)
+    report = ReceivedReport(
+        info,
+        1,
+        "1.2.840.10008.1.2.1",
+        7,
+        STGCMT,
+        f"{STGCMT}.1",
+        None,
+        commitment(1),
+        kind=MessageKind.N_ACTION,
+        action_type_id=action_type_id,
+    )
+    return ReportRecord(report, SUCCESS)
 
 
 def text(rec: ReportRecord, full: bool = False) -> str:
@@ -120,6 +139,29 @@ def test_json_findings_are_objects() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("action_type_id", "name"), [(1, "Request Storage Commitment"), (2, None), (None, None)]
+)
+def test_json_names_an_action_as_an_action(action_type_id: int | None, name: str | None) -> None:
+    """Never storage commitment's event 2, "Failures Exist", for its undefined Action Type 2."""
+    form = record_json(action(action_type_id))
+    assert (form["kind"], form["action_type_id"], form["action_name"]) == (
+        "n-action",
+        action_type_id,
+        name,
+    )
+    assert "event_type_id" not in form and "event_name" not in form
+
+
+def test_json_of_a_report_keeps_its_event() -> None:
+    form = record_json(record())
+    assert (form["event_type_id"], form["event_name"]) == (
+        1,
+        "Storage Commitment Request Successful",
+    )
+    assert "action_type_id" not in form and "action_name" not in form
+
+
 def test_json_keeps_large_data_sets_whole() -> None:
     """Only the text view summarises: programs get every item and every byte."""
     ds = commitment(10)
@@ -152,6 +194,21 @@ def test_text_shows_an_answer_that_was_not_sent() -> None:
     assert f"0x0000 Success  (not sent: {ABORTED})" in shown
     assert "not sent" not in text(record(delivery=Delivery(True)))
     assert "not sent" not in text(record())  # pending: not tried yet
+
+
+@pytest.mark.parametrize(
+    ("action_type_id", "shown"),
+    [
+        (1, "Action Type 1 Request Storage Commitment"),
+        (2, "Action Type 2 (not defined for the class)"),
+        (None, "Action Type (absent)"),
+    ],
+)
+def test_text_names_an_action_as_an_action(action_type_id: int | None, shown: str) -> None:
+    out = " ".join(text(action(action_type_id)).split())
+    assert shown in out and "N-ACTION" in out
+    assert "Event Type" not in out and "Failures Exist" not in out
+    assert "Action Information" in out
 
 
 def test_text_lists_findings_with_their_kind() -> None:

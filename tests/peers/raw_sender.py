@@ -1,13 +1,15 @@
-"""Send one N-EVENT-REPORT-RQ exactly as given, bypassing pynetdicom's checks.
+"""Send one N-EVENT-REPORT-RQ (or N-ACTION-RQ) exactly as given, bypassing pynetdicom's checks.
 
     python raw_sender.py PORT [HEX] [--class UID] [--context UID] [--instance UID]
-                         [--event N] [--abort SECONDS]
+                         [--event N | --action N|none] [--abort SECONDS]
 
 The Event Information is HEX (Explicit VR Little Endian bytes), by default
 elements whose values are invalid for their VRs. Prints the response as JSON
 (``{"status": ..., "event_type_id": ...}``), or, with ``--abort``, aborts the
 association that many seconds after sending, without reading the response (a
-sender whose DIMSE timeout passed, or that was interrupted).
+sender whose DIMSE timeout passed, or that was interrupted). ``--action`` sends
+an N-ACTION-RQ instead, HEX its Action Information, with that Action Type ID
+(``none``: without one) on the Requested SOP Class and Instance.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from io import BytesIO
 
 from pynetdicom import AE
-from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.dimse_primitives import N_ACTION, N_EVENT_REPORT
 
 EXPLICIT = "1.2.840.10008.1.2.1"
 STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
@@ -38,12 +40,7 @@ def main(args: argparse.Namespace) -> int:
     if not assoc.is_established:
         print(json.dumps({"error": "no association"}))
         return 1
-    req = N_EVENT_REPORT()
-    req.MessageID = 1
-    req.AffectedSOPClassUID = args.sop_class
-    req.AffectedSOPInstanceUID = args.instance
-    req.EventTypeID = args.event
-    req.EventInformation = BytesIO(args.hex)
+    req = request(args)
     assoc._reactor_checkpoint.clear()  # keep the reactor off the response queue, as send_*() do
     while not assoc._is_paused:
         pass
@@ -58,10 +55,30 @@ def main(args: argparse.Namespace) -> int:
     assoc.release()
     answer = {"status": None if rsp is None else rsp.Status}
     if rsp is not None:
-        answer["event_type_id"] = rsp.EventTypeID
+        answer["event_type_id"] = getattr(rsp, "EventTypeID", None)
         answer["error_comment"] = rsp.ErrorComment
     print(json.dumps(answer))
     return 0
+
+
+def request(args: argparse.Namespace) -> N_EVENT_REPORT | N_ACTION:
+    """The request as given: a report, or with ``--action`` an N-ACTION."""
+    if args.action is None:
+        report = N_EVENT_REPORT()
+        report.MessageID = 1
+        report.AffectedSOPClassUID = args.sop_class
+        report.AffectedSOPInstanceUID = args.instance
+        report.EventTypeID = args.event
+        report.EventInformation = BytesIO(args.hex)
+        return report
+    action = N_ACTION()
+    action.MessageID = 1
+    action.RequestedSOPClassUID = args.sop_class
+    action.RequestedSOPInstanceUID = args.instance
+    if args.action != "none":
+        action.ActionTypeID = int(args.action)
+    action.ActionInformation = BytesIO(args.hex)
+    return action
 
 
 def arguments() -> argparse.Namespace:
@@ -73,6 +90,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--context", default=None, help="abstract syntax (default: the class)")
     parser.add_argument("--instance", default="1.2.840.10008.1.20.1.1")
     parser.add_argument("--event", type=int, default=1)
+    parser.add_argument("--action", default=None, help="an N-ACTION of this Action Type, or none")
     parser.add_argument("--abort", type=float, default=None, metavar="SECONDS")
     return parser.parse_args()
 
