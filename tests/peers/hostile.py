@@ -486,12 +486,16 @@ def report_case(
     transfer_syntax: str = EXPLICIT,
     timeout: float = 10.0,
 ) -> Outcome:
-    """One association carrying one request built from ``fields``; read until it ends."""
+    """One association carrying one request built from ``fields``; read until it ends. The
+    request goes once the association is accepted (the defect is in the request, not in
+    its timing: sent earlier, it would be aborted by PS3.8 on a loaded machine)."""
     instance = fields.get(AFFECTED_INSTANCE, b"").decode("ascii", "replace")
     steps = report_stream(instance, dataset, transfer_syntax, fields)[:2]
     if dataset is None and fields.get(DATASET_TYPE) == us(NO_DATASET):
         steps[1] = message(1, command(fields), None)
-    return exchange(host, port, steps, timeout, wait_for=_answered, then=RELEASE_RQ)
+    return exchange(
+        host, port, steps, timeout, wait_for=_answered, then=RELEASE_RQ, step_wait=timeout
+    )
 
 
 # --- case families ---------------------------------------------------------------------------
@@ -632,13 +636,14 @@ def dimse_defect(host: str, port: int, name: str, message_id: int) -> Outcome:
 
 
 def raw_command(host: str, port: int, cmd: bytes, dataset: bytes | None, timeout: float) -> Outcome:
-    """An association carrying raw command bytes (maybe not a command set at all)."""
+    """An association carrying raw command bytes (maybe not a command set at all), sent once
+    the association is accepted."""
     steps = [
         associate_rq([presentation_context(1, REPORT_CLASS, [EXPLICIT])]),
         message(1, cmd, dataset),
         RELEASE_RQ,
     ]
-    return exchange(host, port, steps, timeout)
+    return exchange(host, port, steps, timeout, step_wait=timeout)
 
 
 def random_pdus(host: str, port: int, rng: random.Random, timeout: float = 1.0) -> Outcome:
