@@ -172,6 +172,15 @@ def parse(argv: list[str]) -> dict[str, Any]:
         return dict(command.make_context(name, rest, parent=root).params)
 
 
+def reactor_caught_up(assoc: Any) -> None:
+    """Before a plain pynetdicom requestor's next request on ``assoc``: wait until its
+    association loop has run after the last one. pynetdicom 3.0.4's loop can otherwise
+    take the next response off the queue itself (its pause between two ``send_*()`` is
+    racy, more so on a loaded machine), and the sender waits out its DIMSE timeout."""
+    while assoc._is_paused and assoc.is_established:
+        time.sleep(0)
+
+
 def unused_port() -> int:
     """A port nothing listens on (bound then closed)."""
     with socket.socket() as s:

@@ -17,7 +17,16 @@ from typing import Any
 
 import pytest
 from certs import Certs
-from helpers import CT, PEERS, ROOT, commit, dcmreport, unused_port, write_instance
+from helpers import (
+    CT,
+    PEERS,
+    ROOT,
+    commit,
+    dcmreport,
+    reactor_caught_up,
+    unused_port,
+    write_instance,
+)
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomBytesIO
@@ -376,6 +385,7 @@ def send_actions(port: int, *requests: tuple[Dataset | None, int, str]) -> list[
     assert assoc.is_established
     statuses = []
     for information, action_type, instance in requests:
+        reactor_caught_up(assoc)
         status, _ = assoc.send_n_action(information, action_type, STGCMT, instance)
         statuses.append(int(status.Status))
     assoc.release()

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 import pynetdicom
 import pytest
-from helpers import SPEEDUPS, cli_env
+from helpers import SPEEDUPS, cli_env, reactor_caught_up
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
@@ -364,6 +364,7 @@ def test_serve_in_order_serves_on_the_association_thread() -> None:
             assoc = ae.associate("127.0.0.1", server.socket.getsockname()[1], ae_title="PEER")
             assert assoc.is_established
             for message_id in range(1, 6):
+                reactor_caught_up(assoc)
                 status, _ = assoc.send_n_event_report(
                     None, 1, STORAGE_COMMITMENT, "1.2.3.4", msg_id=message_id
                 )

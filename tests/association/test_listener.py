@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from helpers import PEERS
+from helpers import PEERS, Background
 from pydicom import Dataset
 from pynetdicom import AE, build_role, evt
 
@@ -229,13 +229,14 @@ def _showing_slowly(show: Callable[[ReportRecord, Any], None]) -> Listener:
     return server
 
 
-def _send_reports(assoc: Any, numbers: range) -> None:
-    """Reports with these message IDs, each answered Success before the next goes."""
-    ds = Dataset()
-    ds.PatientID = "X"
-    for n in numbers:
-        status, _ = assoc.send_n_event_report(ds, 1, "1.2.3.4.5.6.7", "1.2.3", msg_id=n)
-        assert status.Status == 0
+def _send_reports(port: int, count: int) -> Background:
+    """``dcmreport send-report --repeat COUNT`` on one association: it reads its own responses
+    (a plain pynetdicom requestor sending back to back may lose one to its own loop)."""
+    return Background(
+        [sys.executable, "-m", "dcmreport", "send-report", f"LISTENER@127.0.0.1:{port}",
+         "--class", "1.2.3.4.5.6.7", "--event", "1", "--instance", "1.2.3", "--repeat",
+         str(count), "--format", "json", "PatientID=X"]
+    )  # fmt: skip
 
 
 class _Gate:
@@ -259,10 +260,8 @@ def test_a_slow_record_does_not_hold_the_peers_release_and_is_kept_in_order() ->
     gate = _Gate()
     server = _showing_slowly(gate)
     try:
-        assoc = associate(server.port, [("1.2.3.4.5.6.7", ["1.2.840.10008.1.2"])])
-        _send_reports(assoc, range(1, 4))
-        assoc.release()  # answered while no record has been shown
-        assert not assoc.is_established and assoc.is_released
+        sender = _send_reports(server.port, 3)
+        assert sender.finish(sig=None, timeout=60) == 0, "".join(sender.stderr)  # released
         assert gate.shown == [] and server.in_flight() == 3  # still to be recorded
     finally:
         gate.opened.set()
@@ -278,24 +277,18 @@ def test_an_association_waits_when_its_records_fall_behind() -> None:
 
     gate = _Gate()
     server = _showing_slowly(gate)
+    last = MAX_WAITING_RECORDS + 6
+    sender = _send_reports(server.port, last)
     try:
-        assoc = associate(server.port, [("1.2.3.4.5.6.7", ["1.2.840.10008.1.2"])])
-        _send_reports(assoc, range(1, 2))
-        assert gate.first.wait(30)  # report 1's record is being shown (held by the gate)
-        last = MAX_WAITING_RECORDS + 6
-        sender = threading.Thread(target=_send_reports, args=(assoc, range(2, last + 1)))
-        sender.start()
-        # Reports 2 .. MAX + 1 wait as records; report MAX + 2 waits for a place among them
-        # before it is answered (places are taken in the order of the answers), and the
-        # association reads nothing more.
+        # Report 1's record is shown (held by the gate), reports 2 .. MAX + 1 wait as records;
+        # report MAX + 2 waits for a place among them before it is answered (places are taken
+        # in the order of the answers), and the association reads nothing more.
         held = MAX_WAITING_RECORDS + 1
-        assert server.wait(lambda: server.answered == held, 30), server.answered
+        assert server.wait(lambda: server.answered == held, 60), server.answered
         assert not server.wait(lambda: server.answered > held, 0.5), server.answered
         gate.opened.set()
-        sender.join(60)
-        assert not sender.is_alive()
+        assert sender.finish(sig=None, timeout=60) == 0, "".join(sender.stderr)
         assert server.wait(lambda: server.answered == last, 30), server.answered  # counted
-        assoc.release()
     finally:
         gate.opened.set()
         server.stop(grace=10)
