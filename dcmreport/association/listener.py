@@ -20,6 +20,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from io import BytesIO
 from typing import Any, Protocol, cast
 
 from pydicom import Dataset
@@ -31,6 +32,7 @@ from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport.association import internals, tls
+from dcmreport.association.budget import InFlight, MemoryBudget
 from dcmreport.association.common import (
     Settings,
     association_info,
@@ -109,6 +111,7 @@ class ListenOptions:
     reject: tuple[int, int, int] | None = None  # reject every association with this
     dataset_limits: DatasetLimits = field(default_factory=DatasetLimits)
     pdu_timeout: float = 10.0  # a whole PDU must arrive within this, however it trickles
+    memory_budget: int = 256 * 1024 * 1024  # data sets in flight, all associations (budget.py)
 
 
 def _supported_contexts(
@@ -162,6 +165,11 @@ def _established_info(assoc: Association) -> AssociationInfo:
     return info
 
 
+def _data_set(req: N_EVENT_REPORT | N_ACTION) -> BytesIO | None:
+    """A request's data set as received: Action or Event Information."""
+    return req.ActionInformation if isinstance(req, N_ACTION) else req.EventInformation
+
+
 def received_report(
     assoc: Association, req: Any, context: PresentationContext, limits: DatasetLimits
 ) -> ReceivedReport:
@@ -171,7 +179,11 @@ def received_report(
     what = "Action Information" if action else "Event Information"
     decoded, problem, problem_status = None, None, PROCESSING_FAILURE
     try:
-        raw = req.ActionInformation if action else req.EventInformation
+        raw = _data_set(req)
+        if isinstance(raw, InFlight) and raw.refused:
+            raise LimitExceeded(
+                "the data sets in flight would pass the memory budget (--memory-budget)"
+            )
         decoded = decode_data_set(raw, context, limits)
     except LimitExceeded as exc:  # PS3.7: not performed due to resource limitation
         problem, problem_status = f"refused the {what}: {exc}", RESOURCE_LIMITATION
@@ -415,6 +427,7 @@ class Listener:
         self._background = 0  # work started by an ActionService, running in its threads
         self._counts: dict[int, list[int]] = {}  # id(association) -> [received, answered]
         self._lock = threading.Condition()
+        self._budget = MemoryBudget(options.memory_budget)
         self._ae = make_ae(settings)
         self._ae.require_called_aet = options.require_called_aet
         self._ae.require_calling_aet = list(options.allowed_calling_aets)
@@ -482,7 +495,7 @@ class Listener:
             pdu_timeout=self._options.pdu_timeout,
             message_timeout=self._settings.dimse_timeout,
         )
-        guards.bound_reading(event.assoc, limits, self._log_refused)
+        guards.bound_reading(event.assoc, limits, self._log_refused, self._budget)
         guards.whole_messages(event.assoc)
 
     def _log_refused(self, assoc: Association, why: str) -> None:
@@ -598,22 +611,24 @@ class Listener:
                     record.report.message_id,
                     delivery.reason,
                 )
-            recorder.fill(place, lambda: self._record(assoc, record))
+            recorder.fill(place, lambda: self._record(assoc, record, req))
             handed_on = True
         finally:
             if not handed_on:
                 if place is not None:
                     recorder.fill(place, _nothing)
-                self._landed()
+                self._landed(req)
 
-    def _record(self, assoc: Association, record: ReportRecord) -> None:
+    def _record(
+        self, assoc: Association, record: ReportRecord, req: N_EVENT_REPORT | N_ACTION
+    ) -> None:
         """In the association's recorder: recorded and shown, then an N-ACTION's service."""
         try:
             self._finish(record)
             if record.report.kind is MessageKind.N_ACTION and self._actions is not None:
                 self._actions.answered(assoc, record, self._run_in_background)
         finally:
-            self._landed()
+            self._landed(req)
 
     def _run_in_background(self, name: str, work: Callable[[], None]) -> bool:
         """Run ``work`` in a thread of its own, in flight until it ends (see ActionService)."""
@@ -638,8 +653,12 @@ class Listener:
         threading.Thread(target=run, name=name, daemon=True).start()
         return True
 
-    def _landed(self) -> None:
-        """A report is no longer in flight: answered, recorded and shown (or given up)."""
+    def _landed(self, req: N_EVENT_REPORT | N_ACTION) -> None:
+        """A report is no longer in flight: answered, recorded and shown (or given up); its
+        data set's share of the memory budget is given back."""
+        raw = _data_set(req)
+        if isinstance(raw, InFlight):
+            raw.release()
         with self._lock:
             self._in_flight -= 1
             self._lock.notify_all()

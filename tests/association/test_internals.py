@@ -22,10 +22,11 @@ from pydicom import Dataset
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
-from pynetdicom.dimse_messages import N_EVENT_REPORT_RSP
+from pynetdicom.dimse_messages import N_EVENT_REPORT_RSP, DIMSEMessage
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
 from pynetdicom.dsutils import encode
 from pynetdicom.dul import DULServiceProvider
+from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.presentation import build_context
 from pynetdicom.transport import AssociationSocket
 
@@ -185,6 +186,22 @@ def test_receive_primitive_builds_messages_as_the_batch_does() -> None:
     assert "if self.message.decode_msg(primitive, self.assoc):" in receive
     assert 'evt.trigger(self.assoc, evt.EVT_DIMSE_RECV, {"message": self.message})' in receive
     assert parameters(DIMSEServiceProvider.receive_primitive) == ["self", "primitive"]
+
+
+def test_data_set_fragments_are_written_to_the_messages_buffer() -> None:
+    """Item 8, the memory budget: ``decode_msg`` writes each data set fragment, without its
+    control header, into ``self.data_set`` (a BytesIO made per message, empty until the first
+    data fragment), which becomes the request's Event or Action Information; and a P_DATA's
+    presentation data value list is set as ``[[context ID, bytes]]``."""
+    decode = inspect.getsource(DIMSEMessage.decode_msg)
+    assert "cast(BytesIO, self.data_set).write(data[1:])" in decode
+    assert "self.data_set: BytesIO | None = BytesIO()" in inspect.getsource(DIMSEMessage.__init__)
+    convert = inspect.getsource(DIMSEMessage.message_to_primitive)
+    assert "setattr(primitive, dataset_keyword, self.data_set)" in convert
+    primitive = P_DATA()
+    primitive.presentation_data_value_list = [[1, b"\x02"]]  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        primitive.presentation_data_value_list = [(1, b"\x02")]
 
 
 # --- the guards at work --------------------------------------------------------------------

@@ -82,7 +82,12 @@ The guards
    ``DIMSEServiceProvider.receive_primitive`` and ``StateMachine.do_action``
    (:func:`~guards.bound_reading`): a command pynetdicom cannot decode, or an
    event its state table does not allow, kills the reader's thread without an
-   A-ABORT; we send one.
+   A-ABORT; we send one. For an acceptor's memory budget, the same
+   ``receive_primitive`` gets each data set fragment paid for first
+   (:func:`~guards.bound_reading`, ``dcmreport.association.budget``): the
+   buffer ``DIMSEMessage.decode_msg`` writes fragments into,
+   ``message.data_set``, is replaced by one that pays for what is written, and
+   a fragment that does not fit goes on as its control header alone.
 9. ``negotiate_as_acceptor`` indexes the first transfer syntax of every
    proposed context it rejects, and fails in its thread, answering nothing,
    on a context that proposes none (:func:`~guards.placeholder_transfer_syntax`).

@@ -1,0 +1,100 @@
+"""The memory budget: the data sets in flight, across all associations, within one limit.
+
+``--max-dataset-size`` bounds one message; nothing else bounded the total,
+so ten peers each sending a data set under that limit at once could take
+gigabytes. Each received data set fragment is reserved from one
+:class:`MemoryBudget` before pynetdicom buffers it, at what it costs in
+memory until its report is recorded and shown (:data:`COST_PER_BYTE`); a
+message whose next fragment does not fit is refused whole: its buffered
+bytes are dropped, the rest of its fragments are not buffered, and its
+request is answered 0x0213 (resources). The reservation is returned when the
+report lands, or, whatever happens to the message, when its buffer is freed.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from io import BytesIO
+
+# A received byte is held twice at most until its report lands: the buffer it arrives in,
+# and the decoded value (which the Part 10 file and the record are written from).
+COST_PER_BYTE = 2
+
+
+class MemoryBudget:
+    """Bytes reserved for data sets in flight; thread-safe, never above ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._used = 0
+        self._lock = threading.Lock()
+
+    @property
+    def used(self) -> int:
+        with self._lock:
+            return self._used
+
+    def reserve(self, count: int) -> bool:
+        """Take ``count`` bytes if they fit; False (nothing taken) if they do not."""
+        with self._lock:
+            if self._used + count > self.limit:
+                return False
+            self._used += count
+            return True
+
+    def give_back(self, count: int) -> None:
+        with self._lock:
+            self._used -= count
+
+
+class _Ticket:
+    """What one data set holds of the budget, given back once."""
+
+    def __init__(self, budget: MemoryBudget) -> None:
+        self.budget = budget
+        self.held = 0
+        self._lock = threading.Lock()
+
+    def take(self, count: int) -> bool:
+        if not self.budget.reserve(count):
+            return False
+        with self._lock:
+            self.held += count
+        return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            held, self.held = self.held, 0
+        if held:
+            self.budget.give_back(held)
+
+
+class InFlight(BytesIO):
+    """A received data set's buffer (pynetdicom writes its fragments here), paid for from the
+    budget as they arrive; ``refused`` once one did not fit, and then kept empty."""
+
+    def __init__(self, budget: MemoryBudget) -> None:
+        super().__init__()
+        self.refused = False
+        self._ticket = _Ticket(budget)
+        # Whatever becomes of the message (an association aborted mid-message, a request
+        # never served), its reservation ends with its buffer.
+        weakref.finalize(self, self._ticket.give_back)
+
+    def admit(self, count: int) -> bool:
+        """Pay for ``count`` more bytes; if they do not fit, drop what was buffered, give its
+        reservation back and refuse this data set: False from then on."""
+        if self.refused:
+            return False
+        if self._ticket.take(count * COST_PER_BYTE):
+            return True
+        self.refused = True
+        self.seek(0)
+        self.truncate()
+        self._ticket.give_back()
+        return False
+
+    def release(self) -> None:
+        """The report landed (recorded and shown): its reservation is given back."""
+        self._ticket.give_back()
