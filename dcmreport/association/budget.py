@@ -9,6 +9,9 @@ message whose next fragment does not fit is refused whole: its buffered
 bytes are dropped, the rest of its fragments are not buffered, and its
 request is answered 0x0213 (resources). The reservation is returned when the
 report lands, or, whatever happens to the message, when its buffer is freed.
+
+An eighth of the budget is kept for small data sets (up to :data:`SMALL`
+bytes): while large ones fill the rest, ordinary reports are still accepted.
 """
 
 from __future__ import annotations
@@ -20,6 +23,12 @@ from io import BytesIO
 # A received byte is held twice at most until its report lands: the buffer it arrives in,
 # and the decoded value (which the Part 10 file and the record are written from).
 COST_PER_BYTE = 2
+SMALL = 1024 * 1024  # a data set up to this size may use the eighth kept for small ones
+
+
+def holds(limit: int, size: int) -> bool:
+    """Whether a budget of ``limit`` bytes can take one data set of ``size`` bytes."""
+    return size * COST_PER_BYTE <= limit - limit // 8
 
 
 class MemoryBudget:
@@ -35,10 +44,12 @@ class MemoryBudget:
         with self._lock:
             return self._used
 
-    def reserve(self, count: int) -> bool:
-        """Take ``count`` bytes if they fit; False (nothing taken) if they do not."""
+    def reserve(self, count: int, small: bool) -> bool:
+        """Take ``count`` bytes if they fit (a large data set's within seven eighths of the
+        limit); False (nothing taken) if they do not."""
+        ceiling = self.limit if small else self.limit - self.limit // 8
         with self._lock:
-            if self._used + count > self.limit:
+            if self._used + count > ceiling:
                 return False
             self._used += count
             return True
@@ -56,8 +67,8 @@ class _Ticket:
         self.held = 0
         self._lock = threading.Lock()
 
-    def take(self, count: int) -> bool:
-        if not self.budget.reserve(count):
+    def take(self, count: int, small: bool) -> bool:
+        if not self.budget.reserve(count, small):
             return False
         with self._lock:
             self.held += count
@@ -77,6 +88,7 @@ class InFlight(BytesIO):
     def __init__(self, budget: MemoryBudget) -> None:
         super().__init__()
         self.refused = False
+        self._size = 0  # bytes received so far
         self._ticket = _Ticket(budget)
         # Whatever becomes of the message (an association aborted mid-message, a request
         # never served), its reservation ends with its buffer.
@@ -87,7 +99,8 @@ class InFlight(BytesIO):
         reservation back and refuse this data set: False from then on."""
         if self.refused:
             return False
-        if self._ticket.take(count * COST_PER_BYTE):
+        self._size += count
+        if self._ticket.take(count * COST_PER_BYTE, self._size <= SMALL):
             return True
         self.refused = True
         self.seek(0)

@@ -101,7 +101,7 @@ def test_ten_large_reports_at_once_stay_within_the_budget(
 def test_a_report_cut_off_mid_data_set_gives_its_share_back(listen: Any) -> None:
     """A peer that sends most of a data set and aborts holds nothing afterwards: a report
     needing the whole budget is then accepted."""
-    budget = 2 * COST_PER_BYTE * MIB
+    budget = int(2.3 * MIB)  # one report of 1 MiB fits; with 3/4 of another held, none would
     listener = listen("--memory-budget", str(budget), "--max-dataset-size", "1MiB")
     fields = h.report_fields(message_id=1, instance=f"{h.INSTANCE_ROOT}.1")
     whole = h.message(1, h.command(fields), _dataset(bytes(MIB - 4096)))
@@ -116,17 +116,22 @@ def test_a_report_cut_off_mid_data_set_gives_its_share_back(listen: Any) -> None
 
 
 def test_a_refused_data_set_is_emptied_and_its_share_given_back() -> None:
-    budget = MemoryBudget(100)
+    budget = MemoryBudget(16 * MIB)
     first, second = InFlight(budget), InFlight(budget)
-    assert first.admit(20) and first.write(b"x" * 20) == 20
-    assert not second.admit(31)  # 40 + 62 > 100
+    assert first.admit(MIB) and first.write(b"x" * 20) == 20
+    assert second.admit(MIB) and second.write(b"x" * 20) == 20
+    assert budget.used == 2 * COST_PER_BYTE * MIB
+    # Large data sets (over 1 MiB) stop at seven eighths of the budget: 14 MiB here.
+    assert not second.admit(6 * MIB)  # 4 + 12 = 16 MiB: over the large ones' 14
     assert second.refused and second.getvalue() == b""
-    assert budget.used == 40
+    assert budget.used == COST_PER_BYTE * MIB
     assert not second.admit(1)  # refused whole: later fragments are not paid for either
+    third = InFlight(budget)
+    assert third.admit(6 * MIB)  # 2 + 12 = 14 MiB: the large ones' ceiling
+    assert not InFlight(budget).admit(MIB + 1)  # a large one over it
+    assert InFlight(budget).admit(MIB // 2)  # a small one may use the last eighth (freed at once)
     first.release()
     first.release()  # once
-    assert budget.used == 0
-    third = InFlight(budget)
-    assert third.admit(50)
-    del third  # a buffer dropped without its report landing (an abort) gives its share back
+    assert budget.used == 6 * MIB * COST_PER_BYTE
+    del third  # a buffer dropped without its report landing gives its share back
     assert budget.used == 0

@@ -793,6 +793,9 @@ def _within_budget(
     the order the fragments arrived, so the buffer is the message's own.
     """
     dimse = assoc.dimse
+    # A message cut off by the end of the association gives its share back at once (pynetdicom's
+    # objects are freed by the cycle collector, whenever it runs).
+    assoc.bind(evt.EVT_CONN_CLOSE, lambda _: _release_unfinished(dimse.message))
 
     def admitted(data: bytes) -> bytes:
         message = dimse.message
@@ -818,6 +821,12 @@ def _within_budget(
             receive(part)
 
     return receive_within_budget
+
+
+def _release_unfinished(message: DIMSEMessage | None) -> None:
+    buffer = message.data_set if message is not None else None
+    if isinstance(buffer, InFlight):
+        buffer.release()
 
 
 def _one_pdv(context_id: int, data: bytes) -> list[tuple[int, bytes]]:

@@ -140,8 +140,8 @@ class Acceptance:
             rich_help_panel=PANEL_LIMITS,
             help="Memory for the data sets in flight across all associations, each received "
             "byte counted twice (its buffer, its decoded value) until its report is recorded "
-            "and shown; a report that would pass it is refused (0x0213). At least twice "
-            "--max-dataset-size.",
+            "and shown; a report that would pass it is refused (0x0213). An eighth is kept for "
+            "data sets up to 1 MiB. At least 16/7 of --max-dataset-size.",
         ),
     ] = 256 * 1024 * 1024
     max_depth: Annotated[
@@ -178,15 +178,16 @@ class Acceptance:
 
     def listen_options(self, association: AcceptorAssociation) -> "ListenOptions":
         """With -x the listener prefers its own transfer syntax order to the requestor's."""
-        from dcmreport.association.budget import COST_PER_BYTE
+        from dcmreport.association import budget
         from dcmreport.association.listener import ListenOptions
         from dcmreport.dicom.limits import DatasetLimits
 
-        if self.memory_budget < COST_PER_BYTE * self.max_dataset_size:
+        if not budget.holds(self.memory_budget, self.max_dataset_size):
             raise InputError(
                 f"--memory-budget {self.memory_budget:,} bytes cannot hold one data set of "
                 f"--max-dataset-size {self.max_dataset_size:,} bytes (each byte counts "
-                f"{COST_PER_BYTE} times): raise --memory-budget or lower --max-dataset-size"
+                f"{budget.COST_PER_BYTE} times, within seven eighths of the budget): raise "
+                "--memory-budget or lower --max-dataset-size"
             )
         return configured(
             ListenOptions,
