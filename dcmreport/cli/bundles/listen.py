@@ -23,6 +23,7 @@ from dcmreport.cli.options import (
     PANEL_COMMITMENT,
     PANEL_FAULTS,
     PANEL_LIMITS,
+    PANEL_OUTPUT,
     checked,
     parse_peer,
     parse_size,
@@ -412,6 +413,15 @@ class Answering:
             "is 0x0110.",
         ),
     ] = None
+    inline_binary: Annotated[
+        bool,
+        typer.Option(
+            "--inline-binary",
+            rich_help_panel=PANEL_OUTPUT,
+            help="JSON holds every binary value whole (InlineBinary). Default: one of 1 MiB "
+            "or more is a BulkDataURI into the --output-dir Part 10 file, else its length.",
+        ),
+    ] = False
     exec_command: Annotated[
         str | None,
         typer.Option(
