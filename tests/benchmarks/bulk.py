@@ -4,10 +4,10 @@
 everything a report imports is loaded, and its resident memory is read then
 (VmRSS: idle). Then ``dcmreport send-report`` sends one storage commitment
 report whose Event Information holds an OB value of SIZE bytes (Encapsulated
-Document); once the listener has shown it, it is stopped, and its peak is the
-kernel's ``ru_maxrss`` of the process (``os.wait4``). The figure is the peak
-over idle, in MB and per byte of the data set, in each form the listener can
-show or keep a report:
+Document); once the listener has shown it, its peak is read (VmHWM: not
+``ru_maxrss``, into which the kernel folds the peak of the process that started
+it) and it is stopped. The figure is the peak over idle, in MB and per byte of
+the data set, in each form the listener can show or keep a report:
 
 - ``json``: ``--format json`` to a drained pipe;
 - ``output-dir``: the same, and ``--output-dir`` keeps a Part 10 file and a record;
@@ -111,8 +111,9 @@ def measure(
         if number == 1:
             time.sleep(0.5)  # the association's threads end after its last answer
             idle = listener.vm_rss_mib()
+    peak = listener.vm_rss_mib("VmHWM")  # the report is shown: its peak is behind it
     finished = listener.stop()
-    return Measured(form, value_of(data)[1], idle, finished.peak_mib, finished.stdout, kept)
+    return Measured(form, value_of(data)[1], idle, peak, finished.stdout, kept)
 
 
 def value_of(data: Path) -> tuple[str, int]:
