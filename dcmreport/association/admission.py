@@ -158,11 +158,11 @@ class Admission:
             self._associations.pop(assoc, None)
             self._closed_by_us.discard(assoc)
 
-    def counts(self) -> tuple[int, int]:
-        """Waiting connections and associations held now."""
+    def closed_by_us(self, assoc: Association) -> bool:
+        """Whether we closed this connection: what fails on it then is no news (a TLS
+        handshake cut short), the closing's own warning said it."""
         with self._lock:
-            self._prune()
-            return len(self._waiting), len(self._associations)
+            return assoc in self._closed_by_us
 
     def _prune(self) -> None:
         """Drop associations whose thread has ended (started, and no longer alive)."""

@@ -512,6 +512,8 @@ class Listener:
         if done.error is None:
             LOG.info("TLS with %s:%s: %s", rq.address, rq.port, done.description)
             return
+        if self._admission.closed_by_us(event.assoc):
+            return  # idle too long, or made room for another: said once per address already
         message, _ = tls.explain(done.error, f"{rq.address}:{rq.port}", server_side=True)
         LOG.warning("%s; connection closed", message)
 

@@ -66,6 +66,7 @@ class Slots:
             metavar="N",
             min=0,
             rich_help_panel=PANEL_LIMITS,
+            show_default="no limit",
             help="Associations from one IP address (beyond, reject 2/3/2), and connections "
             "from it waiting to associate (beyond, its oldest closed); 0: no limit.",
         ),
