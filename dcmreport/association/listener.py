@@ -14,6 +14,7 @@ answers that were merely decided.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import weakref
@@ -32,6 +33,7 @@ from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport.association import internals, tls
+from dcmreport.association.admission import Admission, SlotLimits
 from dcmreport.association.budget import InFlight, MemoryBudget
 from dcmreport.association.common import (
     Settings,
@@ -107,7 +109,7 @@ class ListenOptions:
     allowed_calling_aets: tuple[str, ...] = ()  # if any: others get 1/1/3
     accept_classes: tuple[str, ...] = ()  # if any: other abstract syntaxes are not accepted
     own_transfer_syntax_order: bool = False  # prefer ours over the requestor's order
-    max_associations: int = 10  # beyond: 2/3/2 local limit exceeded
+    slots: SlotLimits = field(default_factory=SlotLimits)  # connections held, and how long
     reject: tuple[int, int, int] | None = None  # reject every association with this
     dataset_limits: DatasetLimits = field(default_factory=DatasetLimits)
     pdu_timeout: float = 10.0  # a whole PDU must arrive within this, however it trickles
@@ -391,6 +393,9 @@ def _who(assoc: Association) -> str:
     return f"{calling or '?'} ({rq.address}:{rq.port})"
 
 
+_UNLIMITED = 1 << 30  # pynetdicom's maximum_associations: never reached
+
+
 def _describe_rejection(assoc: Association) -> str:
     rj = cast(A_ASSOCIATE, assoc.acceptor.primitive)
     result, source, reason = (
@@ -431,7 +436,10 @@ class Listener:
         self._ae = make_ae(settings)
         self._ae.require_called_aet = options.require_called_aet
         self._ae.require_calling_aet = list(options.allowed_calling_aets)
-        self._ae.maximum_associations = options.max_associations
+        # The listener counts associations itself (Admission); pynetdicom's count, which holds
+        # connections that have not associated too, must never refuse first.
+        self._ae.maximum_associations = _UNLIMITED
+        self._admission = Admission(options.slots, guards.close_unassociated)
         self._ae.add_supported_context(VERIFICATION, list(settings.transfer_syntaxes))
         self._server: Any = None
         self._fast_path = False  # decided at start(): the switch, for every association
@@ -479,6 +487,11 @@ class Listener:
             raise InputError(
                 f"cannot listen on {self._options.bind}:{self._options.port}: {exc.strerror or exc}"
             ) from None
+        # socketserver listens with a backlog of 5: beyond 5 connections not yet accepted, the
+        # kernel drops a new one's SYN and the peer retries a second later. A burst of idle
+        # connections would make a legitimate peer wait that second; --max-waiting bounds
+        # what is held once accepted, so the kernel may queue as many as it allows.
+        self._server.socket.listen(socket.SOMAXCONN)
 
     def _on_connected(self, event: evt.Event) -> None:
         """A new connection: with the switch on, the fast path (no Nagle, no polling, no debug
@@ -497,6 +510,7 @@ class Listener:
         )
         guards.bound_reading(event.assoc, limits, self._log_refused, self._budget)
         guards.whole_messages(event.assoc)
+        self._admission.connected(event.assoc)  # last: it may close this connection at once
 
     def _log_refused(self, assoc: Association, why: str) -> None:
         """One line per peer cut off for breaking a limit."""
@@ -511,6 +525,8 @@ class Listener:
         if done.error is None:
             LOG.info("TLS with %s:%s: %s", rq.address, rq.port, done.description)
             return
+        if self._admission.closed_by_us(event.assoc):
+            return  # idle too long, or made room for another: said once per address already
         message, _ = tls.explain(done.error, f"{rq.address}:{rq.port}", server_side=True)
         LOG.warning("%s; connection closed", message)
 
@@ -521,6 +537,11 @@ class Listener:
         with self._lock:
             self._arrivals += 1
             self._last_arrival = f"{_who(assoc)} calling {str(primitive.called_ae_title).strip()}"
+        full = self._admission.requested(assoc)
+        if full is not None:
+            guards.reject(assoc, 2, 3, 2)  # transient, local limit exceeded
+            self._log_rejected(assoc, f" ({full})")
+            return
         if self._options.reject:
             guards.reject(assoc, *self._options.reject)
             self._log_rejected(assoc, " (--reject)")
@@ -709,8 +730,9 @@ class Listener:
             LOG.debug("details", exc_info=True)
 
     def _on_closed(self, event: evt.Event) -> None:
-        """-v: a summary per association."""
+        """-v: a summary per association; whatever slot it held is free."""
         assoc = event.assoc
+        self._admission.closed(assoc)
         with self._lock:
             received, answered = self._counts.pop(id(assoc), (0, 0))
         how = (

@@ -436,6 +436,7 @@ BAD_LISTENERS = [
     (["--allow-calling-aet", "@/nonexistent"], "--allow-calling-aet @/nonexistent"),
     (["--reject", "nonsense"], "--reject"),
     (["--memory-budget", "100MiB"], "cannot hold one data set of --max-dataset-size"),
+    (["--memory-budget", "16GiB", "--max-dataset-size", "8GiB"], "cannot hold one data set"),
 ]
 
 

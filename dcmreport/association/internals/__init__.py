@@ -118,6 +118,13 @@ The guards
     thread, never to ``msg_queue``. On the plain path the command set is read
     as pydicom decoded it (``message.command_set``); the fast path reads its
     bytes by hand (below).
+18. ``AssociationSocket.socket`` (:func:`~guards.close_unassociated`): a
+    connection that has not sent its A-ASSOCIATE-RQ within the first-PDU
+    deadline, or that makes room for a newcomer, is closed
+    (:mod:`dcmreport.association.admission`). pynetdicom has no public way to
+    end an acceptor before its request (``abort`` sends an A-ABORT the state
+    machine refuses in Sta2); we shut its raw socket down, and our reader
+    (item 8) sees the close and ends the acceptor's wait for the request.
 
 The fast path
 -------------

@@ -834,6 +834,23 @@ def _one_pdv(context_id: int, data: bytes) -> list[tuple[int, bytes]]:
     return [[context_id, data]]  # type: ignore[list-item]
 
 
+# --- closing a connection that has not associated (item 18) ---------------------------------
+
+
+def close_unassociated(assoc: Association) -> None:
+    """Close a connection still waiting for its A-ASSOCIATE-RQ (item 18): shut its socket down.
+
+    Nothing is sent: before an A-ASSOCIATE-RQ there is no association to reject
+    or abort. Our reader (item 8) then sees the close and ends the acceptor's
+    wait at once, so the connection's threads end and it holds nothing; a TLS
+    handshake still running fails at once.
+    """
+    sock = assoc.dul.socket.socket if assoc.dul.socket else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 # --- a context proposed without a transfer syntax (item 9) -------------------------------
 
 # JPEG Baseline: never among the listener's transfer syntaxes (it decodes uncompressed only).

@@ -16,6 +16,7 @@ import typer
 from dcmreport.cli import completion
 from dcmreport.cli.bundles import configured, parsed
 from dcmreport.cli.bundles.association import AcceptorAssociation
+from dcmreport.cli.bundles.slots import Slots
 from dcmreport.cli.bundles.tls import ListenTls
 from dcmreport.cli.options import (
     PANEL_ACCESS,
@@ -97,16 +98,6 @@ class Acceptance:
             "names).",
         ),
     ] = None
-    max_associations: Annotated[
-        int,
-        typer.Option(
-            "--max-associations",
-            metavar="N",
-            min=1,
-            rich_help_panel=PANEL_ACCESS,
-            help="Concurrent associations; beyond, reject with local limit exceeded (2/3/2).",
-        ),
-    ] = 10
     reject: Annotated[
         str | None,
         typer.Option(
@@ -131,20 +122,6 @@ class Acceptance:
             "inflated); beyond, the association is aborted or the report refused (0x0213).",
         ),
     ] = 64 * 1024 * 1024
-    memory_budget: Annotated[
-        int,
-        typer.Option(
-            "--memory-budget",
-            metavar="SIZE",
-            parser=wrap(parse_size),
-            show_default="256MiB",
-            rich_help_panel=PANEL_LIMITS,
-            help="Memory for the data sets in flight across all associations, each received "
-            "byte counted twice (its buffer, its decoded value) until its report is recorded "
-            "and shown; a report that would pass it is refused (0x0213). An eighth is kept for "
-            "data sets up to 1 MiB. At least 16/7 of --max-dataset-size.",
-        ),
-    ] = 256 * 1024 * 1024
     max_depth: Annotated[
         int,
         typer.Option(
@@ -177,19 +154,11 @@ class Acceptance:
         ),
     ] = 10.0
 
-    def listen_options(self, association: AcceptorAssociation) -> "ListenOptions":
+    def listen_options(self, association: AcceptorAssociation, slots: Slots) -> "ListenOptions":
         """With -x the listener prefers its own transfer syntax order to the requestor's."""
-        from dcmreport.association import budget
         from dcmreport.association.listener import ListenOptions
         from dcmreport.dicom.limits import DatasetLimits
 
-        if not budget.holds(self.memory_budget, self.max_dataset_size):
-            raise InputError(
-                f"--memory-budget {self.memory_budget:,} bytes cannot hold one data set of "
-                f"--max-dataset-size {self.max_dataset_size:,} bytes (each byte counts "
-                f"{budget.COST_PER_BYTE} times, within seven eighths of the budget): raise "
-                "--memory-budget or lower --max-dataset-size"
-            )
         return configured(
             ListenOptions,
             self,
@@ -199,6 +168,8 @@ class Acceptance:
                 for uid in self.accept_class or []
             ),
             own_transfer_syntax_order=association.transfer_syntax is not None,
+            slots=slots.limits(),
+            memory_budget=slots.budget(self.max_dataset_size),
             reject=parsed("--reject", catalog.resolve_rejection, self.reject)
             if self.reject
             else None,
