@@ -17,7 +17,6 @@ bytes): while large ones fill the rest, ordinary reports are still accepted.
 from __future__ import annotations
 
 import threading
-import weakref
 from io import BytesIO
 
 # A received byte is held twice at most until its report lands: the buffer it arrives in,
@@ -44,55 +43,40 @@ class MemoryBudget:
         with self._lock:
             return self._used
 
-    def reserve(self, count: int, small: bool) -> bool:
-        """Take ``count`` bytes if they fit (a large data set's within seven eighths of the
-        limit); False (nothing taken) if they do not."""
+    def charge(self, buffer: InFlight, count: int, small: bool) -> bool:
+        """Reserve ``count`` bytes for ``buffer`` if they fit (a large data set's within seven
+        eighths of the limit); False (nothing reserved) if they do not."""
         ceiling = self.limit if small else self.limit - self.limit // 8
         with self._lock:
             if self._used + count > ceiling:
                 return False
             self._used += count
+            buffer._held += count
             return True
 
-    def give_back(self, count: int) -> None:
+    def refund(self, buffer: InFlight) -> None:
+        """Give back all that ``buffer`` holds (once: it then holds nothing)."""
         with self._lock:
-            self._used -= count
-
-
-class _Ticket:
-    """What one data set holds of the budget, given back once."""
-
-    def __init__(self, budget: MemoryBudget) -> None:
-        self.budget = budget
-        self.held = 0
-        self._lock = threading.Lock()
-
-    def take(self, count: int, small: bool) -> bool:
-        if not self.budget.reserve(count, small):
-            return False
-        with self._lock:
-            self.held += count
-        return True
-
-    def give_back(self) -> None:
-        with self._lock:
-            held, self.held = self.held, 0
-        if held:
-            self.budget.give_back(held)
+            self._used -= buffer._held
+            buffer._held = 0
 
 
 class InFlight(BytesIO):
     """A received data set's buffer (pynetdicom writes its fragments here), paid for from the
-    budget as they arrive; ``refused`` once one did not fit, and then kept empty."""
+    budget as they arrive; ``refused`` once one did not fit, and then kept empty.
+
+    Whatever becomes of the message (an association aborted mid-message, a
+    request never served), its reservation ends with its buffer (``__del__``).
+    """
+
+    __slots__ = ("_budget", "_held", "_size", "refused")
 
     def __init__(self, budget: MemoryBudget) -> None:
         super().__init__()
-        self.refused = False
+        self._budget = budget
+        self._held = 0  # bytes of the budget reserved (the budget's lock guards it)
         self._size = 0  # bytes received so far
-        self._ticket = _Ticket(budget)
-        # Whatever becomes of the message (an association aborted mid-message, a request
-        # never served), its reservation ends with its buffer.
-        weakref.finalize(self, self._ticket.give_back)
+        self.refused = False
 
     def admit(self, count: int) -> bool:
         """Pay for ``count`` more bytes; if they do not fit, drop what was buffered, give its
@@ -100,14 +84,17 @@ class InFlight(BytesIO):
         if self.refused:
             return False
         self._size += count
-        if self._ticket.take(count * COST_PER_BYTE, self._size <= SMALL):
+        if self._budget.charge(self, count * COST_PER_BYTE, self._size <= SMALL):
             return True
         self.refused = True
         self.seek(0)
         self.truncate()
-        self._ticket.give_back()
+        self._budget.refund(self)
         return False
 
     def release(self) -> None:
         """The report landed (recorded and shown): its reservation is given back."""
-        self._ticket.give_back()
+        self._budget.refund(self)
+
+    def __del__(self) -> None:
+        self._budget.refund(self)
