@@ -16,6 +16,7 @@ bytes): while large ones fill the rest, ordinary reports are still accepted.
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from io import BytesIO
 
@@ -28,6 +29,29 @@ SMALL = 1024 * 1024  # a data set up to this size may use the eighth kept for sm
 def holds(limit: int, size: int) -> bool:
     """Whether a budget of ``limit`` bytes can take one data set of ``size`` bytes."""
     return size * COST_PER_BYTE <= limit - limit // 8
+
+
+# glibc's mallopt parameter: the size from which malloc maps memory of its own for a block
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 128 * 1024  # glibc's default, kept fixed
+
+
+def return_large_blocks() -> bool:
+    """Keep glibc's malloc giving large blocks back to the system as soon as they are freed.
+
+    glibc maps a block of 128 KiB or more on its own and unmaps it when freed,
+    but each time such a block is freed it raises that threshold to the block's
+    size (up to 32 MiB): after one large data set, the next ones' buffers come
+    from the per-thread heaps, where freed memory stays resident and fragments.
+    A long-running listener's resident memory then passes what the budget
+    counts. Setting the threshold once turns that adjustment off. False where
+    the C library has no mallopt (not glibc): nothing changed.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 
 
 class MemoryBudget:

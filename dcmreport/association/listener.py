@@ -32,7 +32,7 @@ from pynetdicom.dsutils import encode
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport.association import internals, tls
+from dcmreport.association import budget, internals, tls
 from dcmreport.association.admission import Admission, SlotLimits
 from dcmreport.association.budget import InFlight, MemoryBudget
 from dcmreport.association.common import (
@@ -433,6 +433,7 @@ class Listener:
         self._counts: dict[int, list[int]] = {}  # id(association) -> [received, answered]
         self._lock = threading.Condition()
         self._budget = MemoryBudget(options.memory_budget)
+        budget.return_large_blocks()  # so that what the budget gives back leaves the process
         self._ae = make_ae(settings)
         self._ae.require_called_aet = options.require_called_aet
         self._ae.require_calling_aet = list(options.allowed_calling_aets)
