@@ -207,5 +207,8 @@ complete -o default -F %(complete_func)s %(prog_name)s
 def use_bash_script() -> None:
     """Make ``--show-completion``/``--install-completion`` (and so ``completions/``) give
     :data:`BASH_SCRIPT` for bash: Typer keeps its scripts in a private table, and offers no
-    other way (``tests/cli/test_generated.py`` sees the script if a Typer release changes it)."""
-    _completion_shared._completion_scripts["bash"] = BASH_SCRIPT
+    other way. Should a Typer release move the table, bash gets Typer's own script rather
+    than every command failing at import; ``tests/cli/test_completion.py`` then fails."""
+    scripts = getattr(_completion_shared, "_completion_scripts", None)
+    if isinstance(scripts, dict) and "bash" in scripts:
+        scripts["bash"] = BASH_SCRIPT

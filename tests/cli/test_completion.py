@@ -159,6 +159,17 @@ def bash_complete(tmp_path: Path, words: list[str], line: str) -> list[str]:
     return [line for line in run.stdout.splitlines() if line]
 
 
+def test_typers_script_table_is_where_ours_goes() -> None:
+    """The Typer internal ``use_bash_script`` writes to: if a release moves it, bash would
+    silently get Typer's script again, which splits ``FILE:REASON``."""
+    from typer import _completion_shared
+
+    import dcmreport.cli.app  # noqa: F401  (installs the script)
+    from dcmreport.cli import completion
+
+    assert _completion_shared._completion_scripts["bash"] is completion.BASH_SCRIPT
+
+
 def test_bash_offers_failure_reasons_after_the_colon_it_split_at(tmp_path: Path) -> None:
     """bash splits ``a.dcm:no-`` into ``a.dcm``, ``:``, ``no-`` and replaces only ``no-``: the
     script joins the words for dcmreport and offers what follows the colon."""
