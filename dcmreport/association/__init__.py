@@ -10,6 +10,8 @@
 * :mod:`~dcmreport.association.commit_scu` and
   :mod:`~dcmreport.association.commit_scp`: storage commitment's two halves
   (the modality's request and its result; the PACS's delivery of results);
+* :mod:`~dcmreport.association.budget`: the memory budget shared by the data
+  sets in flight across an acceptor's associations;
 * :mod:`~dcmreport.association.internals`: every use of pynetdicom's internals,
   each listed with its reason, applied to our own associations only: the
   guards (``internals/guards.py``, always) and the fast path

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import errno
 import logging
+import socket
 import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from io import BytesIO
 from typing import Any, Protocol, cast
 
 from pydicom import Dataset
@@ -32,6 +34,8 @@ from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport.association import internals, tls
+from dcmreport.association.admission import Admission, SlotLimits
+from dcmreport.association.budget import InFlight, MemoryBudget
 from dcmreport.association.common import (
     Settings,
     association_info,
@@ -106,10 +110,11 @@ class ListenOptions:
     allowed_calling_aets: tuple[str, ...] = ()  # if any: others get 1/1/3
     accept_classes: tuple[str, ...] = ()  # if any: other abstract syntaxes are not accepted
     own_transfer_syntax_order: bool = False  # prefer ours over the requestor's order
-    max_associations: int = 10  # beyond: 2/3/2 local limit exceeded
+    slots: SlotLimits = field(default_factory=SlotLimits)  # connections held, and how long
     reject: tuple[int, int, int] | None = None  # reject every association with this
     dataset_limits: DatasetLimits = field(default_factory=DatasetLimits)
     pdu_timeout: float = 10.0  # a whole PDU must arrive within this, however it trickles
+    memory_budget: int = 256 * 1024 * 1024  # data sets in flight, all associations (budget.py)
 
 
 def _supported_contexts(
@@ -163,6 +168,11 @@ def _established_info(assoc: Association) -> AssociationInfo:
     return info
 
 
+def _data_set(req: N_EVENT_REPORT | N_ACTION) -> BytesIO | None:
+    """A request's data set as received: Action or Event Information."""
+    return req.ActionInformation if isinstance(req, N_ACTION) else req.EventInformation
+
+
 def received_report(
     assoc: Association, req: Any, context: PresentationContext, limits: DatasetLimits
 ) -> ReceivedReport:
@@ -172,7 +182,11 @@ def received_report(
     what = "Action Information" if action else "Event Information"
     decoded, problem, problem_status = None, None, PROCESSING_FAILURE
     try:
-        raw = req.ActionInformation if action else req.EventInformation
+        raw = _data_set(req)
+        if isinstance(raw, InFlight) and raw.refused:
+            raise LimitExceeded(
+                "the data sets in flight would pass the memory budget (--memory-budget)"
+            )
         decoded = decode_data_set(raw, context, limits)
     except LimitExceeded as exc:  # PS3.7: not performed due to resource limitation
         problem, problem_status = f"refused the {what}: {exc}", RESOURCE_LIMITATION
@@ -380,6 +394,9 @@ def _who(assoc: Association) -> str:
     return f"{calling or '?'} ({rq.address}:{rq.port})"
 
 
+_UNLIMITED = 1 << 30  # pynetdicom's maximum_associations: never reached
+
+
 def _describe_rejection(assoc: Association) -> str:
     rj = cast(A_ASSOCIATE, assoc.acceptor.primitive)
     result, source, reason = (
@@ -416,10 +433,14 @@ class Listener:
         self._background = 0  # work started by an ActionService, running in its threads
         self._counts: dict[int, list[int]] = {}  # id(association) -> [received, answered]
         self._lock = threading.Condition()
+        self._budget = MemoryBudget(options.memory_budget)
         self._ae = make_ae(settings)
         self._ae.require_called_aet = options.require_called_aet
         self._ae.require_calling_aet = list(options.allowed_calling_aets)
-        self._ae.maximum_associations = options.max_associations
+        # The listener counts associations itself (Admission); pynetdicom's count, which holds
+        # connections that have not associated too, must never refuse first.
+        self._ae.maximum_associations = _UNLIMITED
+        self._admission = Admission(options.slots, guards.close_unassociated)
         self._ae.add_supported_context(VERIFICATION, list(settings.transfer_syntaxes))
         self._server: Any = None
         self._fast_path = False  # decided at start(): the switch, for every association
@@ -471,6 +492,11 @@ class Listener:
                 if exc.errno == errno.EADDRINUSE
                 else None,
             ) from None
+        # socketserver listens with a backlog of 5: beyond 5 connections not yet accepted, the
+        # kernel drops a new one's SYN and the peer retries a second later. A burst of idle
+        # connections would make a legitimate peer wait that second; --max-waiting bounds
+        # what is held once accepted, so the kernel may queue as many as it allows.
+        self._server.socket.listen(socket.SOMAXCONN)
 
     def _on_connected(self, event: evt.Event) -> None:
         """A new connection: with the switch on, the fast path (no Nagle, no polling, no debug
@@ -487,8 +513,9 @@ class Listener:
             pdu_timeout=self._options.pdu_timeout,
             message_timeout=self._settings.dimse_timeout,
         )
-        guards.bound_reading(event.assoc, limits, self._log_refused)
+        guards.bound_reading(event.assoc, limits, self._log_refused, self._budget)
         guards.whole_messages(event.assoc)
+        self._admission.connected(event.assoc)  # last: it may close this connection at once
 
     def _log_refused(self, assoc: Association, why: str) -> None:
         """One line per peer cut off for breaking a limit."""
@@ -503,6 +530,8 @@ class Listener:
         if done.error is None:
             LOG.info("TLS with %s:%s: %s", rq.address, rq.port, done.description)
             return
+        if self._admission.closed_by_us(event.assoc):
+            return  # idle too long, or made room for another: said once per address already
         message, _ = tls.explain(done.error, f"{rq.address}:{rq.port}", server_side=True)
         LOG.warning("%s; connection closed", message)
 
@@ -513,6 +542,11 @@ class Listener:
         with self._lock:
             self._arrivals += 1
             self._last_arrival = f"{_who(assoc)} calling {str(primitive.called_ae_title).strip()}"
+        full = self._admission.requested(assoc)
+        if full is not None:
+            guards.reject(assoc, 2, 3, 2)  # transient, local limit exceeded
+            self._log_rejected(assoc, f" ({full})")
+            return
         if self._options.reject:
             guards.reject(assoc, *self._options.reject)
             self._log_rejected(assoc, " (--reject)")
@@ -603,22 +637,24 @@ class Listener:
                     record.report.message_id,
                     delivery.reason,
                 )
-            recorder.fill(place, lambda: self._record(assoc, record))
+            recorder.fill(place, lambda: self._record(assoc, record, req))
             handed_on = True
         finally:
             if not handed_on:
                 if place is not None:
                     recorder.fill(place, _nothing)
-                self._landed()
+                self._landed(req)
 
-    def _record(self, assoc: Association, record: ReportRecord) -> None:
+    def _record(
+        self, assoc: Association, record: ReportRecord, req: N_EVENT_REPORT | N_ACTION
+    ) -> None:
         """In the association's recorder: recorded and shown, then an N-ACTION's service."""
         try:
             self._finish(record)
             if record.report.kind is MessageKind.N_ACTION and self._actions is not None:
                 self._actions.answered(assoc, record, self._run_in_background)
         finally:
-            self._landed()
+            self._landed(req)
 
     def _run_in_background(self, name: str, work: Callable[[], None]) -> bool:
         """Run ``work`` in a thread of its own, in flight until it ends (see ActionService)."""
@@ -643,8 +679,12 @@ class Listener:
         threading.Thread(target=run, name=name, daemon=True).start()
         return True
 
-    def _landed(self) -> None:
-        """A report is no longer in flight: answered, recorded and shown (or given up)."""
+    def _landed(self, req: N_EVENT_REPORT | N_ACTION) -> None:
+        """A report is no longer in flight: answered, recorded and shown (or given up); its
+        data set's share of the memory budget is given back."""
+        raw = _data_set(req)
+        if isinstance(raw, InFlight):
+            raw.release()
         with self._lock:
             self._in_flight -= 1
             self._lock.notify_all()
@@ -695,8 +735,9 @@ class Listener:
             LOG.debug("details", exc_info=True)
 
     def _on_closed(self, event: evt.Event) -> None:
-        """-v: a summary per association."""
+        """-v: a summary per association; whatever slot it held is free."""
         assoc = event.assoc
+        self._admission.closed(assoc)
         with self._lock:
             received, answered = self._counts.pop(id(assoc), (0, 0))
         how = (

@@ -31,6 +31,7 @@ from dcmreport.cli.bundles.judging import Judging
 from dcmreport.cli.bundles.listen import Acceptance, Answering, Committing
 from dcmreport.cli.bundles.output import Output, ReportOutput, Verbosity
 from dcmreport.cli.bundles.report import Batching, Report, split_arguments
+from dcmreport.cli.bundles.slots import Slots
 from dcmreport.cli.bundles.tls import ListenTls, Tls
 from dcmreport.cli.expand import expand
 from dcmreport.cli.manual import PROG, Group, error
@@ -423,6 +424,7 @@ def commit(
     ],
     request: ActionInformation,
     waiting: ResultWaiting,
+    slots: Slots,
     association: RequestorAssociation,
     tls: Tls,
     output: ReportOutput,
@@ -473,7 +475,7 @@ def commit(
         for warning in waiting.warnings(association):
             renderer.warn(warning)
         inbox = commit_scu.ResultInbox(renderer.warn)
-        where = waiting.new_associations(association, tls)
+        where = waiting.new_associations(association, tls, slots)
         with commit_scu.accepting(where, inbox) as result_port:
             if where is not None and result_port is not None:
                 renderer.note(
@@ -535,6 +537,7 @@ def listen(
     answering: Answering,
     committing: Committing,
     acceptance: Acceptance,
+    slots: Slots,
     association: AcceptorAssociation,
     tls: ListenTls,
     output: ReportOutput,
@@ -603,7 +606,9 @@ def listen(
         )
         settings = association.settings(tls.server_context())
         performer = committing.performer(settings, tls, handler)
-        listener = Listener(settings, acceptance.listen_options(association), handler, performer)
+        listener = Listener(
+            settings, acceptance.listen_options(association, slots), handler, performer
+        )
         where = (association.aet, acceptance.bind)
         return serve.until_done(listener, renderer.note, where, count, timeout, ready_file)
 

@@ -505,29 +505,105 @@ def load_data(source: str, stdin: bytes | str | None = None, option: str = "--da
     return from_bytes(_read_bytes(source, where), where)
 
 
-def to_json_model(ds: Dataset | None) -> dict[str, Any] | None:
+# A binary value (OB, OW, UN ...) of this many bytes or more is not copied into a received
+# data set's JSON model: base64 would hold it a third larger, several times over while the
+# record is built and written. It is referred to in the kept Part 10 file instead, or omitted.
+BULK_DATA_MIN = 1024 * 1024
+# pydicom refers to a value of more than (threshold // 4) * 3 bytes (its threshold counts
+# base64 characters): this threshold makes that BULK_DATA_MIN - 1.
+_PYDICOM_THRESHOLD = BULK_DATA_MIN // 3 * 4
+_OMITTED = "\0omitted"  # what a value not referred to is called until its element is rewritten
+
+
+@dataclass(frozen=True)
+class BulkData:
+    """Where a received data set's bytes are kept, so that its JSON model can refer to its
+    large binary values (PS3.18 F.2.7, BulkDataURI) rather than hold a copy of each.
+
+    ``path`` is the Part 10 file that holds ``encoded`` from ``offset`` on (None: not kept,
+    and a large value is omitted, its length said). A value is referred to only where its
+    bytes are found as they are in the file: a value byte-swapped from Explicit VR Big
+    Endian (``association.common.word_order``) is not, and is omitted.
+    """
+
+    encoded: bytes = b""
+    path: str | None = None
+    offset: int = 0
+
+    def uri(self, elem: DataElement) -> str:
+        """``file:///DIR/NAME.dcm?offset=N&length=M`` (dcm4che's form of a byte range), or
+        a mark for :func:`_omit` when the value is not in the file as it is in ``elem``."""
+        value, tell = elem.value, elem.file_tell
+        if self.path is not None and tell is not None and self.encoded.startswith(value, tell):
+            where = Path(self.path).absolute().as_uri()
+            return f"{where}?offset={self.offset + tell}&length={len(value)}"
+        return _OMITTED
+
+
+def omitted_value(vr: str, length: int) -> dict[str, Any]:
+    """A large binary value's element when it is not kept: its VR and length, no value."""
+    return {
+        "vr": vr,
+        "length": length,
+        "omitted": f"a value of {length:,} bytes; listen --output-dir refers to it in the "
+        "kept Part 10 file, --inline-binary includes it",
+    }
+
+
+def to_json_model(ds: Dataset | None, bulk: BulkData | None = None) -> dict[str, Any] | None:
     """The DICOM JSON model (PS3.18 F.2) of ``ds``, None for no dataset.
 
+    With ``bulk``, binary values of :data:`BULK_DATA_MIN` bytes or more are referred to
+    (:class:`BulkData`) or omitted (:func:`omitted_value`), never copied into the model;
+    without it every value is whole (InlineBinary).
     A received value that is not valid for its VR (DS ``"abc"``) has no JSON
     form; it is kept as the string the peer sent rather than lost or fatal.
     """
     if ds is None:
         return None
+    omitted: dict[int, DataElement] = {}
+    handler, threshold = None, 2**31
+    if bulk is not None:
+        threshold = _PYDICOM_THRESHOLD
+
+        def handler(elem: DataElement) -> str:
+            uri = bulk.uri(elem)
+            if uri == _OMITTED:
+                omitted[id(elem)] = elem
+                return f"{_OMITTED}{id(elem)}"
+            return uri
+
     try:
-        return ds.to_json_dict(bulk_data_threshold=2**31)
+        model = ds.to_json_dict(threshold, handler)
     except (ValueError, TypeError, OverflowError):
-        return _tolerant_json_model(ds)
+        model = _tolerant_json_model(ds, handler, threshold)
+    if omitted:
+        _omit(model, omitted)
+    return model
 
 
-def _tolerant_json_model(ds: Dataset) -> dict[str, Any]:
+def _omit(model: dict[str, Any], omitted: dict[int, DataElement]) -> None:
+    """Rewrite each element :class:`BulkData` marked as omitted (only called when one was)."""
+    for key, element in model.items():
+        uri = element.get("BulkDataURI")
+        if isinstance(uri, str) and uri.startswith(_OMITTED):
+            elem = omitted[int(uri.removeprefix(_OMITTED))]
+            model[key] = omitted_value(element["vr"], len(elem.value))
+        elif element.get("vr") == "SQ":
+            for item in element.get("Value", []):
+                _omit(item, omitted)
+
+
+def _tolerant_json_model(ds: Dataset, handler: Any, threshold: int) -> dict[str, Any]:
     model: dict[str, Any] = {}
     for elem in ds:
         key = f"{elem.tag:08X}"
         if elem.VR == "SQ":
-            model[key] = {"vr": "SQ", "Value": [_tolerant_json_model(i) for i in elem.value]}
+            items = [_tolerant_json_model(i, handler, threshold) for i in elem.value]
+            model[key] = {"vr": "SQ", "Value": items}
             continue
         try:
-            model[key] = elem.to_json_dict(None, 2**31)
+            model[key] = elem.to_json_dict(handler, threshold)
         except (ValueError, TypeError, OverflowError):
             values = elem.value if isinstance(elem.value, list | MultiValue) else [elem.value]
             model[key] = {"vr": elem.VR, "Value": [str(v) for v in values]}

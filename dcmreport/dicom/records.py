@@ -181,6 +181,10 @@ class ReportRecord:
     files: tuple[str, ...] = ()  # where --output-dir keeps it
     findings: tuple[Finding, ...] = ()
     delivery: Delivery | None = None
+    # Where the data set starts in the kept Part 10 file (files[0]): its JSON form refers
+    # to a large binary value there rather than copying it. None: no Part 10 file.
+    dataset_offset: int | None = None
+    inline_binary: bool = False  # listen --inline-binary: every value whole in the JSON form
 
 
 @frozen

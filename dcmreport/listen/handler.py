@@ -96,6 +96,7 @@ class Reaction:
     exec_timeout: float = 30.0
     answer_findings: bool = True  # answer what the standard says about the findings
     commitment: Policy | None = None  # listen --commitment: how results are decided
+    inline_binary: bool = False  # every value whole in the JSON form, however large
 
 
 def exec_argv(command: str) -> list[str]:
@@ -160,23 +161,30 @@ class ListenHandler:
             else validate.report_findings(report)
         )
         if self._abort_now():
-            return ReportRecord(
-                report, Answer(ResponseStatus(PROCESSING_FAILURE), abort=True), (), findings
+            return self._record(
+                report, Answer(ResponseStatus(PROCESSING_FAILURE), abort=True), findings
             )
         if report.problem:
             failed = Answer(ResponseStatus(report.problem_status, report.problem))
-            return ReportRecord(report, failed, (), findings)
+            return self._record(report, failed, findings)
         if action:
             findings = self._with_transaction(report, findings)
             planned: Answer | None = Answer(self._request_status(report, findings))
         else:
             planned = None if self._reaction.exec_decides else self._planned(report, findings)
-        record = ReportRecord(report, planned, (), findings)
+        record = self._record(report, planned, findings)
         if self._store is not None:
             return self._keep(self._store, record)
         if self._runs_before_answer(report):
             return self._hook_in_temporary_directory(record)
         return record
+
+    def _record(
+        self, report: ReceivedReport, answer: Answer | None, findings: tuple[Finding, ...]
+    ) -> ReportRecord:
+        return ReportRecord(
+            report, answer, findings=findings, inline_binary=self._reaction.inline_binary
+        )
 
     def commitment_result(self, request: ReportRecord) -> CommitmentResultRecord:
         """The result of a request answered Success, decided now; kept pending next to it."""
@@ -318,7 +326,7 @@ class ListenHandler:
         with tempfile.TemporaryDirectory(prefix="dcmreport-") as directory:
             store = ReportStore.open(Path(directory), records_before_answer=True)
             decided = self._keep(store, record)
-        return replace(decided, files=())
+        return replace(decided, files=(), dataset_offset=None)
 
     def _runs_before_answer(self, report: ReceivedReport) -> bool:
         """``--exec`` runs for every report before its answer; with ``--commitment exec``

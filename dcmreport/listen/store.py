@@ -104,7 +104,9 @@ class ReportStore:
         files = self.files(self.stem(report), report)
         kept = replace(record, files=files)
         if report.encoded is not None:
-            self._write(files[0], _part10(report, report.encoded))
+            head = _part10_head(report)
+            kept = replace(kept, dataset_offset=len(head))
+            self._write(files[0], head, report.encoded)  # the data set as received, not copied
         if self._pending(report):
             self._write(files[-1], _json_bytes(to_json(kept)))
         self._directory_sync.wait()
@@ -155,9 +157,10 @@ class ReportStore:
         """Whether the record is written before the answer too (see the module docstring)."""
         return self._records_before_answer or report.encoded is None
 
-    def _write(self, path: str | Path, content: bytes, completion: bool = False) -> None:
-        """``content`` under a temporary name, then into place: fsynced and linked, or for
-        a completed record renamed and left to the kernel (see the module docstring).
+    def _write(self, path: str | Path, *content: bytes, completion: bool = False) -> None:
+        """``content`` (its parts one after the other) under a temporary name, then into
+        place: fsynced and linked, or for a completed record renamed and left to the kernel
+        (see the module docstring).
 
         The temporary file is removed once linked, or whenever a step failed; a rename
         leaves none to remove (a system call less per report than removing it anyway).
@@ -169,9 +172,10 @@ class ReportStore:
             # Owner-only: these files hold patient data (umask may only narrow it further).
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                view = memoryview(content)
-                while view:
-                    view = view[os.write(fd, view) :]
+                for part in content:
+                    view = memoryview(part)
+                    while view:
+                        view = view[os.write(fd, view) :]
                 if not completion:
                     os.fsync(fd)
             finally:
@@ -247,8 +251,10 @@ def _json_bytes(record: dict[str, Any]) -> bytes:
     return json.dumps(record, default=str).encode() + b"\n"
 
 
-def _part10(report: ReceivedReport, encoded: bytes) -> bytes:
-    """The preamble, a file meta header naming the report, then its data set as received.
+def _part10_head(report: ReceivedReport) -> bytes:
+    """The preamble and a file meta header naming the report: its data set follows as
+    received, written from its own buffer (joined to the header, a 64 MiB data set would be
+    copied once more).
 
     The header is encoded here (six elements, PS3.10 7.1): pydicom's writer
     took more CPU than the rest of keeping a small report.
@@ -266,7 +272,7 @@ def _part10(report: ReceivedReport, encoded: bytes) -> bytes:
     )
     elements = _explicit_le(0x0001, b"OB", b"\0\1") + elements
     length = _explicit_le(0x0000, b"UL", struct.pack("<I", len(elements)))
-    return PREAMBLE + length + elements + encoded
+    return PREAMBLE + length + elements
 
 
 def _explicit_le(element: int, vr: bytes, value: bytes) -> bytes:

@@ -4,7 +4,9 @@ A module of its own, importing neither rich nor pynetdicom, so that the JSON
 path (a script parsing ``listen``'s output, the record written before each
 answer) never pays for the text renderer. Data sets are complete here, in the
 DICOM JSON model: JSON is for programs, which need every value; only the text
-view summarises.
+view summarises. A large binary value a listener received is the exception
+(:func:`received_json_model`): it is referred to in the Part 10 file kept, or
+its length said, unless ``listen --inline-binary``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,22 @@ def to_json_model(ds: Dataset | None) -> dict[str, Any] | None:
     from dcmreport.dicom.dataset import to_json_model as convert
 
     return convert(ds)
+
+
+def received_json_model(record: ReportRecord) -> dict[str, Any] | None:
+    """A received data set's JSON model: a large binary value referred to in the kept Part
+    10 file, or omitted without one (:class:`dcmreport.dicom.dataset.BulkData`), unless
+    ``--inline-binary``. A peer can send 64 MiB; base64 in a record would hold it a third
+    larger, several times over while the record is built and written."""
+    from dcmreport.dicom.dataset import BulkData
+    from dcmreport.dicom.dataset import to_json_model as convert
+
+    report = record.report
+    if record.inline_binary or report.dataset is None:
+        return convert(report.dataset)
+    kept = record.files[0] if record.files and record.dataset_offset is not None else None
+    bulk = BulkData(report.encoded or b"", kept, record.dataset_offset or 0)
+    return convert(report.dataset, bulk)
 
 
 _STATUS_KEYS = (
@@ -151,7 +169,7 @@ def record_json(record: ReportRecord) -> dict[str, Any]:
         "peer_address": report.association.peer_address,
         "context_id": report.context_id,
         "transfer_syntax": report.transfer_syntax,
-        "dataset": to_json_model(report.dataset),
+        "dataset": received_json_model(record),
         "problem": report.problem,
         "findings": [finding_json(f) for f in record.findings],
         **_answer_json(record.answer),

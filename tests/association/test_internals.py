@@ -22,10 +22,11 @@ from pydicom import Dataset
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
-from pynetdicom.dimse_messages import N_EVENT_REPORT_RSP
+from pynetdicom.dimse_messages import N_EVENT_REPORT_RSP, DIMSEMessage
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
 from pynetdicom.dsutils import encode
 from pynetdicom.dul import DULServiceProvider
+from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.presentation import build_context
 from pynetdicom.transport import AssociationSocket
 
@@ -163,6 +164,52 @@ def test_tls_handshake_hooks() -> None:
     assert "LOGGER.exception(exc)" in read  # a TLS alert after the handshake keeps its exception
 
 
+def test_closing_before_the_request_hooks() -> None:
+    """Item 18: the raw socket is ``AssociationSocket.socket`` (``dul.socket.socket``), and an
+    A-ABORT request before an A-ASSOCIATE-RQ (Sta2 + Evt15) is no transition of pynetdicom's
+    state table, so closing the socket is the way to end a connection that has not associated;
+    our reader's close then ends the acceptor's wait (item 8)."""
+    from pynetdicom.fsm import TRANSITION_TABLE
+
+    assert "self.socket" in inspect.getsource(AssociationSocket.__init__)
+    assert ("Evt15", "Sta2") not in TRANSITION_TABLE
+    assert ("Evt17", "Sta2") in TRANSITION_TABLE
+
+
+def test_a_closed_waiting_connection_ends_its_acceptor() -> None:
+    """Item 18 at work: a listener's connection that sent nothing, closed by
+    ``close_unassociated``, ends its acceptor thread well before the ACSE timeout."""
+    import socket as sockets
+
+    from dcmreport.association.internals.guards import PduLimits, bound_reading
+
+    ae = AE()
+    ae.acse_timeout = 600
+    ae.add_supported_context("1.2.840.10008.1.1")
+    waiting: list[Association] = []
+
+    def connected(event: evt.Event) -> None:
+        bound_reading(event.assoc, PduLimits(16382, 1 << 20, 10.0, 30.0), lambda *_: None)
+        waiting.append(event.assoc)
+
+    server = ae.start_server(
+        ("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_CONN_OPEN, connected)]
+    )
+    try:
+        with sockets.create_connection(server.server_address) as peer:
+            deadline = time.monotonic() + 30
+            while not waiting or not waiting[0].is_alive():
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            guards.close_unassociated(waiting[0])
+            waiting[0].join(30)
+            assert not waiting[0].is_alive()
+            peer.settimeout(30)
+            assert peer.recv(1) == b""
+    finally:
+        server.shutdown()
+
+
 def test_response_queue_hooks() -> None:
     """Item 14: the loop takes messages with ``self.dimse.get_msg(block=False)``, senders wait
     with ``get_msg(block=True)``, both on ``msg_queue``, which receive_primitive fills after
@@ -185,6 +232,22 @@ def test_receive_primitive_builds_messages_as_the_batch_does() -> None:
     assert "if self.message.decode_msg(primitive, self.assoc):" in receive
     assert 'evt.trigger(self.assoc, evt.EVT_DIMSE_RECV, {"message": self.message})' in receive
     assert parameters(DIMSEServiceProvider.receive_primitive) == ["self", "primitive"]
+
+
+def test_data_set_fragments_are_written_to_the_messages_buffer() -> None:
+    """Item 8, the memory budget: ``decode_msg`` writes each data set fragment, without its
+    control header, into ``self.data_set`` (a BytesIO made per message, empty until the first
+    data fragment), which becomes the request's Event or Action Information; and a P_DATA's
+    presentation data value list is set as ``[[context ID, bytes]]``."""
+    decode = inspect.getsource(DIMSEMessage.decode_msg)
+    assert "cast(BytesIO, self.data_set).write(data[1:])" in decode
+    assert "self.data_set: BytesIO | None = BytesIO()" in inspect.getsource(DIMSEMessage.__init__)
+    convert = inspect.getsource(DIMSEMessage.message_to_primitive)
+    assert "setattr(primitive, dataset_keyword, self.data_set)" in convert
+    primitive = P_DATA()
+    primitive.presentation_data_value_list = [[1, b"\x02"]]  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        primitive.presentation_data_value_list = [(1, b"\x02")]
 
 
 # --- the guards at work --------------------------------------------------------------------

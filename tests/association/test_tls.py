@@ -223,6 +223,27 @@ def test_listener_survives_a_silent_peer_and_a_failed_handshake(
     assert not any("Traceback" in line for line in listener.stderr)
 
 
+def test_silent_peers_are_closed_at_the_first_pdu_deadline_in_one_line(
+    listen: Any, tls_certs: Certs
+) -> None:
+    """--first-pdu-timeout covers the handshake: three silent peers are closed by it, and said
+    in one warning for their address, not a failed handshake each."""
+    listener = listen(*server_args(tls_certs), "--first-pdu-timeout", "1")
+    silent = [socket.create_connection(("127.0.0.1", listener.port)) for _ in range(3)]
+    try:
+        for sock in silent:
+            sock.settimeout(30)
+            assert sock.recv(1) == b""  # closed by the listener
+    finally:
+        for sock in silent:
+            sock.close()
+    listener.wait_for(re.compile(r"closed a connection from 127\.0\.0\.1"), timeout=10)
+    good = echo(listener.port, *tls_ca(tls_certs))
+    assert good.returncode == 0, good.stderr
+    warnings = [line for line in listener.stderr if line.startswith("W:")]
+    assert len(warnings) == 1 and "--first-pdu-timeout" in warnings[0], warnings
+
+
 def test_a_plain_listener_is_unaffected_by_tls_options_absent(listen: Any) -> None:
     """Without --tls nothing changes: plain DICOM as before."""
     listener = listen()

@@ -264,10 +264,16 @@ class Process:
         words = [Path(word).name for word in self.argv[1:] if word != "-m"]
         return " ".join(words[:3])
 
-    def vm_rss_mib(self) -> float:
-        """Resident memory now (VmRSS of /proc/PID/status)."""
+    def vm_rss_mib(self, field: str = "VmRSS") -> float:
+        """Resident memory now (VmRSS of /proc/PID/status); ``VmHWM``: its peak so far.
+
+        Unlike ``ru_maxrss``, VmHWM is the program's own: the kernel folds the
+        parent's peak into the child's ``ru_maxrss`` at exec (Python's
+        subprocess starts children with vfork, sharing the parent's memory until
+        then), so a child of a process that once held 1 GB reports 1 GB.
+        """
         status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith(f"{field}:"))
         return int(kib) / 1024
 
 

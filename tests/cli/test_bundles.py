@@ -32,6 +32,7 @@ from dcmreport.cli.bundles.judging import Judging
 from dcmreport.cli.bundles.listen import Acceptance, Answering, Committing
 from dcmreport.cli.bundles.output import Output, ReportOutput, Verbosity
 from dcmreport.cli.bundles.report import Batching, Report
+from dcmreport.cli.bundles.slots import Slots
 from dcmreport.cli.bundles.tls import ListenTls, Tls
 from dcmreport.cli.expand import collect
 from dcmreport.frozen import frozen
@@ -52,8 +53,9 @@ BUILDS: dict[type, Callable[[Given], dict[str, Any]]] = {
     RequestorAssociation: lambda given: {"settings": given[RequestorAssociation].settings()},
     AcceptorAssociation: lambda given: {"settings": given[AcceptorAssociation].settings()},
     Acceptance: lambda given: {
-        "listen_options": given[Acceptance].listen_options(given[AcceptorAssociation])
+        "listen_options": given[Acceptance].listen_options(given[AcceptorAssociation], given[Slots])
     },
+    Slots: lambda given: {"slot_limits": given[Slots].limits()},
     Answering: lambda given: {"reaction": given[Answering].reaction()},
     Committing: lambda given: {"commitment_options": given[Committing].options(given[ListenTls])},
     Report: lambda given: {
@@ -62,7 +64,7 @@ BUILDS: dict[type, Callable[[Given], dict[str, Any]]] = {
     Batching: lambda given: {"batch_options": given[Batching].options(given[Judging])},
     ResultWaiting: lambda given: {
         "new_associations": given[ResultWaiting].new_associations(
-            given[RequestorAssociation], given[Tls]
+            given[RequestorAssociation], given[Tls], given[Slots]
         )
     },
 }
@@ -186,8 +188,12 @@ REACHES = [
     ("dcmreport listen --max-dataset-size 1MiB", "listen_options.dataset_limits.max_size", 2**20),
     ("dcmreport listen --max-elements 9", "listen_options.dataset_limits.max_elements", 9),
     ("dcmreport listen --pdu-timeout 2.5", "listen_options.pdu_timeout", 2.5),
+    ("dcmreport listen --memory-budget 1GiB", "listen_options.memory_budget", 2**30),
     ("dcmreport listen -p 104 -b 127.0.0.1", "listen_options.bind", "127.0.0.1"),
-    ("dcmreport listen --max-associations 3", "listen_options.max_associations", 3),
+    ("dcmreport listen --max-associations 3", "listen_options.slots.max_associations", 3),
+    ("dcmreport listen --max-waiting 4", "listen_options.slots.max_waiting", 4),
+    ("dcmreport listen --first-pdu-timeout 2", "listen_options.slots.first_pdu_timeout", 2.0),
+    ("dcmreport listen --max-per-address 2", "listen_options.slots.max_per_address", 2),
     ("dcmreport listen --allow-calling-aet A", "listen_options.allowed_calling_aets", ("A",)),
     ("dcmreport listen -x implicit", "listen_options.own_transfer_syntax_order", True),
     ("dcmreport listen --reject congestion", "listen_options.reject", (2, 3, 1)),
@@ -228,6 +234,21 @@ REACHES = [
         "R",
     ),
     ("dcmreport commit P@h --port 0 -b ::1", "new_associations.options.bind", "::1"),
+    (
+        "dcmreport commit P@h --port 0 --max-per-address 1",
+        "new_associations.options.slots.max_per_address",
+        1,
+    ),
+    (
+        "dcmreport commit P@h --port 0 --first-pdu-timeout 1",
+        "new_associations.options.slots.first_pdu_timeout",
+        1.0,
+    ),
+    (
+        "dcmreport commit P@h --port 0 --memory-budget 1GiB",
+        "new_associations.options.memory_budget",
+        2**30,
+    ),
 ]
 
 

@@ -435,6 +435,8 @@ BAD_LISTENERS = [
     (["--tls-cert", "x.pem"], "--tls-cert goes with --tls"),
     (["--allow-calling-aet", "@/nonexistent"], "--allow-calling-aet @/nonexistent"),
     (["--reject", "nonsense"], "--reject"),
+    (["--memory-budget", "100MiB"], "cannot hold one data set of --max-dataset-size"),
+    (["--memory-budget", "16GiB", "--max-dataset-size", "8GiB"], "cannot hold one data set"),
 ]
 
 

@@ -10,7 +10,8 @@ Each case family is one function that runs one case against ``(host, port)``
 and returns an :class:`Outcome`: what came back (PDU types, statuses,
 refusals), whether the listener closed the connection, and how long it took.
 Every wait has a deadline; nothing here loops without a bound in count and
-time. Only 127.0.0.1 is ever used by the tests and the fuzz run.
+time. Only loopback addresses are used by the tests and the fuzz run: 127.0.0.1,
+and 127.0.0.2 as the source of a legitimate peer beside a flood from 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -358,8 +359,11 @@ def take(outcome: Outcome, kind: int, body: bytes, dimse: _Dimse) -> None:
         outcome.junk += 1
 
 
-def connect(host: str, port: int, timeout: float = 5.0) -> socket.socket:
-    sock = socket.create_connection((host, port), timeout=timeout)
+def connect(host: str, port: int, timeout: float = 5.0, source: str | None = None) -> socket.socket:
+    """A TCP connection, from ``source`` (a local address, any port) if given."""
+    sock = socket.create_connection(
+        (host, port), timeout=timeout, source_address=(source, 0) if source else None
+    )
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 
@@ -386,6 +390,7 @@ def exchange(
     wait_for: Callable[[Outcome], bool] | None = None,
     then: bytes = b"",
     step_wait: float = 0.2,
+    source: str | None = None,
 ) -> Outcome:
     """Send each step once the previous one was answered (or ``step_wait`` passed), then read.
 
@@ -400,7 +405,7 @@ def exchange(
     outcome, dimse = Outcome(), _Dimse()
     start = time.monotonic()
     deadline = start + timeout
-    with contextlib.closing(connect(host, port, timeout)) as sock:
+    with contextlib.closing(connect(host, port, timeout, source)) as sock:
         reader = Reader(sock)
         for step in steps:
             _send(sock, step, outcome, deadline)
@@ -470,11 +475,20 @@ def _answered(outcome: Outcome) -> bool:
     return bool(outcome.responses)
 
 
-def well_formed_report(host: str, port: int, instance: str, timeout: float = 10.0) -> Outcome:
+def well_formed_report(
+    host: str, port: int, instance: str, timeout: float = 10.0, source: str | None = None
+) -> Outcome:
     """What a legitimate peer sees: an association, a Success answer, a release."""
     steps = report_stream(instance)
     return exchange(
-        host, port, steps[:2], timeout, wait_for=_answered, then=RELEASE_RQ, step_wait=timeout
+        host,
+        port,
+        steps[:2],
+        timeout,
+        wait_for=_answered,
+        then=RELEASE_RQ,
+        step_wait=timeout,
+        source=source,
     )
 
 
@@ -685,3 +699,54 @@ def mutation_case(host: str, port: int, seed: int, timeout: float = 1.0) -> Outc
     rng = random.Random(seed)
     stream = b"".join(report_stream(f"{INSTANCE_ROOT}.5.{seed}"))
     return exchange(host, port, [mutate(stream, rng)], timeout)
+
+
+def idle_connections(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` connections that send nothing, left open for the caller to close."""
+    return [connect(host, port) for _ in range(count)]
+
+
+def closed_by_peer(sock: socket.socket, deadline: float) -> bool:
+    """Whether the listener closes ``sock`` (recv returns b'' or fails) by ``deadline``."""
+    while (remaining := deadline - time.monotonic()) > 0:
+        sock.settimeout(min(remaining, 0.5))
+        try:
+            if sock.recv(4096) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except OSError:
+            return True
+    return False
+
+
+@dataclass
+class Waited:
+    """How a legitimate peer fared beside a flood: seconds until its report was answered
+    Success (retrying a refusal every 0.2 s), the refusals it got meanwhile, and whether it
+    was served at all within the limit."""
+
+    seconds: float
+    refusals: int
+    served: bool
+
+
+def served_beside_idle(
+    host: str, port: int, idle: int, source: str, instance: str, limit: float = 60.0
+) -> Waited:
+    """Open ``idle`` silent connections from 127.0.0.1, then send one report from ``source``
+    until it is answered Success or ``limit`` passes; the idle connections are closed after."""
+    sockets = idle_connections(host, port, idle)
+    try:
+        start = time.monotonic()
+        refusals = 0
+        while (left := start + limit - time.monotonic()) > 0:
+            outcome = well_formed_report(host, port, instance, min(left, 10.0), source)
+            if outcome.statuses == [SUCCESS]:
+                return Waited(time.monotonic() - start, refusals, True)
+            refusals += 1
+            time.sleep(0.2)
+        return Waited(time.monotonic() - start, refusals, False)
+    finally:
+        for sock in sockets:
+            sock.close()

@@ -82,7 +82,12 @@ The guards
    ``DIMSEServiceProvider.receive_primitive`` and ``StateMachine.do_action``
    (:func:`~guards.bound_reading`): a command pynetdicom cannot decode, or an
    event its state table does not allow, kills the reader's thread without an
-   A-ABORT; we send one.
+   A-ABORT; we send one. For an acceptor's memory budget, the same
+   ``receive_primitive`` gets each data set fragment paid for first
+   (:func:`~guards.bound_reading`, ``dcmreport.association.budget``): the
+   buffer ``DIMSEMessage.decode_msg`` writes fragments into,
+   ``message.data_set``, is replaced by one that pays for what is written, and
+   a fragment that does not fit goes on as its control header alone.
 9. ``negotiate_as_acceptor`` indexes the first transfer syntax of every
    proposed context it rejects, and fails in its thread, answering nothing,
    on a context that proposes none (:func:`~guards.placeholder_transfer_syntax`).
@@ -113,6 +118,13 @@ The guards
     thread, never to ``msg_queue``. On the plain path the command set is read
     as pydicom decoded it (``message.command_set``); the fast path reads its
     bytes by hand (below).
+18. ``AssociationSocket.socket`` (:func:`~guards.close_unassociated`): a
+    connection that has not sent its A-ASSOCIATE-RQ within the first-PDU
+    deadline, or that makes room for a newcomer, is closed
+    (:mod:`dcmreport.association.admission`). pynetdicom has no public way to
+    end an acceptor before its request (``abort`` sends an A-ABORT the state
+    machine refuses in Sta2); we shut its raw socket down, and our reader
+    (item 8) sees the close and ends the acceptor's wait for the request.
 
 The fast path
 -------------

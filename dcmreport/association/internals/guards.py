@@ -34,6 +34,7 @@ from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, P_DATA
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport.association import tls
+from dcmreport.association.budget import InFlight, MemoryBudget
 from dcmreport.association.common import Fields, dataset_fields
 from dcmreport.dicom.records import Delivery
 from dcmreport.frozen import frozen
@@ -726,7 +727,10 @@ class BoundedReader:
 
 
 def bound_reading(
-    assoc: Association, limits: PduLimits, log: Callable[[Association, str], None]
+    assoc: Association,
+    limits: PduLimits,
+    log: Callable[[Association, str], None],
+    budget: MemoryBudget | None = None,
 ) -> None:
     """Install :class:`BoundedReader` as this association's PDU reader (item 8).
 
@@ -738,10 +742,15 @@ def bound_reading(
     InvalidEventError and kills the thread too, e.g. our A-ASSOCIATE-AC
     (Evt7) decided after a junk PDU made the DUL abort (Sta13), which left
     the association holding its slot until the network timeout.
+
+    With a ``budget`` (an acceptor's), each data set fragment is paid for
+    from it before pynetdicom buffers it (:func:`_within_budget`).
     """
     reader = BoundedReader(assoc, limits, log)
     assoc.dul._read_pdu_data = reader  # type: ignore[method-assign]
-    receive = assoc.dimse.receive_primitive
+    receive: Callable[[P_DATA], None] = assoc.dimse.receive_primitive
+    if budget is not None:
+        receive = _within_budget(assoc, receive, budget)
 
     def receive_or_abort(primitive: Any) -> None:
         try:
@@ -767,6 +776,79 @@ def bound_reading(
     # However the connection closes before an A-ASSOCIATE-RQ: in Sta13 (after an A-ABORT for a
     # PDU out of turn, an A-RELEASE-RQ first) pynetdicom closes it itself, past our reader.
     assoc.bind(evt.EVT_CONN_CLOSE, lambda _: reader.end_negotiation())
+
+
+def _within_budget(
+    assoc: Association, receive: Callable[[P_DATA], None], budget: MemoryBudget
+) -> Callable[[P_DATA], None]:
+    """``receive`` with each data set fragment paid for first (item 8).
+
+    pynetdicom writes a message's data set fragments into ``message.data_set``
+    (a BytesIO it makes per message): that buffer becomes an
+    :class:`~dcmreport.association.budget.InFlight`, which pays for each
+    fragment before it is written. A fragment that does not fit empties it and
+    marks it refused; from then on only each fragment's control header goes
+    through, so the message still ends where the peer ends it, with an empty
+    data set that the listener answers 0x0213. Called in the DUL's thread, in
+    the order the fragments arrived, so the buffer is the message's own.
+    """
+    dimse = assoc.dimse
+    # A message cut off by the end of the association gives its share back at once (pynetdicom's
+    # objects are freed by the cycle collector, whenever it runs).
+    assoc.bind(evt.EVT_CONN_CLOSE, lambda _: _release_unfinished(dimse.message))
+
+    def admitted(data: bytes) -> bytes:
+        message = dimse.message
+        if message is None or (data[:1] and data[0] & 0x01):
+            return data  # a command fragment; or a data set without one: pynetdicom's to judge
+        buffer = message.data_set
+        if not isinstance(buffer, InFlight):
+            if buffer is None or buffer.tell():
+                return data  # not pynetdicom's fresh buffer: nothing of ours to pay for
+            buffer = message.data_set = InFlight(budget)
+        return data if buffer.admit(len(data) - 1) else data[:1]
+
+    def receive_within_budget(primitive: P_DATA) -> None:
+        items = primitive.presentation_data_value_list
+        if len(items) == 1:
+            context_id, data = items[0]
+            primitive.presentation_data_value_list = _one_pdv(context_id, admitted(data))
+            receive(primitive)
+            return
+        for context_id, data in items:  # one at a time: the message may start mid-PDU
+            part = P_DATA()
+            part.presentation_data_value_list = _one_pdv(context_id, admitted(data))
+            receive(part)
+
+    return receive_within_budget
+
+
+def _release_unfinished(message: DIMSEMessage | None) -> None:
+    buffer = message.data_set if message is not None else None
+    if isinstance(buffer, InFlight):
+        buffer.release()
+
+
+def _one_pdv(context_id: int, data: bytes) -> list[tuple[int, bytes]]:
+    """A presentation data value list of one item, as P_DATA's setter wants it: [ID, data]."""
+    return [[context_id, data]]  # type: ignore[list-item]
+
+
+# --- closing a connection that has not associated (item 18) ---------------------------------
+
+
+def close_unassociated(assoc: Association) -> None:
+    """Close a connection still waiting for its A-ASSOCIATE-RQ (item 18): shut its socket down.
+
+    Nothing is sent: before an A-ASSOCIATE-RQ there is no association to reject
+    or abort. Our reader (item 8) then sees the close and ends the acceptor's
+    wait at once, so the connection's threads end and it holds nothing; a TLS
+    handshake still running fails at once.
+    """
+    sock = assoc.dul.socket.socket if assoc.dul.socket else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 # --- a context proposed without a transfer syntax (item 9) -------------------------------

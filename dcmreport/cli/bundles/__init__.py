@@ -26,13 +26,14 @@ class that other code builds too keeps a default of its own;
 ``tests/cli/test_bundles.py`` proves that every such default equals the option's.
 
 The modules: :mod:`.output`, :mod:`.association`, :mod:`.tls`, :mod:`.listen`,
-:mod:`.report`, :mod:`.commit`. None declares ``from __future__ import
-annotations``: the option declarations are built once, when the module is
-imported, not compiled from strings at every start. Nothing here imports
-pynetdicom or pydicom at import time: ``--help`` stays fast. Bundles are built
-once per run and never compared, hashed or printed:
-:func:`~dcmreport.frozen.frozen` dataclasses, immutable to the type checker and
-cheap to create at every start (tests/cli/test_startup.py pins it).
+:mod:`.slots` (listen's and commit's), :mod:`.report`, :mod:`.commit`. None
+declares ``from __future__ import annotations``: the option declarations are
+built once, when the module is imported, not compiled from strings at every
+start. Nothing here imports pynetdicom or pydicom at import time: ``--help``
+stays fast. Bundles are built once per run and never compared, hashed or
+printed: :func:`~dcmreport.frozen.frozen` dataclasses, immutable to the type
+checker and cheap to create at every start (tests/cli/test_startup.py pins
+it).
 """
 
 import dataclasses

@@ -16,6 +16,7 @@ import typer
 from dcmreport.cli import completion
 from dcmreport.cli.bundles import configured
 from dcmreport.cli.bundles.association import RequestorAssociation, chosen_transfer_syntaxes
+from dcmreport.cli.bundles.slots import Slots
 from dcmreport.cli.bundles.tls import Tls
 from dcmreport.cli.options import (
     ACCEPTED_TRANSFER_SYNTAXES,
@@ -199,10 +200,10 @@ class ResultWaiting:
         ]
 
     def new_associations(
-        self, association: RequestorAssociation, tls: Tls
+        self, association: RequestorAssociation, tls: Tls, slots: Slots
     ) -> "NewAssociations | None":
         """Where the PACS may report on a new association (--port), as our AE title (or
-        --result-aet); None without.
+        --result-aet), holding connections as ``listen`` does (``slots``); None without.
 
         With --tls it is DICOM over TLS, as the request's association.
         """
@@ -217,4 +218,10 @@ class ResultWaiting:
             transfer_syntaxes=chosen_transfer_syntaxes(None, ACCEPTED_TRANSFER_SYNTAXES),
             connect_timeout=None,
         )
-        return NewAssociations(settings, configured(ListenOptions, self))
+        options = configured(
+            ListenOptions,
+            self,
+            slots=slots.limits(),
+            memory_budget=slots.budget(ListenOptions().dataset_limits.max_size),
+        )
+        return NewAssociations(settings, options)

@@ -16,6 +16,7 @@ import typer
 from dcmreport.cli import completion
 from dcmreport.cli.bundles import configured, parsed
 from dcmreport.cli.bundles.association import AcceptorAssociation
+from dcmreport.cli.bundles.slots import Slots
 from dcmreport.cli.bundles.tls import ListenTls
 from dcmreport.cli.options import (
     PANEL_ACCESS,
@@ -23,6 +24,7 @@ from dcmreport.cli.options import (
     PANEL_COMMITMENT,
     PANEL_FAULTS,
     PANEL_LIMITS,
+    PANEL_OUTPUT,
     checked,
     parse_peer,
     parse_size,
@@ -96,16 +98,6 @@ class Acceptance:
             "names).",
         ),
     ] = None
-    max_associations: Annotated[
-        int,
-        typer.Option(
-            "--max-associations",
-            metavar="N",
-            min=1,
-            rich_help_panel=PANEL_ACCESS,
-            help="Concurrent associations; beyond, reject with local limit exceeded (2/3/2).",
-        ),
-    ] = 10
     reject: Annotated[
         str | None,
         typer.Option(
@@ -162,7 +154,7 @@ class Acceptance:
         ),
     ] = 10.0
 
-    def listen_options(self, association: AcceptorAssociation) -> "ListenOptions":
+    def listen_options(self, association: AcceptorAssociation, slots: Slots) -> "ListenOptions":
         """With -x the listener prefers its own transfer syntax order to the requestor's."""
         from dcmreport.association.listener import ListenOptions
         from dcmreport.dicom.limits import DatasetLimits
@@ -176,6 +168,8 @@ class Acceptance:
                 for uid in self.accept_class or []
             ),
             own_transfer_syntax_order=association.transfer_syntax is not None,
+            slots=slots.limits(),
+            memory_budget=slots.budget(self.max_dataset_size),
             reject=parsed("--reject", catalog.resolve_rejection, self.reject)
             if self.reject
             else None,
@@ -390,6 +384,15 @@ class Answering:
             "is 0x0110.",
         ),
     ] = None
+    inline_binary: Annotated[
+        bool,
+        typer.Option(
+            "--inline-binary",
+            rich_help_panel=PANEL_OUTPUT,
+            help="JSON holds every binary value whole (InlineBinary). Default: one of 1 MiB "
+            "or more is a BulkDataURI into the --output-dir Part 10 file, else its length.",
+        ),
+    ] = False
     exec_command: Annotated[
         str | None,
         typer.Option(
