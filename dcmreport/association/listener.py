@@ -13,6 +13,7 @@ answers that were merely decided.
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 import threading
@@ -486,7 +487,11 @@ class Listener:
             )
         except OSError as exc:
             raise InputError(
-                f"cannot listen on {self._options.bind}:{self._options.port}: {exc.strerror or exc}"
+                f"cannot listen on {self._options.bind}:{self._options.port}: "
+                f"{exc.strerror or exc}",
+                "another port with --port N, or --port 0 for any free one"
+                if exc.errno == errno.EADDRINUSE
+                else None,
             ) from None
         # socketserver listens with a backlog of 5: beyond 5 connections not yet accepted, the
         # kernel drops a new one's SYN and the peer retries a second later. A burst of idle

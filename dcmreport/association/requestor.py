@@ -87,10 +87,7 @@ def _why_not_established(
             f"{peer} rejected the association {kind}: {text} "
             f"(result {result}, source {source} {catalog.REJECT_SOURCES.get(source, '')}, "
             f"reason {reason})",
-            "check the AE titles: the peer must know the calling AE title (-aet) and answer "
-            "to the called one"
-            if (source, reason) in ((1, 3), (1, 7))
-            else None,
+            _ae_title_hint(peer, source, reason),
         )
     if diagnostics.said(guards.ACSE_TIMEOUT):
         return AssociationError(
@@ -108,6 +105,20 @@ def _why_not_established(
         if settings.tls
         else f"if it expects DICOM over TLS (port {tls.DICOM_TLS_PORT} by convention), add --tls",
     )
+
+
+def _ae_title_hint(peer: Peer, source: int, reason: int) -> str | None:
+    """Which AE title to fix for a rejection that names one: ours (1/1/3) is -aet, the peer's
+    (1/1/7) is the AE@ of its address or -aec; a newcomer who changes -aet for 1/1/7 changes
+    nothing the peer objected to."""
+    if (source, reason) == (1, 3):
+        return "the peer does not know our AE title: set the one it expects with -aet AET"
+    if (source, reason) == (1, 7):
+        return (
+            f"the peer is not called {peer.ae_title}: give its AE title as "
+            f"AE@{peer.host}:{peer.port} or with -aec AE"
+        )
+    return None
 
 
 def _check_resolves(peer: Peer) -> None:

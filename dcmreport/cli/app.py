@@ -57,6 +57,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+completion.use_bash_script()  # what --show-completion bash and --install-completion give
+
 LOG = logging.getLogger("dcmreport")
 
 

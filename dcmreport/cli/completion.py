@@ -1,8 +1,9 @@
 """What TAB offers for every value that has a closed set.
 
 Statuses, reply modes, rejection reasons, transfer syntaxes, Failure Reasons
-after ``FILE:``, the peer names of the settings file, and DICOM keywords in
-``KEY=VALUE`` (prefix match on pydicom's dictionary). Where nothing matches,
+after ``FILE:``, SOP classes before ``--ref``'s ``:UID``, the peer names of the
+settings file, and DICOM keywords in ``KEY=VALUE`` (prefix match on pydicom's
+dictionary). Where nothing matches,
 the shell scripts fall back to file names (``complete -o default``), which is
 what ``--reply FILE``, ``--fail FILE`` and ``KEY=@FILE`` want.
 
@@ -12,7 +13,18 @@ is on (:mod:`dcmreport.speedups`). The keywords then come from pydicom's
 private dictionary module (``_dicom_dict.py``) loaded on its own, a table of
 constants, where importing the pydicom package costs more than all of
 ``--help`` (``tests/benchmarks/run.py --only start`` measures a TAB against
-``--help``). With the trick off they are ``pydicom.datadict.keyword_dict``'s.
+``--help``). With the trick off they are ``pydicom.datadict.keyword_dict``'s;
+the SOP class keywords of ``--ref`` likewise come from ``_uid_dict.py`` or
+``pydicom.uid.UID_dictionary``.
+
+bash splits a word at a colon (``:`` is in ``COMP_WORDBREAKS``), so
+``--fail a.dcm:no-`` reaches a completion function as ``a.dcm``, ``:``, ``no-``
+and bash replaces only ``no-``. Typer's bash shim passes those words on as they
+are; :data:`BASH_SCRIPT` replaces it (:func:`use_bash_script`) with one that
+joins them again and strips ``a.dcm:`` from what comes back, as git's
+completion does (``__git_reassemble_comp_words_by_ref``,
+``__ltrim_colon_completions``). zsh and fish do not split at a colon (Typer's
+zsh answer escapes it), so their shims stay Typer's.
 """
 
 # No ``from __future__ import annotations``: Typer reads these callbacks' annotations
@@ -23,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer import _completion_shared
 
 from dcmreport import speedups
 from dcmreport.dicom import catalog
@@ -66,6 +79,15 @@ def failure_reasons(incomplete: str) -> list[str]:
     return [
         f"{path}:{name}" for name, _ in catalog.FAILURE_REASONS.values() if name.startswith(reason)
     ]
+
+
+def class_refs(incomplete: str) -> list[str]:
+    """``--ref CLASS:UID``: ``CLASS:`` for the catalog's names and pydicom's SOP class
+    keywords before the colon; after it the UID, which nothing can offer."""
+    if ":" in incomplete:
+        return []
+    names = (*catalog.class_names(), *_sop_class_keywords())
+    return [f"{name}:" for name in names if name.startswith(incomplete)]
 
 
 def peer_names(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -115,15 +137,78 @@ def _keywords() -> tuple[str, ...]:
 def _dictionary_module_keywords() -> tuple[str, ...]:
     """The keywords of pydicom's ``_dicom_dict.py``, executed on its own, not as part of the
     package (whose ``__init__`` imports all of pydicom)."""
+    module = _pydicom_table("_dicom_dict")
+    if module is None:
+        return ()
+    return tuple(sorted(entry[4] for entry in module.DicomDictionary.values() if entry[4]))
+
+
+def _sop_class_keywords() -> tuple[str, ...]:
+    """pydicom's SOP class keywords: from ``_uid_dict.py`` alone with the trick on, else from
+    ``pydicom.uid.UID_dictionary`` (see the module docstring)."""
+    if speedups.enabled("keyword-completion"):
+        module = _pydicom_table("_uid_dict")
+        table = module.UID_dictionary if module is not None else {}
+    else:
+        # pydicom.uid's table of UIDs, which it imports without listing it in __all__
+        from pydicom.uid import UID_dictionary as table  # type: ignore[attr-defined]
+    return tuple(sorted(entry[4] for entry in table.values() if entry[1] == "SOP Class"))
+
+
+def _pydicom_table(name: str) -> Any:
+    """pydicom's table module ``name`` executed on its own (None where pydicom is not found)."""
     spec = importlib.util.find_spec("pydicom")
     locations = spec.submodule_search_locations if spec else None
     if not locations:
-        return ()
+        return None
     module_spec = importlib.util.spec_from_file_location(
-        "_dcmreport_dicom_dict", Path(locations[0]) / "_dicom_dict.py"
+        f"_dcmreport{name}", Path(locations[0]) / f"{name}.py"
     )
     if module_spec is None or module_spec.loader is None:
-        return ()
-    module: Any = importlib.util.module_from_spec(module_spec)
+        return None
+    module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    return tuple(sorted(entry[4] for entry in module.DicomDictionary.values() if entry[4]))
+    return module
+
+
+# Typer's bash shim, but with the words split at a colon joined again before dcmreport is
+# asked, and the joined word's part up to its last colon stripped from the answers (bash
+# replaces only what follows the colon). A single answer ending in = or : gets no space.
+BASH_SCRIPT = r"""
+%(complete_func)s() {
+    local IFS=$'\n' words=() cword=0 i cur prefix
+    for ((i = 0; i < ${#COMP_WORDS[@]}; i++)); do
+        if [[ $COMP_WORDBREAKS == *:* ]] && ((${#words[@]} > 1)) &&
+            [[ ${COMP_WORDS[i]} == : || ${words[${#words[@]} - 1]} == *: ]]; then
+            words[${#words[@]} - 1]+=${COMP_WORDS[i]}
+        else
+            words+=("${COMP_WORDS[i]}")
+        fi
+        ((i == COMP_CWORD)) && cword=$((${#words[@]} - 1))
+    done
+    COMPREPLY=( $( env COMP_WORDS="${words[*]}" \
+                   COMP_CWORD=$cword \
+                   %(autocomplete_var)s=complete_bash $1 ) )
+    cur=${words[cword]}
+    if [[ $COMP_WORDBREAKS == *:* && $cur == *:* ]]; then
+        prefix=${cur%%"${cur##*:}"}
+        COMPREPLY=( "${COMPREPLY[@]#"$prefix"}" )
+    fi
+    if ((${#COMPREPLY[@]} == 1)) && [[ ${COMPREPLY[0]} == *[=:] ]]; then
+        compopt -o nospace 2>/dev/null
+    fi
+    return 0
+}
+
+complete -o default -F %(complete_func)s %(prog_name)s
+"""
+
+
+def use_bash_script() -> None:
+    """Make ``--show-completion``/``--install-completion`` (and so ``completions/``) give
+    :data:`BASH_SCRIPT` for bash: Typer keeps its scripts in a private table, and offers no
+    other way. Should a Typer release move the table, bash gets Typer's own script rather
+    than every command failing at import; ``tests/cli/test_completion.py`` then fails."""
+    scripts = getattr(_completion_shared, "_completion_scripts", None)
+    if isinstance(scripts, dict) and "bash" in scripts:
+        scripts["bash"] = BASH_SCRIPT

@@ -32,6 +32,7 @@ import typer
 from typer._click import Context as ClickContext
 from typer._click import Parameter
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer._click.utils import _escape_control_characters
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption, _TyperParameter
 
 from dcmreport import speedups
@@ -132,7 +133,31 @@ class Command(TyperCommand):
         return _as_manual(super().get_params(ctx))
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
-        return _parse(super().parse_args, ctx, args)
+        """Parse; words left over are an error of ours, whose hint may fix what was typed."""
+        allowed, ctx.allow_extra_args = ctx.allow_extra_args, True
+        try:
+            rest = _parse(super().parse_args, ctx, args)
+        finally:
+            ctx.allow_extra_args = allowed
+        if rest and not allowed and not ctx.resilient_parsing:
+            raise ExtraArguments(ctx, rest)
+        return rest
+
+
+class ExtraArguments(UsageError):
+    """Words no parameter takes. ``echo pacs 104`` is DCMTK's habit (host and port as two
+    words), so its hint is the one address ``pacs:104``."""
+
+    def __init__(self, ctx: ClickContext, rest: list[str]) -> None:
+        shown = " ".join(_escape_control_characters(word) for word in rest)  # as click shows them
+        super().__init__(f"got unexpected extra argument(s) ({shown})", ctx)
+        peer = ctx.params.get("peer")
+        port = rest[0] if len(rest) == 1 and rest[0].isdigit() else None
+        self.hint = (
+            f"give the peer as one word HOST:PORT: {ctx.command_path} {peer}:{port}"
+            if peer and port and ":" not in peer
+            else None
+        )
 
 
 class UnknownCommand(typer.TyperException):

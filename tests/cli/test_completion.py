@@ -130,3 +130,73 @@ def test_broken_settings_file_offers_no_names(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[peers.pacs\n")
     assert complete("dcmreport echo ", {**cli_env(), "DCMREPORT_CONFIG": str(config)}) == []
+
+
+def bash_complete(tmp_path: Path, words: list[str], line: str) -> list[str]:
+    """COMPREPLY of completions/dcmreport.bash's function, called as bash calls it on TAB at the
+    end of ``line``: ``words`` is COMP_WORDS as bash splits the line (a colon is a word of its
+    own, COMP_WORDBREAKS), the cursor in the last one. ``dcmreport`` on PATH is a wrapper that
+    runs this Python on this checkout (PYTHONPATH is kept)."""
+    wrapper = tmp_path / "bin" / "dcmreport"
+    wrapper.parent.mkdir(exist_ok=True)
+    wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m dcmreport "$@"\n')
+    wrapper.chmod(0o755)
+    script = Path(__file__).parents[2] / "completions" / "dcmreport.bash"
+    program = (
+        f"source {shlex.quote(str(script))}\n"
+        f"COMP_WORDS=({' '.join(shlex.quote(w) for w in words)})\n"
+        f"COMP_CWORD={len(words) - 1}\n"
+        f"COMP_LINE={shlex.quote(line)}\n"
+        f"COMP_POINT={len(line)}\n"
+        "_dcmreport_completion dcmreport\n"
+        "printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
+    env = {**cli_env(), "PATH": f"{wrapper.parent}:{cli_env()['PATH']}"}
+    run = subprocess.run(
+        ["bash", "--norc", "-c", program], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    return [line for line in run.stdout.splitlines() if line]
+
+
+def test_typers_script_table_is_where_ours_goes() -> None:
+    """The Typer internal ``use_bash_script`` writes to: if a release moves it, bash would
+    silently get Typer's script again, which splits ``FILE:REASON``."""
+    from typer import _completion_shared
+
+    import dcmreport.cli.app  # noqa: F401  (installs the script)
+    from dcmreport.cli import completion
+
+    assert _completion_shared._completion_scripts["bash"] is completion.BASH_SCRIPT
+
+
+def test_bash_offers_failure_reasons_after_the_colon_it_split_at(tmp_path: Path) -> None:
+    """bash splits ``a.dcm:no-`` into ``a.dcm``, ``:``, ``no-`` and replaces only ``no-``: the
+    script joins the words for dcmreport and offers what follows the colon."""
+    line = "dcmreport send-report --fail a.dcm:no-"
+    got = bash_complete(tmp_path, ["dcmreport", "send-report", "--fail", "a.dcm", ":", "no-"], line)
+    assert got == ["no-such-object-instance"]
+    line = "dcmreport send-report --fail a.dcm:"
+    got = bash_complete(tmp_path, ["dcmreport", "send-report", "--fail", "a.dcm", ":"], line)
+    assert {"processing-failure", "no-such-object-instance"} <= set(got), got
+    assert not any(":" in item for item in got)
+
+
+def test_bash_offers_ref_classes_before_the_colon(tmp_path: Path) -> None:
+    line = "dcmreport commit pacs --ref CTImageSto"
+    got = bash_complete(tmp_path, ["dcmreport", "commit", "pacs", "--ref", "CTImageSto"], line)
+    assert got == ["CTImageStorage:"]
+    line = "dcmreport commit pacs --ref CTImageStorage:1.2"
+    words = ["dcmreport", "commit", "pacs", "--ref", "CTImageStorage", ":", "1.2"]
+    assert bash_complete(tmp_path, words, line) == []
+
+
+def test_ref_offers_catalog_names_and_keywords_in_either_mode(speedups_mode: Any) -> None:
+    from dcmreport.cli import completion
+
+    assert "storage-commitment:" in completion.class_refs("storage-")
+    assert completion.class_refs("CTImageStorage") == ["CTImageStorage:"]
+    assert completion.class_refs("CTImageStorage:1.2") == []
+    fast = completion._sop_class_keywords()
+    speedups_mode("off")
+    assert completion._sop_class_keywords() == fast

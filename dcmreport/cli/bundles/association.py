@@ -201,10 +201,13 @@ class RequestorAssociation(_Association, _Calling):
 
         --called-aet overrides its AE title.
         """
+        from dcmreport.cli import unknown_peer
         from dcmreport.cli.precedence import resolve_peer
 
         address = resolve_peer(given, self.config)
         chosen = parsed(address.what, parse_peer, address.text)
+        if given and address.what == "PEER":  # a word typed, that names no peer
+            unknown_peer.check(given, chosen, self.config)
         LOG.info("setting peer = %s (%s)", chosen, address.origin)
         return Peer(self.called_aet, chosen.host, chosen.port) if self.called_aet else chosen
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from dcmreport.cli import completion
 from dcmreport.cli.bundles import configured
 from dcmreport.cli.bundles.association import RequestorAssociation, chosen_transfer_syntaxes
 from dcmreport.cli.bundles.slots import Slots
@@ -44,6 +45,7 @@ class ActionInformation:
             "--ref",
             metavar="CLASS:INSTANCE",
             show_default=False,
+            autocompletion=completion.class_refs,
             rich_help_panel=PANEL_ACTION_INFO,
             help="An instance to commit without its file: SOP Class (a UID or pydicom keyword) "
             "and SOP Instance UID. Repeatable.",

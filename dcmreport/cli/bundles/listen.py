@@ -422,7 +422,8 @@ class Answering:
             metavar="SECONDS",
             min=0,
             rich_help_panel=PANEL_ANSWER,
-            help="Kill the --exec program after that long (answer 0x0110).",
+            help="Kill the --exec program after that long: with --exec-decides the answer "
+            "is then 0x0110; without, the answer is what it would be without --exec.",
         ),
     ] = 30.0
     delay: Annotated[
