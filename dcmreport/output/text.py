@@ -55,6 +55,7 @@ MAX_VALUES, HEAD_VALUES = 16, 8  # values of a multi-valued element
 MAX_FINDINGS, HEAD_FINDINGS = 20, 10  # a bad item in 100,000 is 100,000 findings
 MAX_CHARS = 64  # a longer text value shows its first MAX_CHARS characters
 HEAD_BYTES = 16  # a longer binary value shows its first HEAD_BYTES bytes, in hex
+FAILURE_REASON = 0x00081197  # (0008,1197) Failure Reason, US: shown by name
 
 
 # --- values -------------------------------------------------------------------------------
@@ -85,11 +86,19 @@ def _uid_text(value: object) -> str:
     return f"{uid} ({name})" if name else uid
 
 
+def _failure_reason_text(code: int) -> str:
+    """A Failure Reason as ``commit`` and ``listen`` show it: ``0x0112 No such object instance``."""
+    meaning = catalog.FAILURE_REASONS.get(code, ("", "unknown Failure Reason"))[1]
+    return f"0x{code:04X} {meaning}"
+
+
 def _value_text(elem: DataElement, full: bool) -> str:
-    """The element's value on one line; '' for an empty one."""
+    """The element's value on one line; '' for an empty one. A Failure Reason is named."""
     value = elem.value
     if value is None or (isinstance(value, Sized) and len(value) == 0):
         return ""
+    if elem.tag == FAILURE_REASON and isinstance(value, int):
+        return _failure_reason_text(value)
     one = _uid_text if elem.VR == "UI" else _scalar_text
     if not isinstance(value, list | MultiValue):
         return one(value)
@@ -292,9 +301,7 @@ def _instance_line(instance: ReferencedInstance) -> Text:
     name = catalog.describe_class(instance.sop_class_uid) or instance.sop_class_uid
     line = Text.assemble(instance.sop_instance_uid, "  ", (name, "dim"))
     if instance.failure_reason is not None:
-        code = instance.failure_reason
-        meaning = catalog.FAILURE_REASONS.get(code, ("", "unknown Failure Reason"))[1]
-        line.append(f"  0x{code:04X} {meaning}", style="red")
+        line.append(f"  {_failure_reason_text(instance.failure_reason)}", style="red")
     return line
 
 

@@ -26,7 +26,7 @@ from dcmreport.dicom.records import (
 )
 from dcmreport.output.json_forms import record_json
 from dcmreport.output.render import JsonRenderer, make_renderer
-from dcmreport.output.text import TextRenderer, record_text
+from dcmreport.output.text import TextRenderer, dataset_tree, record_text
 
 STGCMT = "1.2.840.10008.1.20.1"
 SC = "1.2.840.10008.5.1.4.1.1.7"
@@ -209,6 +209,18 @@ def test_text_names_an_action_as_an_action(action_type_id: int | None, shown: st
     assert shown in out and "N-ACTION" in out
     assert "Event Type" not in out and "Failures Exist" not in out
     assert "Action Information" in out
+
+
+def test_text_names_a_failure_reason_in_a_received_data_set() -> None:
+    """listen's panel shows (0008,1197) as commit does, not as a bare 274."""
+    item = Dataset()
+    item.ReferencedSOPInstanceUID = "1.2.3.4"
+    item.FailureReason = 0x0112
+    ds = Dataset()
+    ds.FailedSOPSequence = [item]
+    console = Console(file=io.StringIO(), width=200)
+    console.print(dataset_tree("Event Information", ds))
+    assert "FailureReason  0x0112 No such object instance" in console.file.getvalue()  # type: ignore[attr-defined]
 
 
 def test_text_lists_findings_with_their_kind() -> None:
