@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import os
+import random
 import re
 import signal
 import socket
@@ -182,10 +183,31 @@ def reactor_caught_up(assoc: Any) -> None:
 
 
 def unused_port() -> int:
-    """A port nothing listens on (bound then closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on, below the kernel's ephemeral range.
+
+    A port the kernel handed out for ``bind(0)`` and closed again may be handed
+    out again at once: to a listener the same test starts with ``--port 0``,
+    which then holds the port the test meant for another (seen: a PACS peer
+    bound the result port of ``commit --port``). Ports below the ephemeral
+    range are never handed out for port 0, nor as a client's source port.
+    """
+    low = _ephemeral_low()
+    for _ in range(100):
+        port = random.randrange(10000, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use: another
+            return port
+    raise RuntimeError(f"no free port between 10000 and {low}")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 class Background:
