@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,30 @@ def test_a_report_cut_off_mid_data_set_gives_its_share_back(listen: Any) -> None
         for _ in range(2)
     ]
     assert [o.statuses for o in outcomes] == [[0], [0]]
+
+
+def test_data_sent_without_a_command_is_paid_for_too(listen: Any) -> None:
+    """A peer that sends data set fragments before any command is buffered by pynetdicom all
+    the same: the budget counts them, so a report needing the whole budget is refused while
+    they are held (their association still open), and accepted once it has gone."""
+    budget = int(2.3 * MIB)
+    listener = listen("--memory-budget", str(budget), "--max-dataset-size", "1MiB")
+    fields = h.report_fields(message_id=1, instance=f"{h.INSTANCE_ROOT}.1")
+    dataset = _dataset(bytes(MIB - 4096))
+    # Half a MiB of data fragments (none the last), within the listener's max PDU
+    orphan = h.p_data(h.pdv(1, 0x00, bytes(16000))) * 33
+    with h.connect(HOST, listener.port) as holder:
+        holder.sendall(h.report_stream("x")[0])
+        assert h.Reader(holder).read(time.monotonic() + 10)[0] == 0x02  # A-ASSOCIATE-AC
+        holder.sendall(orphan)
+        # Until the listener has read the orphan fragment, a report may still fit.
+        refused = any(
+            h.report_case(HOST, listener.port, fields, dataset, timeout=30).statuses == [RESOURCES]
+            for _ in range(50)
+        )
+    assert refused, listener.stderr
+    after = h.report_case(HOST, listener.port, fields, dataset, timeout=30)
+    assert after.statuses == [0]
 
 
 def test_a_refused_data_set_is_emptied_and_its_share_given_back() -> None:

@@ -798,9 +798,11 @@ def _within_budget(
     assoc.bind(evt.EVT_CONN_CLOSE, lambda _: _release_unfinished(dimse.message))
 
     def admitted(data: bytes) -> bytes:
+        if not data[:1] or data[0] & 0x01:
+            return data  # a command fragment (or an empty PDV): nothing to pay for
+        if dimse.message is None:  # data before any command: pynetdicom buffers it all the same
+            dimse.message = DIMSEMessage()  # as its receive_primitive would, now paid for
         message = dimse.message
-        if message is None or (data[:1] and data[0] & 0x01):
-            return data  # a command fragment; or a data set without one: pynetdicom's to judge
         buffer = message.data_set
         if not isinstance(buffer, InFlight):
             if buffer is None or buffer.tell():
