@@ -297,11 +297,12 @@ def echo(
     def body() -> ExitCode:
         from dcmreport.association import requestor
 
+        left = readiness.wait_for_peer_file(peer or precedence.default_peer(), wait)
         target, settings = association.peer(peer), association.settings(tls.client_context())
-        if wait is None:
+        if left is None:
             rsp = requestor.echo(target, settings)
         else:
-            rsp = readiness.echo_until(requestor.echo, target, settings, wait)
+            rsp = readiness.echo_until(requestor.echo, target, settings, left)
         output.renderer().echo(rsp)
         return exit_code_for_status(rsp.status.code)
 
@@ -669,6 +670,42 @@ def list_peers(
         renderer.peers(found)
         failed = any(c.error for c in found)
         return ExitCode.NO_ASSOCIATION if failed else ExitCode.OK
+
+    run(body, output)
+
+
+@app.command("samples", cls=ConfiguredCommand)
+@expand
+def samples(
+    ctx: typer.Context,
+    output: Output,
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            metavar="[DIR]",
+            file_okay=False,
+            help="Where to write them (made if missing). Default: the current directory.",
+        ),
+    ] = Path("."),
+) -> None:
+    """Write the made-up files the README's examples use: a.dcm, b.dcm, study/ (small CT
+    images of an invented patient), result.json (Event Information) and reports.jsonl (a
+    --batch file). No file is overwritten: exit 2 if one exists.
+
+    [b]Examples[/b]:
+
+      dcmreport samples
+
+      dcmreport samples /tmp/try && cd /tmp/try
+    """
+    output = output.joined(ctx.obj)
+
+    def body() -> ExitCode:
+        from dcmreport.dicom import samples
+
+        written = samples.write(directory)
+        output.renderer().note(f"dcmreport: wrote {', '.join(map(str, written))}")
+        return ExitCode.OK
 
     run(body, output)
 
