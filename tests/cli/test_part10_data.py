@@ -10,11 +10,13 @@ subprocess to a real ``dcmreport listen``.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CT, ROOT, dcmreport
+from helpers import CT, ROOT, cli_env, dcmreport
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.sequence import Sequence
@@ -224,3 +226,19 @@ def test_event_definition() -> None:
     assert label == "storage-commitment event 1 (success)" and "TransactionUID" in own
     assert validate.event_definition("1.2.840.10008.3.1.2.3.5", 9) is None
     assert validate.event_definition(CT, 1) is None
+
+
+def test_a_ct_file_on_stdin_is_called_stdin(tmp_path: Path) -> None:
+    """``--data -`` reads the file from stdin; --strict stops before any association."""
+    ct = write_ct(tmp_path / "ct.dcm").read_bytes()
+    run = subprocess.run(
+        [sys.executable, "-m", "dcmreport", "send-report", *MPPS, "--data", "-", "--strict"],
+        input=ct,
+        capture_output=True,
+        env=cli_env(),
+        timeout=60,
+    )
+    assert run.returncode == 2
+    lines = run.stderr.decode().splitlines()
+    assert lines[0].startswith("dcmreport: stdin: left out Overlay Data (6000,3000), Pixel Data")
+    assert lines[1].startswith(f"warning: stdin: {len(ct_image()) - 2} attribute(s) lie outside")
