@@ -57,7 +57,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-completion.use_bash_script()  # what --show-completion bash and --install-completion give
+completion.use_own_scripts()  # what --show-completion bash|zsh and --install-completion give
 
 LOG = logging.getLogger("dcmreport")
 

@@ -20,11 +20,17 @@ the SOP class keywords of ``--ref`` likewise come from ``_uid_dict.py`` or
 bash splits a word at a colon (``:`` is in ``COMP_WORDBREAKS``), so
 ``--fail a.dcm:no-`` reaches a completion function as ``a.dcm``, ``:``, ``no-``
 and bash replaces only ``no-``. Typer's bash shim passes those words on as they
-are; :data:`BASH_SCRIPT` replaces it (:func:`use_bash_script`) with one that
+are; :data:`BASH_SCRIPT` replaces it (:func:`use_own_scripts`) with one that
 joins them again and strips ``a.dcm:`` from what comes back, as git's
 completion does (``__git_reassemble_comp_words_by_ref``,
-``__ltrim_colon_completions``). zsh and fish do not split at a colon (Typer's
-zsh answer escapes it), so their shims stay Typer's.
+``__ltrim_colon_completions``). zsh and fish do not split at a colon. fish
+keeps Typer's shim: it appends no space after a value ending in ``=`` or ``:``
+by itself. zsh's does not (``PatientName= ``), so :data:`ZSH_SCRIPT` adds
+values itself, those ending so without a space (``compadd -S ''``), and asks
+Typer's zsh protocol only for options, whose help it shows. Adding them
+itself also keeps them clear of ``_describe``'s ``VALUE:HELP`` syntax, where an
+unescaped colon would end the value. ``tests/cli/test_completion.py`` drives
+all three shells' own completion.
 """
 
 # No ``from __future__ import annotations``: Typer reads these callbacks' annotations
@@ -204,11 +210,41 @@ complete -o default -F %(complete_func)s %(prog_name)s
 """
 
 
-def use_bash_script() -> None:
+# Typer's zsh shim for options (their help shown beside them); for anything else the values
+# as the bash protocol prints them, one a line, added by compadd: those ending in = or : with
+# no space after them, so that the value goes on; nothing offered leaves it to file names.
+ZSH_SCRIPT = r"""
+#compdef %(prog_name)s
+
+%(complete_func)s() {
+    local -a values
+    if [[ ${words[CURRENT]} == -* ]]; then
+        eval $(env _TYPER_COMPLETE_ARGS="${words[1,$CURRENT]}" \
+                   %(autocomplete_var)s=complete_zsh %(prog_name)s)
+        return
+    fi
+    values=( ${(f)"$(env COMP_WORDS="${words[1,$CURRENT]}" COMP_CWORD=$((CURRENT - 1)) \
+                         %(autocomplete_var)s=complete_bash %(prog_name)s)"} )
+    if (( ! ${#values} )); then
+        _files
+        return
+    fi
+    compadd -S '' -- ${(M)values:#*[=:]}
+    compadd -- ${values:#*[=:]}
+}
+
+compdef %(complete_func)s %(prog_name)s
+"""
+
+OWN_SCRIPTS = {"bash": BASH_SCRIPT, "zsh": ZSH_SCRIPT}
+
+
+def use_own_scripts() -> None:
     """Make ``--show-completion``/``--install-completion`` (and so ``completions/``) give
-    :data:`BASH_SCRIPT` for bash: Typer keeps its scripts in a private table, and offers no
-    other way. Should a Typer release move the table, bash gets Typer's own script rather
-    than every command failing at import; ``tests/cli/test_completion.py`` then fails."""
+    :data:`BASH_SCRIPT` for bash and :data:`ZSH_SCRIPT` for zsh: Typer keeps its scripts in
+    a private table, and offers no other way. Should a Typer release move the table, the
+    shells get Typer's own scripts rather than every command failing at import;
+    ``tests/cli/test_completion.py`` then fails."""
     scripts = getattr(_completion_shared, "_completion_scripts", None)
-    if isinstance(scripts, dict) and "bash" in scripts:
-        scripts["bash"] = BASH_SCRIPT
+    if isinstance(scripts, dict):
+        scripts.update({shell: script for shell, script in OWN_SCRIPTS.items() if shell in scripts})

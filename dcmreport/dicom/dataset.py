@@ -498,11 +498,50 @@ def load_data(source: str, stdin: bytes | str | None = None, option: str = "--da
 
     ``option`` names the option in errors (``listen --reply`` reads the same inputs).
     """
+    return load_source(source, stdin, option)[0]
+
+
+def load_source(
+    source: str, stdin: bytes | str | None = None, option: str = "--data"
+) -> tuple[Dataset, bool]:
+    """:func:`load_data`, and whether the input was a Part 10 file: a whole instance, which
+    ``send-report`` trims of its pixels and summarises rather than lists."""
     if source == "-":
         data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin or b""
-        return from_bytes(data, "stdin")
-    where = f"{option} {source}"
-    return from_bytes(_read_bytes(source, where), where)
+        where = "stdin"
+    else:
+        where = f"{option} {source}"
+        data = _read_bytes(source, where)
+    return from_bytes(data, where), is_part10(data)
+
+
+# The bulk pixel elements of an image (PS3.3 C.7.6.3, C.9.2): Pixel Data, Float and Double
+# Float Pixel Data, and each overlay plane's Overlay Data (60xx,3000), a bitmap over those
+# pixels. An image file given as Event Information brings them along; no report wants them.
+_PIXEL_TAGS = {
+    0x7FE00010: "Pixel Data",
+    0x7FE00008: "Float Pixel Data",
+    0x7FE00009: "Double Float Pixel Data",
+}
+
+
+def _pixel_name(tag: BaseTag) -> str | None:
+    """The name of a bulk pixel element, None for any other tag."""
+    if tag.group & 0xFF01 == 0x6000 and tag.element == 0x3000:  # 6000-601E, even groups
+        return "Overlay Data"
+    return _PIXEL_TAGS.get(int(tag))
+
+
+def leave_out_pixels(ds: Dataset) -> list[tuple[str, int]]:
+    """Delete the top-level bulk pixel elements of ``ds``: each one's ``Name (gggg,eeee)``
+    and its length in bytes. Items of sequences (an Icon Image Sequence's thumbnail) stay."""
+    left_out = []
+    for tag in [elem.tag for elem in ds if _pixel_name(elem.tag)]:
+        value = ds[tag].value
+        size = len(value) if isinstance(value, bytes | bytearray) else 0
+        left_out.append((f"{_pixel_name(tag)} {tag}", size))
+        del ds[tag]
+    return left_out
 
 
 # A binary value (OB, OW, UN ...) of this many bytes or more is not copied into a received

@@ -182,6 +182,17 @@ def findings(
     return [*_content(sop_class_uid, event_type_id, ds), *_invalid_values(ds, "")]
 
 
+def event_definition(sop_class_uid: str, event_type_id: int) -> tuple[str, frozenset[str]] | None:
+    """An event the catalog defines: its label and the keywords of its Event Information's
+    top level (none, for an event the standard gives none); None for any other event."""
+    entry = catalog.by_uid(sop_class_uid)
+    event = entry.event(event_type_id) if entry is not None else None
+    if entry is None or event is None:
+        return None
+    label = f"{entry.name} event {event.id} ({event.name})"
+    return label, frozenset(attr.keyword for attr in event.attributes)
+
+
 def _content(sop_class_uid: str, event_type_id: int | None, ds: Dataset) -> list[Finding]:
     entry = catalog.by_uid(sop_class_uid)
     if entry is None or not entry.events or event_type_id is None:

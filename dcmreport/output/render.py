@@ -82,6 +82,10 @@ class Renderer(Protocol):
     def warn(self, message: str) -> None:
         """A warning line on stderr; none with -q."""
 
+    @property
+    def full(self) -> bool:
+        """Whether long lists are shown whole: always in JSON, in text with --full."""
+
 
 def make_renderer(fmt: str, quiet: bool = False, full: bool = False) -> Renderer:
     """The renderer for ``fmt`` (``json`` or ``text``) on stdout and stderr.
@@ -161,3 +165,7 @@ class JsonRenderer:
     def warn(self, message: str) -> None:
         if not self._quiet:
             self._write(self._err, f"warning: {message}")
+
+    @property
+    def full(self) -> bool:
+        return True  # JSON is always complete

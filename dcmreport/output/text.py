@@ -518,3 +518,7 @@ class TextRenderer:
     def warn(self, message: str) -> None:
         if not self._quiet:
             self._write(self._err, Text(f"warning: {message}", style="yellow"), soft_wrap=True)
+
+    @property
+    def full(self) -> bool:
+        return self._full

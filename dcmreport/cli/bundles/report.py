@@ -109,9 +109,18 @@ class Report:
             show_default=False,
             rich_help_panel=PANEL_EVENT_INFO,
             help='Event Information: DICOM JSON model, {"Keyword": value} JSON or a DICOM '
-            "Part 10 file; - reads stdin.",
+            "Part 10 file (sent without its pixels: --with-pixel-data); - reads stdin.",
         ),
     ] = None
+    with_pixel_data: Annotated[
+        bool,
+        typer.Option(
+            "--with-pixel-data",
+            rich_help_panel=PANEL_EVENT_INFO,
+            help="Send a Part 10 --data file's Pixel Data, Float and Double Float Pixel Data "
+            "and Overlay Data too (by default they are left out, with a note).",
+        ),
+    ] = False
     commit: Annotated[
         list[str] | None,
         typer.Option(
@@ -159,7 +168,7 @@ class Report:
 
     def request(self, assignments: list[str], renderer: "Renderer") -> "ReportRequest":
         """The checked request: warnings for its findings; with --strict, none may be found."""
-        return self._request(assignments, renderer, self._data())
+        return self._request(assignments, renderer, self._data(renderer))
 
     def items(
         self, batch: str | None, assignments: list[str], renderer: "Renderer"
@@ -178,7 +187,7 @@ class Report:
             raise InputError("--batch - and --data - both read stdin", "give one of them a file")
         source = f"--batch {batch}"
         lines = batch_file.read_lines(_read_text(batch, source), source)
-        base = self._data()  # shared by the lines without data: encoded once
+        base = self._data(renderer)  # shared by the lines without data: encoded once
         items = []
         for position, line in enumerate(lines):
             fields = dataclasses.replace(
@@ -189,7 +198,7 @@ class Report:
                 message_id=line.message_id or assigned_id(self.message_id, position),
             )
             where = f"{source} line {line.number}"
-            data = line.data if line.data is not None else base
+            data = _Data(line.data) if line.data is not None else base
             try:
                 request = fields._request(assignments, renderer, data, f"{where}: ")
             except InputError as exc:
@@ -197,17 +206,23 @@ class Report:
             items.append(Item(position + 1, request, line.number))
         return items
 
-    def _data(self) -> "Dataset | None":
-        """--data, read once."""
+    def _data(self, renderer: "Renderer") -> "_Data | None":
+        """--data, read once; a Part 10 file without its pixels, unless --with-pixel-data."""
         from dcmreport.dicom import dataset
 
         if self.data is None:
             return None
         stdin = sys.stdin.buffer.read() if self.data == "-" else None
-        return dataset.load_data(self.data, stdin)
+        ds, part10 = dataset.load_source(self.data, stdin)
+        if not part10:
+            return _Data(ds)
+        file = "stdin" if self.data == "-" else self.data
+        if not self.with_pixel_data:
+            _note_left_out(file, dataset.leave_out_pixels(ds), renderer)
+        return _Data(ds, file, tuple(elem.keyword or str(elem.tag) for elem in ds))
 
     def _request(
-        self, assignments: list[str], renderer: "Renderer", data: "Dataset | None", where: str = ""
+        self, assignments: list[str], renderer: "Renderer", data: "_Data | None", where: str = ""
     ) -> "ReportRequest":
         from dcmreport.dicom.records import ReportRequest
 
@@ -218,7 +233,9 @@ class Report:
             )
         class_uid = _class_uid(self.sop_class, files)
         instance_uid = _instance_uid(class_uid, self.instance)
-        ds, event_type = self._event_information(class_uid, files, assignments, renderer, data)
+        ds, event_type = self._event_information(
+            class_uid, files, assignments, renderer, data.dataset if data else None
+        )
         request = configured(
             ReportRequest,
             self,
@@ -228,7 +245,7 @@ class Report:
             dataset=ds,
             context_class_uid=_context_uid(class_uid, self.context_class),
         )
-        _check(request, self.strict, renderer, where)
+        _check(request, self.strict, renderer, where, data)
         return request
 
     def _event_information(
@@ -251,6 +268,28 @@ class Report:
         if assignments:
             ds = dataset.apply_assignments(ds if ds is not None else Dataset(), assignments)
         return ds, event_type
+
+
+@frozen
+class _Data:
+    """--data as loaded. For a Part 10 file, a whole instance: ``file`` names it (as given, or
+    stdin) and ``names`` are its attributes' keywords (tags when private), before anything
+    else is added, for the one line that says which the event does not define."""
+
+    dataset: "Dataset"
+    file: str | None = None
+    names: tuple[str, ...] = ()
+
+
+def _note_left_out(file: str, left_out: list[tuple[str, int]], renderer: "Renderer") -> None:
+    """One line for the pixels a Part 10 file was sent without."""
+    if left_out:
+        names = ", ".join(name for name, _ in left_out)
+        size = sum(length for _, length in left_out)
+        them = "it" if len(left_out) == 1 else "them"
+        renderer.note(
+            f"dcmreport: {file}: left out {names}, {size:,} bytes; --with-pixel-data sends {them}"
+        )
 
 
 def _read_text(source: str, where: str) -> str:
@@ -398,15 +437,53 @@ def _commitment_event(
     return built.dataset, built.event_type_id
 
 
-def _check(request: "ReportRequest", strict: bool, renderer: "Renderer", where: str = "") -> None:
-    """Warn about every finding; with --strict, refuse to send when there is one."""
+def _check(
+    request: "ReportRequest",
+    strict: bool,
+    renderer: "Renderer",
+    where: str = "",
+    data: "_Data | None" = None,
+) -> None:
+    """Warn about every finding; with --strict, refuse to send when there is one.
+
+    A Part 10 file's attributes outside the event's definition are one line
+    (:func:`_outside`), which stands for the finding that lists them all.
+    """
     from dcmreport.dicom import validate
 
     found = validate.findings(request.sop_class_uid, request.event_type_id, request.dataset)
-    for finding in found:
-        renderer.warn(f"{where}{finding}")
+    outside = _outside(request, data, renderer.full)
+    lines = [str(f) for f in found if outside is None or f.kind != "unexpected"]
+    for line in [outside, *lines] if outside else lines:
+        renderer.warn(f"{where}{line}")
     if strict and found:
         raise InputError(
             f"--strict: nothing sent, the Event Information has {len(found)} finding(s); "
-            f"the first: {found[0]}"
+            f"the first: {lines[0] if lines else outside}"
         )
+
+
+SHOWN_NAMES = 3  # attributes a Part 10 file's warning names before "... N more"
+
+
+def _outside(request: "ReportRequest", data: "_Data | None", full: bool) -> str | None:
+    """How many of a Part 10 file's attributes the event does not define, and the first
+    few (all when ``full``); None when the catalog does not define the event."""
+    from dcmreport.dicom import validate
+
+    if data is None or data.file is None:
+        return None
+    definition = validate.event_definition(request.sop_class_uid, request.event_type_id)
+    if definition is None:
+        return None
+    label, own = definition
+    outside = [name for name in data.names if name not in own]
+    if not outside:
+        return None
+    shown = outside if full or len(outside) <= SHOWN_NAMES + 1 else outside[:SHOWN_NAMES]
+    more = len(outside) - len(shown)
+    listed = ", ".join(shown) + (f", ...; --full names all {len(outside)}" if more else "")
+    return (
+        f"{data.file}: {len(outside)} attribute(s) lie outside what {label} defines "
+        f"({listed}); sending them as given"
+    )
