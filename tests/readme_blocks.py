@@ -22,6 +22,7 @@ fails on anything left running in the namespace.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -122,8 +123,14 @@ class Namespace:
         self.directory, self.env = directory, env
         root = os.geteuid() == 0
         self._holder = subprocess.Popen(
-            ["unshare", "--net", *([] if root else ["--map-root-user"]), sys.executable, "-c",
-             _HOLD_NAMESPACE],
+            [
+                "unshare",
+                "--net",
+                *([] if root else ["--map-root-user"]),
+                sys.executable,
+                "-c",
+                _HOLD_NAMESPACE,
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -162,10 +169,8 @@ class Namespace:
 
     def kill_all(self) -> None:
         for line in self.left_running():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(line.split(":")[0]), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def close(self) -> None:
         for terminal in self.background:
@@ -219,10 +224,8 @@ class Terminal:
         return self.wait(timeout)
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def shown(self) -> str:
         """What it showed; once it has exited, all of it (a child may still hold the terminal:

@@ -101,9 +101,9 @@ def test_every_block_is_run_or_says_why() -> None:
         elif block.language == "" and block.text.startswith("$ "):
             pytest.fail(f"{block.name}: a transcript no test runs, without <!-- readme-test -->")
         else:
-            assert block.directive in ("", "background") or block.directive.startswith(
-                "exit "
-            ), f"{block.name}: unknown directive {block.directive!r}"
+            assert block.directive in ("", "background") or block.directive.startswith("exit "), (
+                f"{block.name}: unknown directive {block.directive!r}"
+            )
 
 
 def test_ci_runs_the_readme_test_commands() -> None:
@@ -115,3 +115,23 @@ def test_ci_runs_the_readme_test_commands() -> None:
     assert suite in ci and plain in ci
     assert ci.index(plain) == ci.index(suite) + 1
     assert plain.startswith('DCMREPORT_SPEEDUPS=off python -m pytest -m "not speedups" ')
+
+
+def test_the_quick_start_fails_visibly_and_stops_its_listener(tmp_path: Path) -> None:
+    """A part that fails (here the report: a dcmreport whose send-report exits 4) ends the
+    quick start with that part's status, and its listener is not left running."""
+    shim = tmp_path / "bin" / "dcmreport"
+    shim.parent.mkdir()
+    real = Path(sys.executable).parent / "dcmreport"
+    shim.write_text(f'#!/bin/sh\n[ "$1" = send-report ] && exit 4\nexec {real} "$@"\n')
+    shim.chmod(0o755)
+    [quick] = [b for b in BLOCKS if b.text.startswith(INSTALL)]
+    env = environment()
+    env["PATH"] = f"{shim.parent}{os.pathsep}{env['PATH']}"
+    namespace = Namespace(tmp_path, env)
+    try:
+        status, shown = namespace.run(script(quick), TIMEOUT)
+        assert status == 4, shown
+        no_process_left(namespace, quick)
+    finally:
+        namespace.close()

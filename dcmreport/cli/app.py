@@ -273,7 +273,8 @@ def echo(
             show_default=False,
             autocompletion=completion.peer_names,
             help="The peer to call: AE@HOST:PORT (AE@ and :PORT may be left out) or a peer "
-            f"named in the settings file. Default: $DCMREPORT_PEER, else {DEFAULT_PEER}.",
+            "named in the settings file, or @FILE (the address listen --ready-file wrote; "
+            f"--wait waits for it). Default: $DCMREPORT_PEER, else {DEFAULT_PEER}.",
         ),
     ] = None,
 ) -> None:
@@ -291,6 +292,8 @@ def echo(
       dcmreport echo pacs
 
       dcmreport echo --wait 30 ServerTest@127.0.0.1
+
+      dcmreport echo --wait 30 @server.peer   (listen --port 0 --ready-file server.peer)
     """
     output = output.joined(ctx.obj)
 
@@ -325,7 +328,8 @@ def send_report(
             metavar="[PEER] [KEY=VALUE]...",
             show_default=False,
             autocompletion=completion.report_arguments,
-            help="The peer to call (an address AE@HOST:PORT or a name of the settings file; "
+            help="The peer to call (an address AE@HOST:PORT, a name of the settings file or "
+            "@FILE, the address listen --ready-file wrote; "
             f"default: $DCMREPORT_PEER, else {DEFAULT_PEER}), then Event Information elements "
             "applied on top of --data and --commit/--fail: PatientID=123, "
             "(0010,0010)=DOE^JOHN, (0009,1001,LO)=private, Seq[0].Keyword=value, "
@@ -419,8 +423,8 @@ def commit(
             metavar="PEER",
             show_default=False,
             autocompletion=completion.peer_names,
-            help="The storage commitment SCP (the PACS): AE@HOST:PORT or a peer named in the "
-            "settings file.",
+            help="The storage commitment SCP (the PACS): AE@HOST:PORT, a peer named in the "
+            "settings file, or @FILE (the address listen --ready-file wrote).",
         ),
     ],
     request: ActionInformation,

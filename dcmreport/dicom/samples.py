@@ -17,7 +17,7 @@ from pathlib import Path
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian
 
 from dcmreport.dicom.dataset import to_json_model
 from dcmreport.errors import InputError
@@ -41,7 +41,7 @@ def image(instance_uid: str, number: int) -> Dataset:
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
-    ds.file_meta.MediaStorageSOPInstanceUID = instance_uid
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(instance_uid)
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, instance_uid
     ds.StudyInstanceUID, ds.SeriesInstanceUID = STUDY, SERIES
