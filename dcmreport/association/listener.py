@@ -577,7 +577,11 @@ class Listener:
         commitment is served with ``--commitment``, anything else refused with a status."""
         if isinstance(req, C_ECHO | C_CANCEL):
             return isinstance(req, C_CANCEL)  # C-CANCEL of nothing we run: no answer is due
-        if isinstance(req, N_ACTION) and self._actions is not None and self._actions.serves(req, context):
+        if (
+            isinstance(req, N_ACTION)
+            and self._actions is not None
+            and self._actions.serves(req, context)
+        ):
             self._serve(assoc, tracker, recorder, req, context)
             return True
         status = _refusal_status(req)

@@ -144,7 +144,12 @@ class EventPusher:
                     time.sleep(1.0)
                 continue
             ok = category(status) in (SUCCESS, WARNING)
-            LOG.log(logging.INFO if ok else logging.WARNING, "delivered the %s: %s", what, Status(status))
+            LOG.log(
+                logging.INFO if ok else logging.WARNING,
+                "delivered the %s: %s",
+                what,
+                Status(status),
+            )
             return EventDelivery(ae, delivery.instance, event, True, attempt + 1, status)
         LOG.error("gave up delivering the %s after %d attempts", what, attempts)
         return EventDelivery(ae, delivery.instance, event, False, attempts, reason=reason)

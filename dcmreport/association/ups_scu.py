@@ -71,7 +71,9 @@ class ActionResponse:
     findings: tuple[Finding, ...] = ()
 
 
-def subscription_action(peer: Peer, settings: Settings, action: SubscriptionAction) -> ActionResponse:
+def subscription_action(
+    peer: Peer, settings: Settings, action: SubscriptionAction
+) -> ActionResponse:
     """Send one subscription N-ACTION and return its response, judged."""
     received = Received()
     contexts = [(ups.UPS_WATCH, Role.NONE)]

@@ -611,9 +611,7 @@ def listen(
         renderer = output.renderer()
         worklist = ups_events.worklist(committing)
         events = ups.read_events(ups_events.ups_events) if ups_events.ups_events else None
-        reaction = dataclasses.replace(
-            answering.reaction(committing.policy()), worklist=worklist
-        )
+        reaction = dataclasses.replace(answering.reaction(committing.policy()), worklist=worklist)
         handler = ListenHandler(reaction, renderer.report_received, renderer.commitment_result)
         settings = association.settings(tls.server_context())
         performer = committing.performer(settings, tls, handler, ups=worklist is not None)

@@ -246,7 +246,9 @@ class Worklist:
         """The UPS State Reports of the instances a successful subscription names."""
         with self._lock:
             return [
-                Delivery(outcome.receiving_ae, uid, STATE_REPORT, self._instances[uid].state_report())
+                Delivery(
+                    outcome.receiving_ae, uid, STATE_REPORT, self._instances[uid].state_report()
+                )
                 for uid in outcome.initial
                 if uid in self._instances
             ]
@@ -313,24 +315,24 @@ class Worklist:
         """The table as JSON: each AE's global state and instance subscriptions."""
         with self._lock:
             aes = sorted(set(self._global) | {ae for ae, _ in self._subscribed})
-            return {
-                ae: {
-                    "global": None
-                    if ae not in self._global
-                    else {
-                        "deletion_lock": self._global[ae].lock,
-                        "filter": dict(self._global[ae].keys)
-                        if self._global[ae].keys is not None
-                        else None,
-                    },
-                    "instances": {
-                        uid: {"deletion_lock": lock}
-                        for (who, uid), lock in sorted(self._subscribed.items())
-                        if who == ae
-                    },
-                }
-                for ae in aes
-            }
+            return {ae: self._entry(ae) for ae in aes}
+
+    def _entry(self, ae: str) -> dict[str, object]:
+        subscription = self._global.get(ae)
+        keys = subscription.keys if subscription is not None else None
+        return {
+            "global": None
+            if subscription is None
+            else {
+                "deletion_lock": subscription.lock,
+                "filter": dict(keys) if keys is not None else None,
+            },
+            "instances": {
+                uid: {"deletion_lock": lock}
+                for (who, uid), lock in sorted(self._subscribed.items())
+                if who == ae
+            },
+        }
 
 
 # --- what the subscriber is told ------------------------------------------------------------

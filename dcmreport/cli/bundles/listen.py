@@ -277,9 +277,7 @@ class Committing:
 
         if self.commitment is None:
             if self.commitment_peer and not ups:
-                raise InputError(
-                    "--peer goes with --commitment or --ups", "e.g. --commitment all"
-                )
+                raise InputError("--peer goes with --commitment or --ups", "e.g. --commitment all")
             return None
         return CommitmentPerformer(settings, self.options(tls), results)
 

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from dcmreport.association.commit_scu import NewAssociations
     from dcmreport.association.ups_scp import UpsOptions
     from dcmreport.association.ups_scu import SubscriptionAction
-    from dcmreport.cli.bundles.listen import Committing, ListenTls
+    from dcmreport.cli.bundles.listen import Committing
+    from dcmreport.cli.bundles.tls import ListenTls
     from dcmreport.dicom.ups import Worklist
     from dcmreport.listen.watch import StopWhen
 
@@ -269,7 +270,7 @@ class UpsEvents:
             metavar="FILE|-",
             rich_help_panel=PANEL_UPS,
             show_default=False,
-            help='Events to send as they are read, one JSON object per line as send-report '
+            help="Events to send as they are read, one JSON object per line as send-report "
             '--batch takes: {"instance": UID, "event": "state-report", "data": {...}}. The '
             "first line naming a UPS creates it (SCHEDULED until a State Report says "
             "otherwise); - reads stdin, a FIFO is read as it is written.",
