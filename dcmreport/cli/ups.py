@@ -262,7 +262,15 @@ def feed(
                 return
             ds = line.data if line.data is not None else _empty()
             event = catalog.resolve_event(ups.UPS_PUSH, str(line.event))
-            pusher.push(worklist.event(str(line.instance), event, ds))
+            deliveries = worklist.event(str(line.instance), event, ds)
+            LOG.info(
+                "--ups-events line %d: event %d of %s, %d report(s) to send",
+                line.number,
+                event,
+                line.instance,
+                len(deliveries),
+            )
+            pusher.push(deliveries)
 
     thread = threading.Thread(target=run, name="ups-events", daemon=True)
     thread.start()
