@@ -275,7 +275,7 @@ def test_a_refused_subscription_is_exit_4_with_its_sentence(
     assert watcher.responses()[0]["status"]["code"] == status
     assert sentence in "".join(watcher.stderr)
     assert scp.finish() == 0
-    refused = [r for r in scp.json_lines() if r.get("kind") == "n-action"][0]
+    refused = next(r for r in scp.json_lines() if r.get("kind") == "n-action")
     assert refused["status"] == status
 
 
