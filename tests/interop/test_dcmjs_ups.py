@@ -61,7 +61,7 @@ def test_watch_one_instance_until_completed(role: str, ups_scp_js: Any) -> None:
     """watch subscribes to one UPS with Deletion Lock, is told SCHEDULED (the initial State
     Report), IN PROGRESS and COMPLETED on a new association (with or without an SCP role
     item for UPS Event), exits 0 at COMPLETED and unsubscribes."""
-    instance, port = f"{ROOT}.1.{role}", unused_port()
+    instance, port = f"{ROOT}.1.{['none', 'scp'].index(role) + 1}", unused_port()
     scp: UpsScpJs = ups_scp_js(
         *("--aet", "UPS-SCP", "--report-port", str(port), "--role", role, "--count", "2")
     )
@@ -167,19 +167,23 @@ def feed(manager: WorklistManager, *lines: str) -> None:
     manager.proc.stdin.flush()
 
 
-def test_subscriber_gets_state_report_and_events(ups_subscriber_js: Any) -> None:
-    """ups_subscriber.js subscribes globally with Deletion Lock to ``listen --ups`` and gets
-    the instance's State Report (SCHEDULED: the initial one, or the instance's first event if
-    it subscribed first: Table CC.2.3-2 sends it either way), then the IN PROGRESS and
-    COMPLETED of ``--ups-events``, each on a new association to its Receiving AE; after the
-    third it unsubscribes."""
-    instance, port = f"{ROOT}.4", unused_port()
+@pytest.mark.parametrize("to", ["instance", "global"])
+def test_subscriber_gets_initial_state_report_and_events(to: str, ups_subscriber_js: Any) -> None:
+    """ups_subscriber.js subscribes with Deletion Lock to ``listen --ups``, to the one UPS
+    it manages or globally, once that UPS is known (its first ``--ups-events`` line, read);
+    it gets the initial State Report (SCHEDULED: Table CC.2.3-2, with lock also for a global
+    subscription), then the IN PROGRESS and COMPLETED written to ``--ups-events`` after it,
+    each on a new association to its Receiving AE; after the third it unsubscribes."""
+    instance, port = f"{ROOT}.4.{['instance', 'global'].index(to) + 1}", unused_port()
+    subscribed_to = instance if to == "instance" else GLOBAL
     manager = WorklistManager("--peer", f"WATCHER=127.0.0.1:{port}")
     try:
         feed(manager, event_line(instance, "SCHEDULED"))
+        manager.wait_for(re.compile(r"--ups-events line 1\b"))
         subscriber: UpsSubscriberJs = ups_subscriber_js(
             *("--port", str(manager.port), "--called-aet", "UPS-SCP", "--aet", "WATCHER"),
-            *("--listen-port", str(port), "--deletion-lock", "--count", "3", "--timeout", "20"),
+            *("--listen-port", str(port), "--instance", subscribed_to, "--deletion-lock"),
+            *("--count", "3", "--timeout", "20"),
         )
         assert subscriber.wait_until(lambda: bool(subscriber.lines("event")), timeout=30), (
             subscriber.stdout,
@@ -192,7 +196,10 @@ def test_subscriber_gets_state_report_and_events(ups_subscriber_js: Any) -> None
 
     [subscribed] = subscriber.lines("subscribe_response")
     assert subscribed["status"] == 0
-    assert (subscribed["sop_class_uid"], subscribed["sop_instance_uid"]) == (UPS_PUSH, GLOBAL)
+    assert (subscribed["sop_class_uid"], subscribed["sop_instance_uid"]) == (
+        UPS_PUSH,
+        subscribed_to,
+    )
     assert subscribed["action_type_id"] == SUBSCRIBE
     events = subscriber.lines("event")
     assert [e["procedure_step_state"] for e in events] == STATES
@@ -204,16 +211,22 @@ def test_subscriber_gets_state_report_and_events(ups_subscriber_js: Any) -> None
         assert event["dataset"][READINESS]["Value"] == ["READY"]
     [unsubscribed] = subscriber.lines("unsubscribe_response")
     assert (unsubscribed["status"], unsubscribed["action_type_id"]) == (0, UNSUBSCRIBE)
+    assert unsubscribed["sop_instance_uid"] == subscribed_to
 
-    # the dcmreport side: the two N-ACTIONs as it decoded them
-    actions = [r for r in manager.json_lines() if r.get("action_type_id") is not None]
+    # the dcmreport side: the two N-ACTIONs as it decoded them, and three events delivered
+    records = manager.json_lines()
+    actions = [r for r in records if r.get("action_type_id") is not None]
     assert [(a["action_type_id"], a["sop_instance_uid"]) for a in actions] == [
-        (SUBSCRIBE, GLOBAL),
-        (UNSUBSCRIBE, GLOBAL),
+        (SUBSCRIBE, subscribed_to),
+        (UNSUBSCRIBE, subscribed_to),
     ]
     for action in actions:
         assert action["sop_class_uid"] == UPS_PUSH and action["calling_aet"] == "WATCHER"
         assert action.get("findings", []) == []
+    deliveries = [r for r in records if r.get("kind") == "ups-event-delivery"]
+    assert [(d["receiving_ae"], d["instance"], d["delivered"]) for d in deliveries] == [
+        ("WATCHER", instance, True)
+    ] * 3
 
 
 def test_subscriber_with_unknown_receiving_ae_is_refused(ups_subscriber_js: Any) -> None:
@@ -230,5 +243,7 @@ def test_subscriber_with_unknown_receiving_ae_is_refused(ups_subscriber_js: Any)
     finally:
         manager.finish()
     [refused] = subscriber.lines("subscribe_response")
-    assert (refused["status"], refused["action_type_id"]) == (0xC308, SUBSCRIBE)
+    # the Action Type ID travels only in a Success or Warning N-ACTION-RSP (PS3.7 10.1.4.1)
+    assert (refused["status"], refused["action_type_id"]) == (0xC308, None)
+    assert refused["sop_class_uid"] == UPS_PUSH
     assert subscriber.lines("event") == []
