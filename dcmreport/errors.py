@@ -87,6 +87,14 @@ COMMAND_EXIT_CODES: dict[str, tuple[ExitCode, ...]] = {
         ExitCode.BROKEN_ANSWER,
         ExitCode.INTERRUPTED,
     ),
+    # watch: 4 when the subscription is refused, 5 on --timeout, 7 when an event broke
+    # the standard.
+    "watch": (
+        *_CALLER_EXIT_CODES[:-1],
+        ExitCode.NO_REPORT,
+        ExitCode.BROKEN_ANSWER,
+        ExitCode.INTERRUPTED,
+    ),
 }
 
 

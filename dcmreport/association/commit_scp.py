@@ -22,6 +22,7 @@ from typing import Protocol
 from pydicom import Dataset
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import N_ACTION
+from pynetdicom.presentation import PresentationContext
 
 from dcmreport.association.common import Settings
 from dcmreport.association.internals import guards
@@ -86,13 +87,15 @@ class CommitmentPerformer:
         self._options = options
         self._results = results
 
-    def serves(self, req: N_ACTION) -> bool:
+    def serves(self, req: N_ACTION, context: PresentationContext) -> bool:
         return str(req.RequestedSOPClassUID) == STORAGE_COMMITMENT
 
     def answered(self, assoc: Association, record: ReportRecord, background: Background) -> None:
         """A request answered Success gets its result, from a thread of its own, so that the
         requester's association goes on being served (it may release meanwhile)."""
         answer, delivery = record.answer, record.delivery
+        if record.report.sop_class_uid != STORAGE_COMMITMENT:
+            return  # another service's (listen --ups)
         if answer is None or delivery is None or not delivery.sent:
             return
         if category(answer.status.code) not in (SUCCESS, WARNING):

@@ -292,7 +292,7 @@ def _what_came(inbox: ResultInbox, result_port: Accepting | None) -> list[str]:
 # --- the request and its result --------------------------------------------------------------
 
 
-class _Received:
+class Received:
     """Every command set received on the association, in order (pynetdicom hides them).
 
     The response to a request is the first response after it went out: the
@@ -346,7 +346,7 @@ def request_commitment(
     come on a new association reach ``inbox`` through its listener. A request
     answered with a Failure status is not waited for.
     """
-    received = _Received()
+    received = Received()
     sending = threading.Lock()
     contexts = [(STORAGE_COMMITMENT, Role.NONE)]
     with associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, received)]) as opened:
@@ -375,7 +375,7 @@ def _send_action(
     settings: Settings,
     context: PresentationContext,
     request: CommitRequest,
-    received: _Received,
+    received: Received,
 ) -> _Sent:
     """One N-ACTION-RQ, Action Type ID 1 on the well-known instance, and its checked status."""
     assoc = opened.assoc

@@ -87,8 +87,8 @@ class ActionService(Protocol):
     in flight until it ends, so that a stop waits for it.
     """
 
-    def serves(self, req: N_ACTION) -> bool:
-        """Whether this N-ACTION is one this service serves."""
+    def serves(self, req: N_ACTION, context: PresentationContext) -> bool:
+        """Whether this N-ACTION, on this presentation context, is one this service serves."""
 
     def answered(self, assoc: Association, record: ReportRecord, background: Background) -> None:
         """The request was answered and recorded (``record.delivery`` says whether the
@@ -577,7 +577,11 @@ class Listener:
         commitment is served with ``--commitment``, anything else refused with a status."""
         if isinstance(req, C_ECHO | C_CANCEL):
             return isinstance(req, C_CANCEL)  # C-CANCEL of nothing we run: no answer is due
-        if isinstance(req, N_ACTION) and self._actions is not None and self._actions.serves(req):
+        if (
+            isinstance(req, N_ACTION)
+            and self._actions is not None
+            and self._actions.serves(req, context)
+        ):
             self._serve(assoc, tracker, recorder, req, context)
             return True
         status = _refusal_status(req)

@@ -33,6 +33,7 @@ from dcmreport.cli.bundles.output import Output, ReportOutput, Verbosity
 from dcmreport.cli.bundles.report import Batching, Report, split_arguments
 from dcmreport.cli.bundles.slots import Slots
 from dcmreport.cli.bundles.tls import ListenTls, Tls
+from dcmreport.cli.bundles.ups import Subscribing, UpsEvents
 from dcmreport.cli.expand import expand
 from dcmreport.cli.manual import PROG, Group, error
 from dcmreport.cli.options import PEER, ConfigPath
@@ -541,6 +542,7 @@ def listen(
     ctx: typer.Context,
     answering: Answering,
     committing: Committing,
+    ups_events: UpsEvents,
     acceptance: Acceptance,
     slots: Slots,
     association: AcceptorAssociation,
@@ -596,26 +598,142 @@ def listen(
           --count 1 --timeout 600
 
       dcmreport listen --port 0 --ready-file ready --count 1
+
+      dcmreport listen --ups --aet WORKLIST --peer WATCHER=10.0.0.7:11113 \\
+          --ups-events events.jsonl
     """
     output = output.joined(ctx.obj)
 
     def body() -> ExitCode:
+        import dataclasses
+        import threading
+
         from dcmreport.association.listener import Listener
+        from dcmreport.association.ups_scp import AnyOf, EventPusher, UpsService
+        from dcmreport.cli import ups
         from dcmreport.listen.handler import ListenHandler
 
         renderer = output.renderer()
-        handler = ListenHandler(
-            answering.reaction(committing.policy()),
-            renderer.report_received,
-            renderer.commitment_result,
-        )
+        worklist = ups_events.worklist(committing)
+        events = ups.read_events(ups_events.ups_events) if ups_events.ups_events else None
+        reaction = dataclasses.replace(answering.reaction(committing.policy()), worklist=worklist)
+        handler = ListenHandler(reaction, renderer.report_received, renderer.commitment_result)
         settings = association.settings(tls.server_context())
-        performer = committing.performer(settings, tls, handler)
+        performer = committing.performer(settings, tls, handler, ups=worklist is not None)
+        pusher = service = None
+        if worklist is not None:
+            options = ups_events.options(committing, tls)
+            pusher = EventPusher(settings, options, ups.show_delivery(renderer))
+            service = UpsService(worklist, pusher)
         listener = Listener(
-            settings, acceptance.listen_options(association, slots), handler, performer
+            settings,
+            acceptance.listen_options(association, slots),
+            handler,
+            AnyOf(performer, service) if service is not None else performer,
         )
         where = (association.aet, acceptance.bind)
-        return serve.until_done(listener, renderer.note, where, count, timeout, ready_file)
+        stopped = threading.Event()
+        if worklist is not None and pusher is not None and ups_events.ups_events:
+            ups.feed(ups_events.ups_events, events, worklist, pusher, stopped)
+        try:
+            return serve.until_done(listener, renderer.note, where, count, timeout, ready_file)
+        finally:
+            stopped.set()
+            if worklist is not None and pusher is not None:
+                if ups_events.ups_status_events:
+                    ups.going_down(worklist, pusher)
+                pusher.wait(30.0)
+
+    run(body, output)
+
+
+@app.command(cls=ConfiguredCommand)
+@expand
+def watch(
+    ctx: typer.Context,
+    peer: Annotated[
+        str,
+        typer.Argument(
+            parser=PEER,
+            metavar="PEER",
+            show_default=False,
+            autocompletion=completion.peer_names,
+            help="The UPS SCP (the worklist manager): AE@HOST:PORT or a peer named in the "
+            "settings file.",
+        ),
+    ],
+    subscribing: Subscribing,
+    answering: Answering,
+    slots: Slots,
+    association: RequestorAssociation,
+    tls: Tls,
+    output: ReportOutput,
+    judging: Judging,
+    instance: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[UPS_INSTANCE_UID]",
+            show_default=False,
+            help="The UPS to watch; leave out with --global or --filter.",
+        ),
+    ] = None,
+) -> None:
+    """Subscribe to UPS events, show each one as listen does, and unsubscribe at the end.
+
+    Accepts associations first, on --port as our AE title (--aet: the
+    Receiving AE the subscription names), then subscribes (N-ACTION on UPS
+    Watch, PS3.4 CC.2.3): to one UPS, to all (--global) or to those matching
+    --filter KEY=VALUE, with --deletion-lock if asked. Shows the N-ACTION-RSP;
+    a Warning or Failure is explained in a sentence. Each UPS event report
+    (initial State Reports included) is answered, judged against PS3.4 CC.2.4
+    and shown, kept (--output-dir) and handed to --exec as listen does.
+    Stops at --count, --until-state, --timeout or Ctrl-C, and unsubscribes on
+    the way out (unless --keep-subscription). --unsubscribe and
+    --suspend-global only send that action, to clean up after others.
+
+    Exits 0 when the stop condition is met (or on Ctrl-C), 5 on --timeout, 4
+    when the subscription is refused, 3 when an association fails, 7 when an
+    event report or an answer broke the standard (--accept-findings: not).
+
+    [b]Examples[/b]:
+
+      dcmreport watch WORKLIST@10.0.0.5:104 1.2.3.4 --aet WATCHER --port 11113 \\
+          --until-state COMPLETED
+
+      dcmreport watch worklist --global --deletion-lock --count 10
+
+      dcmreport watch worklist --global --unsubscribe --aet OLDWATCHER
+    """
+    output = output.joined(ctx.obj)
+
+    def body() -> ExitCode:
+        from dcmreport.cli import ups
+        from dcmreport.listen.handler import ListenHandler
+        from dcmreport.listen.watch import Watching
+
+        renderer = output.renderer()
+        target = association.peer(peer)
+        action = subscribing.action(association.calling_aet, instance)
+        settings = association.settings(tls.client_context())
+        if subscribing.unsubscribe or subscribing.suspend_global:
+            code, broken = ups.one_action(target, settings, action, renderer)
+            return judging.exit_code(broken, code)
+        handler = ListenHandler(answering.reaction(), renderer.report_received)
+        watching = Watching(handler, subscribing.stop_when(instance))
+        code, broken = ups.watch(
+            target,
+            settings,
+            action,
+            subscribing.new_associations(association, tls, slots),
+            watching,
+            renderer,
+            subscribing.timeout,
+            subscribing.keep_subscription,
+            subscribing.ready_file,
+        )
+        if code is ExitCode.NO_REPORT:
+            error(f"the stop condition was not met within {subscribing.timeout:g} s (--timeout)")
+        return judging.exit_code(broken, code)
 
     run(body, output)
 

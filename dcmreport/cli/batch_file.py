@@ -36,16 +36,20 @@ class Line:
 def read_lines(text: str, source: str) -> list[Line]:
     """Every report of a ``--batch`` input; blank lines are skipped. Raises on the first bad one."""
     lines = [
-        _line(raw, number, f"{source} line {number}")
+        line
         for number, raw in enumerate(text.splitlines(), 1)
-        if raw.strip()
+        if (line := parse_line(raw, number, f"{source} line {number}")) is not None
     ]
     if not lines:
         raise InputError(f"{source}: no reports in it", "one JSON object per line")
     return lines
 
 
-def _line(raw: str, number: int, where: str) -> Line:
+def parse_line(raw: str, number: int, where: str) -> Line | None:
+    """One line (``where`` names it in errors); None for a blank one. ``listen
+    --ups-events`` reads its lines with it too."""
+    if not raw.strip():
+        return None
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from dcmreport.association.listener import Listener
 
 
-class _StopOnSignal:
+class StopOnSignal:
     """SIGINT/SIGTERM ask the listener to stop gracefully; a second one interrupts."""
 
     def __init__(self) -> None:
@@ -51,7 +51,7 @@ def until_done(
     """Run the listener (AE title and bind address ``where``) until --count, --timeout or a
     signal; then stop it gracefully."""
     aet, bind = where
-    stop = _StopOnSignal()
+    stop = StopOnSignal()
     stop.install()
     with readiness.ready_file(ready_file, aet, bind) as ready:
         listener.start()
@@ -62,7 +62,7 @@ def until_done(
 
 def _wait(
     listener: Listener,
-    stop: _StopOnSignal,
+    stop: StopOnSignal,
     note: Callable[[str], None],
     count: int | None,
     timeout: float | None,

@@ -487,9 +487,13 @@ def describe_event(class_uid: str, event_id: int | None) -> str:
 
 
 # The N-ACTION Action Types of the classes listen serves, (class UID, id) -> standard name:
-# storage commitment has one (PS3.4 J.3.2, Table J.3-1).
+# storage commitment has one (PS3.4 J.3.2, Table J.3-1); UPS Watch's subscription actions
+# name UPS Push as their Requested SOP Class (PS3.4 CC.2.3.1, CC.3.1).
 ACTIONS: dict[tuple[str, int], str] = {
     (STORAGE_COMMITMENT, 1): "Request Storage Commitment",
+    ("1.2.840.10008.5.1.4.34.6.1", 3): "Subscribe to Receive UPS Event Reports",
+    ("1.2.840.10008.5.1.4.34.6.1", 4): "Unsubscribe from Receiving UPS Event Reports",
+    ("1.2.840.10008.5.1.4.34.6.1", 5): "Suspend Global Subscription",
 }
 
 

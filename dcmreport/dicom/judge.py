@@ -167,26 +167,44 @@ _EVENTS = {
 _REFERENCED, _FAILED = "ReferencedSOPSequence", "FailedSOPSequence"
 
 
+# The N-ACTION-RSP statuses of UPS Watch's subscription actions (PS3.4 Table CC.2.3-3),
+# besides PS3.7's: B301 Deletion Lock not granted, C307, C308, C314, C315.
+UPS_SUBSCRIPTION_STATUSES = frozenset({0xB301, 0xC307, 0xC308, 0xC314, 0xC315})
+_STORAGE_COMMITMENT_CLASS = (
+    STORAGE_COMMITMENT,
+    STORAGE_COMMITMENT_INSTANCE,
+    frozenset[int](),
+    "PS3.4 J.3.2.1.4 defines none of its own for storage commitment",
+)
+
+
 def action_response_findings(
-    command: Mapping[str, object], action_type_id: int
+    command: Mapping[str, object],
+    action_type_id: int,
+    request: tuple[str, str, frozenset[int], str] = _STORAGE_COMMITMENT_CLASS,
 ) -> tuple[Finding, ...]:
     """Where the N-ACTION-RSP departs from PS3.7 10.1.4.1: a status it does not define, an
     Affected SOP Class or Instance UID other than the request's (10.1.4.1.7, 10.1.4.1.8),
-    an Action Type ID other than the request's."""
+    an Action Type ID other than the request's.
+
+    ``request`` is (Requested SOP Class UID, Instance UID, the class's own statuses, where
+    the standard lists them): storage commitment's by default.
+    """
+    sop_class, sop_instance, own, where_own = request
     found = []
     code = int(str(command.get("Status", 0)))
-    if code not in ACTION_STATUSES:
+    if code not in ACTION_STATUSES and code not in own:
         found.append(
             Finding(
                 "undefined-status",
                 "Status",
                 f"N-ACTION-RSP status {Status(code)} is not one PS3.7 10.1.4.1.10 defines for "
-                "N-ACTION, and PS3.4 J.3.2.1.4 defines none of its own for storage commitment",
+                f"N-ACTION, and {where_own}",
             )
         )
     for keyword, sent, where in (
-        ("AffectedSOPClassUID", STORAGE_COMMITMENT, "10.1.4.1.7"),
-        ("AffectedSOPInstanceUID", STORAGE_COMMITMENT_INSTANCE, "10.1.4.1.8"),
+        ("AffectedSOPClassUID", sop_class, "10.1.4.1.7"),
+        ("AffectedSOPInstanceUID", sop_instance, "10.1.4.1.8"),
     ):
         got = command.get(keyword)
         if got is not None and str(got) != sent:

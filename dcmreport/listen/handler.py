@@ -49,7 +49,7 @@ from typing import Any, cast
 
 from pydicom import Dataset
 
-from dcmreport.dicom import commitment, commitment_request, validate
+from dcmreport.dicom import commitment, commitment_request, ups, validate
 from dcmreport.dicom.dataset import from_json_text
 from dcmreport.dicom.records import (
     Answer,
@@ -73,6 +73,7 @@ from dcmreport.output.json_forms import commitment_result_json, record_json
 MAX_TRANSACTIONS = 1_000_000
 
 LOG = logging.getLogger("dcmreport")
+UPS_TABLE = "ups-subscriptions.json"  # listen --ups --output-dir: the subscriber table
 # A result's ``fallback`` when a reused Transaction UID, not the policy, decided it.
 DUPLICATE_FALLBACK = (
     "the Transaction UID was already in use: every instance failed with 0x0131 "
@@ -96,6 +97,7 @@ class Reaction:
     exec_timeout: float = 30.0
     answer_findings: bool = True  # answer what the standard says about the findings
     commitment: Policy | None = None  # listen --commitment: how results are decided
+    worklist: ups.Worklist | None = None  # listen --ups: the subscriptions, changed by N-ACTIONs
     inline_binary: bool = False  # every value whole in the JSON form, however large
 
 
@@ -155,8 +157,12 @@ class ListenHandler:
         if self._reaction.delay:
             time.sleep(self._reaction.delay)
         action = report.kind is MessageKind.N_ACTION
+        worklist = self._reaction.worklist
+        subscription = action and worklist is not None and ups.is_subscription(report)
         findings = tuple(
-            commitment_request.request_findings(report)
+            ups.request_findings(report)
+            if subscription
+            else commitment_request.request_findings(report)
             if action
             else validate.report_findings(report)
         )
@@ -167,9 +173,12 @@ class ListenHandler:
         if report.problem:
             failed = Answer(ResponseStatus(report.problem_status, report.problem))
             return self._record(report, failed, findings)
-        if action:
+        if subscription and worklist is not None:
+            planned: Answer | None = Answer(worklist.apply(report).status)
+            self._keep_table(worklist)
+        elif action:
             findings = self._with_transaction(report, findings)
-            planned: Answer | None = Answer(self._request_status(report, findings))
+            planned = Answer(self._request_status(report, findings))
         else:
             planned = None if self._reaction.exec_decides else self._planned(report, findings)
         record = self._record(report, planned, findings)
@@ -178,6 +187,15 @@ class ListenHandler:
         if self._runs_before_answer(report):
             return self._hook_in_temporary_directory(record)
         return record
+
+    def _keep_table(self, worklist: ups.Worklist) -> None:
+        """``--output-dir``: the subscriber table as it is now, in ups-subscriptions.json."""
+        if self._store is None:
+            return
+        try:
+            self._store.write_json(self._store.directory / UPS_TABLE, worklist.table())
+        except OSError as exc:
+            LOG.error("cannot write %s: %s", UPS_TABLE, exc.strerror or exc)
 
     def _record(
         self, report: ReceivedReport, answer: Answer | None, findings: tuple[Finding, ...]

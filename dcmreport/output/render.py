@@ -76,6 +76,10 @@ class Renderer(Protocol):
     def peers(self, checks: list[PeerCheck]) -> None:
         """The named peers and, if they were checked, how each answered."""
 
+    def ups_line(self, form: dict[str, Any], text: str) -> None:
+        """A UPS subscription's N-ACTION-RSP, or an event's delivery (``watch``, ``listen
+        --ups``): its JSON form, or its one line of text."""
+
     def note(self, message: str) -> None:
         """A progress line on stderr (e.g. where the listener listens); none with -q."""
 
@@ -157,6 +161,9 @@ class JsonRenderer:
     def peers(self, checks: list[PeerCheck]) -> None:
         for check in checks:
             self._emit(peer_check_json(check))
+
+    def ups_line(self, form: dict[str, Any], text: str) -> None:
+        self._emit(form)
 
     def note(self, message: str) -> None:
         if not self._quiet:

@@ -511,6 +511,9 @@ class TextRenderer:
     def peers(self, checks: list[PeerCheck]) -> None:
         self._write(self._out, peers_table(checks))
 
+    def ups_line(self, form: dict[str, Any], text: str) -> None:
+        self._write(self._out, Text(text), soft_wrap=True)
+
     def note(self, message: str) -> None:
         if not self._quiet:
             self._write(self._err, Text(message, style="dim"), soft_wrap=True)

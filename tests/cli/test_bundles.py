@@ -34,7 +34,9 @@ from dcmreport.cli.bundles.output import Output, ReportOutput, Verbosity
 from dcmreport.cli.bundles.report import Batching, Report
 from dcmreport.cli.bundles.slots import Slots
 from dcmreport.cli.bundles.tls import ListenTls, Tls
+from dcmreport.cli.bundles.ups import Subscribing, UpsEvents
 from dcmreport.cli.expand import collect
+from dcmreport.dicom.address import Peer
 from dcmreport.frozen import frozen
 from dcmreport.output.render import make_renderer
 
@@ -67,6 +69,14 @@ BUILDS: dict[type, Callable[[Given], dict[str, Any]]] = {
             given[RequestorAssociation], given[Tls], given[Slots]
         )
     },
+    Subscribing: lambda given: {
+        "event_associations": given[Subscribing].new_associations(
+            given[RequestorAssociation], given[Tls], given[Slots]
+        )
+    },
+    UpsEvents: lambda given: {
+        "ups_options": given[UpsEvents].options(given[Committing], given[ListenTls])
+    },
 }
 # Bundles whose values reach no configuration class with defaults of its own: the output
 # (a renderer, the log level), TLS (an SSL context), commit's Action Information (the data set),
@@ -85,6 +95,9 @@ DIFFERENT = {
     (ResultWaiting, "Settings.transfer_syntaxes"): "commit's result listener accepts all",
     (ResultWaiting, "Settings.connect_timeout"): "commit's result listener connects to no one",
     (ResultWaiting, "ListenOptions.port"): "commit --port has no default (REQUIRED)",
+    (Subscribing, "Settings.transfer_syntaxes"): "watch's event listener accepts all",
+    (Subscribing, "Settings.connect_timeout"): "watch's event listener connects to no one",
+    (Subscribing, "ListenOptions.port"): "watch listens on 11113, not listen's 11112",
 }
 
 
@@ -234,6 +247,16 @@ REACHES = [
         "R",
     ),
     ("dcmreport commit P@h --port 0 -b ::1", "new_associations.options.bind", "::1"),
+    ("dcmreport watch P@h 1.2.3 --port 0 -b ::1", "event_associations.options.bind", "::1"),
+    ("dcmreport watch P@h 1.2.3 -p 7 --aet W", "event_associations.options.port", 7),
+    ("dcmreport watch P@h 1.2.3 --aet W", "event_associations.settings.ae_title", "W"),
+    ("dcmreport watch P@h 1.2.3 --aet W", "settings.ae_title", "W"),
+    ("dcmreport listen --ups --commitment-retries 0", "ups_options.retries", 0),
+    (
+        "dcmreport listen --ups --peer W=127.0.0.1:7",
+        "ups_options.peers",
+        {"W": Peer("W", "127.0.0.1", 7)},
+    ),
     (
         "dcmreport commit P@h --port 0 --max-per-address 1",
         "new_associations.options.slots.max_per_address",

@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 from helpers import started_processes
 
-from interop.support import Dcmtk, ScpJs, StoreScp, require_dcmjs, require_dcmtk
+from interop.support import (
+    Dcmtk,
+    ScpJs,
+    StoreScp,
+    UpsScpJs,
+    UpsSubscriberJs,
+    require_dcmjs,
+    require_dcmtk,
+)
 
 
 @pytest.fixture
@@ -32,6 +40,18 @@ def node() -> str:
 def scp_js(node: str) -> Iterator[Any]:
     """Start ``scp.js`` receivers on port 0; any still running at the end are killed."""
     yield from started_processes(lambda *args: ScpJs(node, *args))
+
+
+@pytest.fixture
+def ups_scp_js(node: str) -> Iterator[Any]:
+    """Start ``ups_scp.js`` UPS SCPs on port 0; any still running at the end are killed."""
+    yield from started_processes(lambda *args: UpsScpJs(node, *args))
+
+
+@pytest.fixture
+def ups_subscriber_js(node: str) -> Iterator[Any]:
+    """Start ``ups_subscriber.js`` subscribers; any still running at the end are killed."""
+    yield from started_processes(lambda *args: UpsSubscriberJs(node, *args))
 
 
 @pytest.fixture

@@ -119,8 +119,30 @@ def require_dcmjs(peers: Path = PEERS) -> str:
 class ScpJs(Background):
     """``node scp.js --port 0`` as a process; ``port`` is the one it bound."""
 
+    SCRIPT = "scp.js"
+
     def __init__(self, node: str, *args: str) -> None:
-        super().__init__([node, str(PEERS / "scp.js"), "--port", "0", "--host", "127.0.0.1", *args])
+        super().__init__(
+            [node, str(PEERS / self.SCRIPT), "--port", "0", "--host", "127.0.0.1", *args]
+        )
+        self.port = int(self.wait_for(_LISTENING_JS, "stdout")[1])
+
+    def lines(self, kind: str) -> list[Any]:
+        """The payloads of the stdout lines ``{kind: ...}``."""
+        return [line[kind] for line in self.json_lines() if kind in line]
+
+
+class UpsScpJs(ScpJs):
+    """``node ups_scp.js --port 0``: a UPS SCP answering subscriptions, pushing State Reports."""
+
+    SCRIPT = "ups_scp.js"
+
+
+class UpsSubscriberJs(Background):
+    """``node ups_subscriber.js``: listens on ``port`` (its first line), then subscribes."""
+
+    def __init__(self, node: str, *args: str) -> None:
+        super().__init__([node, str(PEERS / "ups_subscriber.js"), "--host", "127.0.0.1", *args])
         self.port = int(self.wait_for(_LISTENING_JS, "stdout")[1])
 
     def lines(self, kind: str) -> list[Any]:

@@ -244,6 +244,7 @@ class Committing:
             show_default=False,
             help="Where a requester's AE title listens for results on a new association "
             "(repeatable); the listener's AE title calls it, proposing the SCP role. With "
+            "--ups: the Receiving AE titles known to the SCP, and where their events go. With "
             "--tls over TLS: --tls-cert is the client certificate, --tls-ca checks the "
             "requester's.",
         ),
@@ -268,14 +269,15 @@ class Committing:
         return parsed("--commitment", parse_policy, self.commitment)
 
     def performer(
-        self, settings: "Settings", tls: ListenTls, results: "ResultHandler"
+        self, settings: "Settings", tls: ListenTls, results: "ResultHandler", ups: bool = False
     ) -> "CommitmentPerformer | None":
-        """None without --commitment; where and how results go, checked now."""
+        """None without --commitment; where and how results go, checked now. ``ups``:
+        listen --ups, whose subscribers --peer names too."""
         from dcmreport.association.commit_scp import CommitmentPerformer
 
         if self.commitment is None:
-            if self.commitment_peer:
-                raise InputError("--peer goes with --commitment", "e.g. --commitment all")
+            if self.commitment_peer and not ups:
+                raise InputError("--peer goes with --commitment or --ups", "e.g. --commitment all")
             return None
         return CommitmentPerformer(settings, self.options(tls), results)
 
@@ -291,11 +293,13 @@ class Committing:
             CommitmentOptions,
             self,
             prefix="commitment_",
-            peers=dict(
-                parsed("--peer", _named_address, text) for text in self.commitment_peer or []
-            ),
+            peers=self.peers(),
             tls=tls.client_context(),
         )
+
+    def peers(self) -> dict[str, Peer]:
+        """--peer: each AE title and where it listens, checked."""
+        return dict(parsed("--peer", _named_address, text) for text in self.commitment_peer or [])
 
 
 def _named_address(text: str) -> tuple[str, Peer]:

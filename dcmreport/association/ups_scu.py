@@ -1,0 +1,117 @@
+"""UPS events, the subscriber's side (``watch``): subscribe, receive, unsubscribe.
+
+Built on both sides of the association layer, as storage commitment's
+modality side is (:mod:`dcmreport.association.commit_scu`): a
+:class:`Listener` is started first, as the Receiving AE, so that the initial
+UPS State Reports, which the SCP sends on new associations as soon as it has
+answered the subscription (PS3.4 CC.2.3.3), find it; then
+:func:`subscription_action` sends the N-ACTION (Subscribe, Unsubscribe or
+Suspend Global Subscription, CC.2.3.1) on a UPS Watch presentation context
+with UPS Push as the Requested SOP Class (CC.2.3.2, CC.3.1), and returns the
+N-ACTION-RSP judged (PS3.7 10.1.4.1 and Table CC.2.3-3's statuses).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from pydicom import Dataset
+from pynetdicom import evt
+
+from dcmreport.association.commit_scu import N_ACTION_RSP, Received
+from dcmreport.association.common import Settings, dataset_fields, word_order
+from dcmreport.association.internals import guards
+from dcmreport.association.requestor import (
+    associate,
+    check_response,
+    context_for,
+    lost_response,
+    response_status,
+)
+from dcmreport.dicom import judge, ups
+from dcmreport.dicom.address import Peer
+from dcmreport.dicom.catalog import EXPLICIT_VR_BE
+from dcmreport.dicom.records import Finding, ResponseStatus, Role
+from dcmreport.errors import AssociationError, InputError
+
+
+@dataclass(frozen=True)
+class SubscriptionAction:
+    """One N-ACTION on UPS Watch: its Action Type, instance and Action Information."""
+
+    action_type_id: int  # ups.SUBSCRIBE, UNSUBSCRIBE or SUSPEND_GLOBAL
+    instance: str  # a UPS, ups.GLOBAL_INSTANCE or ups.FILTERED_INSTANCE
+    receiving_ae: str
+    deletion_lock: bool = False  # Subscribe only
+    keys: Dataset | None = None  # the Filtered Global Subscription's matching keys
+
+    def action_information(self) -> Dataset:
+        """Table CC.2.3-1: Receiving AE always; Deletion Lock and matching keys to subscribe."""
+        ds = Dataset()
+        if self.keys is not None and self.action_type_id == ups.SUBSCRIBE:
+            ds.update(self.keys)
+        ds.ReceivingAE = self.receiving_ae
+        if self.action_type_id == ups.SUBSCRIBE:
+            ds.DeletionLock = "TRUE" if self.deletion_lock else "FALSE"
+        return ds
+
+    @property
+    def name(self) -> str:
+        return ups.ACTION_NAMES[self.action_type_id]
+
+
+@dataclass(frozen=True)
+class ActionResponse:
+    """The N-ACTION-RSP: its status, how long it took, where it breaks the standard."""
+
+    action: SubscriptionAction
+    status: ResponseStatus
+    round_trip_ms: float
+    findings: tuple[Finding, ...] = ()
+
+
+def subscription_action(
+    peer: Peer, settings: Settings, action: SubscriptionAction
+) -> ActionResponse:
+    """Send one subscription N-ACTION and return its response, judged."""
+    received = Received()
+    contexts = [(ups.UPS_WATCH, Role.NONE)]
+    with associate(peer, settings, contexts, [(evt.EVT_DIMSE_RECV, received)]) as opened:
+        assoc = opened.assoc
+        context = context_for(assoc, ups.UPS_WATCH)
+        big_endian = context.transfer_syntax[0] == EXPLICIT_VR_BE
+        start = time.perf_counter()
+        try:
+            guards.send_action_request(
+                assoc,
+                word_order(action.action_information(), big_endian),
+                action.action_type_id,
+                ups.UPS_PUSH,
+                action.instance,
+                msg_id=1,
+                meta_uid=ups.UPS_WATCH,
+            )
+        except ValueError as exc:  # a matching key that cannot be encoded
+            raise InputError(f"cannot encode the Action Information: {exc}") from None
+        elapsed = (time.perf_counter() - start) * 1000
+        received_set = received.response_after(0)
+        command = dataset_fields(received_set) if received_set is not None else None
+        problem = check_response(command, N_ACTION_RSP, 1) if command is not None else None
+        if problem:
+            if assoc.is_established:
+                assoc.abort()
+            raise AssociationError(f"{peer}: {problem}; aborted the association")
+        if command is None or "Status" not in command:
+            raise lost_response(opened, peer, "N-ACTION", settings)
+        findings = judge.action_response_findings(
+            command,
+            action.action_type_id,
+            (
+                ups.UPS_PUSH,
+                action.instance,
+                judge.UPS_SUBSCRIPTION_STATUSES,
+                "PS3.4 Table CC.2.3-3 does not list it for UPS Watch",
+            ),
+        )
+        return ActionResponse(action, response_status(command), elapsed, findings)

@@ -1,0 +1,315 @@
+"""UPS events end to end: ``dcmreport watch`` against ``dcmreport listen --ups``.
+
+Both as processes on 127.0.0.1, the worklist manager reading its events from
+stdin (``--ups-events -``), so that the test writes each event once the
+watcher has subscribed (``watch --ready-file``). Then the refusals of PS3.4
+Table CC.2.3-3, each with watch's exit 4 and its sentence, and 0x0123 both
+ways: answered by ``listen --ups``, explained by ``watch``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import Background, dcmreport, listen_argv, listening_port, unused_port
+from pydicom import Dataset
+from pynetdicom import AE, evt
+
+UPS_PUSH = "1.2.840.10008.5.1.4.34.6.1"
+UPS_WATCH = "1.2.840.10008.5.1.4.34.6.2"
+UPS = "1.2.826.0.1.3680043.9.9999.30.77"
+OTHER_UPS = "1.2.826.0.1.3680043.9.9999.30.78"
+_LINE = re.compile(r"--ups-events line (\d+)")
+
+
+def event(instance: str, name: str, **data: Any) -> str:
+    return json.dumps({"instance": instance, "event": name, "data": data}) + "\n"
+
+
+def state(instance: str, value: str) -> str:
+    return event(instance, "state-report", ProcedureStepState=value, InputReadinessState="READY")
+
+
+class Worklist(Background):
+    """``listen --ups --ups-events -`` with WATCHER known at ``watcher_port``."""
+
+    def __init__(self, directory: Path, watcher_port: int, *args: str) -> None:
+        argv = listen_argv(
+            "-v",
+            "--aet",
+            "WORKLIST",
+            "--ups",
+            "--ups-events",
+            "-",
+            "--peer",
+            f"WATCHER=127.0.0.1:{watcher_port}",
+            "--commitment-retries",
+            "0",
+            "--output-dir",
+            str(directory),
+            *args,
+        )
+        super().__init__(argv, stdin=subprocess.PIPE)
+        self.port = listening_port(self)
+        self.directory = directory
+        self._lines = 0
+
+    def send(self, line: str) -> None:
+        """Write an event line, and wait until the listener has read it."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line)
+        self.proc.stdin.flush()
+        self._lines += 1
+        wanted = self._lines
+        assert self.wait_until(
+            lambda: any(m and int(m[1]) >= wanted for m in map(_LINE.search, self.stderr))
+        ), "".join(self.stderr)
+
+    def table(self) -> dict[str, Any]:
+        table: dict[str, Any] = json.loads((self.directory / "ups-subscriptions.json").read_text())
+        return table
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        return [r for r in self.json_lines() if r.get("kind") == "ups-event-delivery"]
+
+
+class Watch(Background):
+    def __init__(self, worklist: Worklist, port: int, ready: Path | None, *args: str) -> None:
+        argv = [
+            sys.executable,
+            "-m",
+            "dcmreport",
+            "watch",
+            f"WORKLIST@127.0.0.1:{worklist.port}",
+            "--aet",
+            "WATCHER",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--format",
+            "json",
+            "--timeout",
+            "60",
+            *(["--ready-file", str(ready)] if ready else []),
+            *args,
+        ]
+        super().__init__(argv)
+        self.ready = ready
+
+    def subscribed(self) -> None:
+        assert self.ready is not None
+        deadline = time.monotonic() + 60
+        while not self.ready.exists():
+            assert self.proc.poll() is None, "".join(self.stderr)
+            assert time.monotonic() < deadline, "".join(self.stderr)
+            time.sleep(0.05)
+
+    def reports(self) -> list[dict[str, Any]]:
+        return [r for r in self.json_lines() if r.get("kind") == "n-event-report"]
+
+    def responses(self) -> list[dict[str, Any]]:
+        return [r for r in self.json_lines() if r.get("kind") == "n-action-rsp"]
+
+
+@pytest.fixture
+def worklist(tmp_path: Path) -> Iterator[Any]:
+    started: list[Background] = []
+    port = unused_port()
+
+    def start(*args: str) -> Worklist:
+        started.append(Worklist(tmp_path / f"kept{len(started)}", port, *args))
+        return started[-1]
+
+    start.watcher_port = port  # type: ignore[attr-defined]
+    yield start
+    for process in started:
+        if process.proc.poll() is None:
+            process.proc.kill()
+            process.proc.wait()
+
+
+def _watch(worklist: Worklist, tmp_path: Path, *args: str, port: int) -> Watch:
+    return Watch(worklist, port, tmp_path / "watch.ready", *args)
+
+
+def test_one_instance_until_completed_then_unsubscribed(worklist: Any, tmp_path: Path) -> None:
+    scp = worklist()
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(scp, tmp_path, UPS, "--until-state", "COMPLETED", port=worklist.watcher_port)
+    watcher.subscribed()
+    assert scp.table() == {
+        "WATCHER": {"global": None, "instances": {UPS: {"deletion_lock": False}}}
+    }
+    scp.send(state(UPS, "IN PROGRESS"))
+    scp.send(event(UPS, "progress-report", ProcedureStepProgressInformationSequence=[{}]))
+    scp.send(state(UPS, "COMPLETED"))
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    states = [r["dataset"].get("00741000", {}).get("Value", [None])[0] for r in watcher.reports()]
+    assert states == ["SCHEDULED", "IN PROGRESS", None, "COMPLETED"]  # the initial one first
+    assert [r["event_type_id"] for r in watcher.reports()] == [1, 1, 3, 1]
+    assert [r["action_type_id"] for r in watcher.responses()] == [3, 4]
+    assert all(r["status"]["code"] == 0 for r in watcher.responses())
+    assert "unsubscribing WATCHER from" in "".join(watcher.stderr)
+    assert scp.table() == {}
+    assert scp.finish() == 0
+    assert [d["delivered"] for d in scp.deliveries()] == [True] * 4
+    actions = [r for r in scp.json_lines() if r.get("kind") == "n-action"]
+    assert [(a["action_type_id"], a["action_name"]) for a in actions] == [
+        (3, "Subscribe to Receive UPS Event Reports"),
+        (4, "Unsubscribe from Receiving UPS Event Reports"),
+    ]
+
+
+def test_global_with_deletion_lock_gets_an_initial_report_of_each(
+    worklist: Any, tmp_path: Path
+) -> None:
+    scp = worklist()
+    scp.send(state(UPS, "IN PROGRESS"))
+    scp.send(state(OTHER_UPS, "SCHEDULED"))
+    watcher = _watch(
+        scp, tmp_path, "--global", "--deletion-lock", "--count", "2", port=worklist.watcher_port
+    )
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    assert sorted(r["sop_instance_uid"] for r in watcher.reports()) == [UPS, OTHER_UPS]
+    assert watcher.responses()[-1]["instance"] == "1.2.840.10008.5.1.4.34.5"  # unsubscribed
+    assert scp.table() == {}
+
+
+def test_global_without_lock_gets_no_initial_report_but_new_instances(
+    worklist: Any, tmp_path: Path
+) -> None:
+    """Table CC.2.3-2: no initial events for existing instances without the lock; a UPS
+    created later is subscribed, its first State Report the initial event."""
+    scp = worklist()
+    scp.send(state(UPS, "IN PROGRESS"))
+    watcher = _watch(scp, tmp_path, "--global", "--count", "1", port=worklist.watcher_port)
+    watcher.subscribed()
+    scp.send(state(OTHER_UPS, "SCHEDULED"))
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    assert [r["sop_instance_uid"] for r in watcher.reports()] == [OTHER_UPS]
+
+
+def test_filtered_global_subscription_matches_keys(worklist: Any, tmp_path: Path) -> None:
+    scp = worklist()
+    scp.send(state(UPS, "IN PROGRESS"))
+    scp.send(state(OTHER_UPS, "SCHEDULED"))
+    watcher = _watch(
+        scp,
+        tmp_path,
+        "--filter",
+        "ProcedureStepState=SCHEDULED",
+        "--deletion-lock",
+        "--count",
+        "1",
+        port=worklist.watcher_port,
+    )
+    watcher.subscribed()
+    assert list(scp.table()["WATCHER"]["instances"]) == [OTHER_UPS]
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    assert [r["sop_instance_uid"] for r in watcher.reports()] == [OTHER_UPS]
+    assert scp.table() == {}
+
+
+def test_deletion_lock_refused_is_a_warning_explained(worklist: Any, tmp_path: Path) -> None:
+    scp = worklist("--ups-deletion-lock", "refuse")
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(
+        scp, tmp_path, UPS, "--deletion-lock", "--count", "1", port=worklist.watcher_port
+    )
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    assert watcher.responses()[0]["status"]["code"] == 0xB301
+    assert "did not grant the Deletion Lock" in "".join(watcher.stderr)
+
+
+def test_sigint_unsubscribes(worklist: Any, tmp_path: Path) -> None:
+    scp = worklist()
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(scp, tmp_path, UPS, port=worklist.watcher_port)
+    watcher.subscribed()
+    assert scp.table() != {}
+    assert watcher.finish(sig=signal.SIGINT) == 0, "".join(watcher.stderr)
+    assert "unsubscribing WATCHER" in "".join(watcher.stderr)
+    assert scp.table() == {}
+
+
+def test_keep_subscription_leaves_it_and_unsubscribe_cleans_up(
+    worklist: Any, tmp_path: Path
+) -> None:
+    scp = worklist()
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(
+        scp, tmp_path, UPS, "--count", "1", "--keep-subscription", port=worklist.watcher_port
+    )
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    assert list(scp.table()) == ["WATCHER"]
+    cleanup = Watch(scp, worklist.watcher_port, None, "--global", "--unsubscribe")
+    assert cleanup.finish(sig=None) == 0, "".join(cleanup.stderr)
+    assert scp.table() == {}
+
+
+@pytest.mark.parametrize(
+    ("aet", "instance", "status", "sentence"),
+    [
+        ("STRANGER", UPS, 0xC308, "does not know AE STRANGER as a receiver: configure STRANGER"),
+        ("WATCHER", OTHER_UPS, 0xC307, f"manages no UPS instance {OTHER_UPS}"),
+    ],
+    ids=["unknown-receiving-ae", "unknown-instance"],
+)
+def test_a_refused_subscription_is_exit_4_with_its_sentence(
+    worklist: Any, tmp_path: Path, aet: str, instance: str, status: int, sentence: str
+) -> None:
+    scp = worklist()
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(scp, tmp_path, instance, "--aet", aet, port=worklist.watcher_port)
+    assert watcher.finish(sig=None) == 4, "".join(watcher.stderr)
+    assert watcher.responses()[0]["status"]["code"] == status
+    assert sentence in "".join(watcher.stderr)
+    assert scp.finish() == 0
+    refused = next(r for r in scp.json_lines() if r.get("kind") == "n-action")
+    assert refused["status"] == status
+
+
+def test_listen_ups_answers_an_undefined_action_type_0123(worklist: Any) -> None:
+    scp = worklist()
+    ae = AE(ae_title="WATCHER")
+    ae.add_requested_context(UPS_WATCH)
+    assoc = ae.associate("127.0.0.1", scp.port, ae_title="WORKLIST")
+    assert assoc.is_established
+    info = Dataset()
+    info.ReceivingAE = "WATCHER"
+    status, _ = assoc.send_n_action(info, 7, UPS_PUSH, UPS, meta_uid=UPS_WATCH)
+    assoc.release()
+    assert status.Status == 0x0123
+    assert scp.finish() == 0
+
+
+def test_watch_explains_0123_from_an_scp_without_the_action(tmp_path: Path) -> None:
+    """An SCP that does not support an Action Type (here: every one) answers 0x0123."""
+
+    def refuse(event: evt.Event) -> tuple[int, None]:
+        return 0x0123, None
+
+    ae = AE(ae_title="WORKLIST")
+    ae.add_supported_context(UPS_WATCH)
+    server = ae.start_server(
+        ("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_N_ACTION, refuse)]
+    )
+    try:
+        port = server.server_address[1]
+        result = dcmreport(
+            "watch", f"WORKLIST@127.0.0.1:{port}", "--global", "--suspend-global", "--aet", "W"
+        )
+    finally:
+        server.shutdown()
+    assert result.returncode == 4, result.stderr
+    assert "does not support this Action Type on UPS Watch" in result.stderr
