@@ -68,6 +68,7 @@ COMMAND_EXIT_CODES: dict[str, tuple[ExitCode, ...]] = {
         ExitCode.NO_ASSOCIATION,
         ExitCode.INTERRUPTED,
     ),
+    "samples": (ExitCode.OK, ExitCode.ERROR, ExitCode.USAGE),
     # A listener opens no association (a port in use is a usage error) and answers
     # with whatever status it was told to: it never exits 3 or 4.
     "listen": (

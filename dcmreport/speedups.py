@@ -202,7 +202,9 @@ def version(distribution: str) -> str | None:
             names = os.listdir(entry or ".")
         except OSError:
             continue
-        if distribution in names:  # the package itself: its dist-info is beside it, or nowhere
+        # The package itself (a directory: the console script's own folder, first on sys.path,
+        # holds a script of the same name): its dist-info is beside it, or nowhere.
+        if distribution in names and os.path.isdir(os.path.join(entry or ".", distribution)):
             prefix = f"{distribution}-"
             beside = [n for n in names if n.startswith(prefix) and n.endswith(".dist-info")]
             return beside[0][len(prefix) : -len(".dist-info")] if len(beside) == 1 else None

@@ -274,7 +274,8 @@ def echo(
             show_default=False,
             autocompletion=completion.peer_names,
             help="The peer to call: AE@HOST:PORT (AE@ and :PORT may be left out) or a peer "
-            f"named in the settings file. Default: $DCMREPORT_PEER, else {DEFAULT_PEER}.",
+            "named in the settings file, or @FILE (the address listen --ready-file wrote; "
+            f"--wait waits for it). Default: $DCMREPORT_PEER, else {DEFAULT_PEER}.",
         ),
     ] = None,
 ) -> None:
@@ -292,17 +293,20 @@ def echo(
       dcmreport echo pacs
 
       dcmreport echo --wait 30 ServerTest@127.0.0.1
+
+      dcmreport echo --wait 30 @server.peer   (listen --port 0 --ready-file server.peer)
     """
     output = output.joined(ctx.obj)
 
     def body() -> ExitCode:
         from dcmreport.association import requestor
 
+        left = readiness.wait_for_peer_file(peer or precedence.default_peer(), wait)
         target, settings = association.peer(peer), association.settings(tls.client_context())
-        if wait is None:
+        if left is None:
             rsp = requestor.echo(target, settings)
         else:
-            rsp = readiness.echo_until(requestor.echo, target, settings, wait)
+            rsp = readiness.echo_until(requestor.echo, target, settings, left)
         output.renderer().echo(rsp)
         return exit_code_for_status(rsp.status.code)
 
@@ -325,7 +329,8 @@ def send_report(
             metavar="[PEER] [KEY=VALUE]...",
             show_default=False,
             autocompletion=completion.report_arguments,
-            help="The peer to call (an address AE@HOST:PORT or a name of the settings file; "
+            help="The peer to call (an address AE@HOST:PORT, a name of the settings file or "
+            "@FILE, the address listen --ready-file wrote; "
             f"default: $DCMREPORT_PEER, else {DEFAULT_PEER}), then Event Information elements "
             "applied on top of --data and --commit/--fail: PatientID=123, "
             "(0010,0010)=DOE^JOHN, (0009,1001,LO)=private, Seq[0].Keyword=value, "
@@ -419,8 +424,8 @@ def commit(
             metavar="PEER",
             show_default=False,
             autocompletion=completion.peer_names,
-            help="The storage commitment SCP (the PACS): AE@HOST:PORT or a peer named in the "
-            "settings file.",
+            help="The storage commitment SCP (the PACS): AE@HOST:PORT, a peer named in the "
+            "settings file, or @FILE (the address listen --ready-file wrote).",
         ),
     ],
     request: ActionInformation,
@@ -787,6 +792,42 @@ def list_peers(
         renderer.peers(found)
         failed = any(c.error for c in found)
         return ExitCode.NO_ASSOCIATION if failed else ExitCode.OK
+
+    run(body, output)
+
+
+@app.command("samples", cls=ConfiguredCommand)
+@expand
+def samples(
+    ctx: typer.Context,
+    output: Output,
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            metavar="[DIR]",
+            file_okay=False,
+            help="Where to write them (made if missing). Default: the current directory.",
+        ),
+    ] = Path("."),
+) -> None:
+    """Write the made-up files the README's examples use: a.dcm, b.dcm, study/ (small CT
+    images of an invented patient), result.json (Event Information) and reports.jsonl (a
+    --batch file). No file is overwritten: exit 2 if one exists.
+
+    [b]Examples[/b]:
+
+      dcmreport samples
+
+      dcmreport samples /tmp/try && cd /tmp/try
+    """
+    output = output.joined(ctx.obj)
+
+    def body() -> ExitCode:
+        from dcmreport.dicom import samples
+
+        written = samples.write(directory)
+        output.renderer().note(f"dcmreport: wrote {', '.join(map(str, written))}")
+        return ExitCode.OK
 
     run(body, output)
 

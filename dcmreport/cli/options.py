@@ -79,8 +79,10 @@ def parse_peer(value: str | Peer) -> Peer:
 
 
 def _peer_or_name(value: str) -> str:
-    """An address, or a name of the settings file (a name also parses as a host)."""
-    Peer.parse(value)
+    """An address, a name of the settings file (a name also parses as a host), or
+    ``@FILE`` (the address a ``listen --ready-file`` wrote: read when the command runs)."""
+    if not value.startswith("@"):
+        Peer.parse(value)
     return value
 
 

@@ -34,7 +34,7 @@ from dcmreport.cli.manual import Command
 from dcmreport.cli.options import PANEL_ASSOC
 from dcmreport.cli.settings_file import ADDRESS, ConfigFile, Table, load
 from dcmreport.dicom.address import DEFAULT_PEER
-from dcmreport.errors import DcmreportError
+from dcmreport.errors import DcmreportError, InputError
 from dcmreport.frozen import frozen
 
 if TYPE_CHECKING:
@@ -59,6 +59,20 @@ def peer_word(params: Mapping[str, Any]) -> str | None:
         if not is_assignment or "@" in key:
             return str(arguments[0])
     return None
+
+
+def peer_file(word: str) -> str:
+    """``@FILE``: the address ``listen --ready-file FILE`` wrote, so a job that let the
+    listener pick its port (``--port 0``) calls it without reading the file in the shell."""
+    path = Path(word[1:])
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise InputError(
+            f"{word}: cannot read the peer's address: {exc.strerror or exc}",
+            "listen --ready-file FILE writes it once the listener accepts connections; "
+            "echo --wait SECONDS @FILE waits for it",
+        ) from None
 
 
 def default_peer() -> str:
@@ -201,6 +215,8 @@ def resolve_peer(given: str | None, config_path: Path | None) -> Address:
     """The PEER argument, else $DCMREPORT_PEER, else the built-in; a named peer's address."""
     env = os.environ.get("DCMREPORT_PEER")
     word = given or env or DEFAULT_PEER
+    if word.startswith("@"):
+        return Address(peer_file(word), word, f"file {word[1:]}")
     config = load(config_path)
     named = config.peer(word)
     if named is not None:

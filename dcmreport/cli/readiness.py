@@ -49,6 +49,23 @@ def echo_until(
             time.sleep(0.2)
 
 
+def wait_for_peer_file(word: str, wait: float | None) -> float | None:
+    """``echo --wait SECONDS @FILE``: wait for the file ``listen --ready-file`` writes;
+    the seconds left for the C-ECHO (None: no --wait). A file that never comes is a
+    listener that never became ready: exit 3, as for a peer that never answers."""
+    if wait is None or not word.startswith("@"):
+        return wait
+    deadline, path = time.monotonic() + wait, Path(word[1:])
+    while not path.exists():
+        if time.monotonic() >= deadline:
+            raise AssociationError(
+                f"{word}: no such file after waiting {wait:g} s: the listener is not ready",
+                "start it with listen --ready-file FILE; its errors say why it did not start",
+            )
+        time.sleep(0.05)
+    return max(deadline - time.monotonic(), 0.0)
+
+
 @contextmanager
 def ready_file(path: Path | None, aet: str, bind: str) -> Iterator[Callable[[int], None]]:
     """``listen --ready-file``: gives ``ready(port)``, which writes ``AET@HOST:PORT`` there.

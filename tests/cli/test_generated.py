@@ -31,7 +31,7 @@ def test_completions_are_current() -> None:
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_and_a_man_page(command: str) -> None:
-    assert set(COMMANDS) == {"echo", "send-report", "commit", "listen", "watch", "peers"}
+    assert set(COMMANDS) == {"echo", "send-report", "commit", "listen", "watch", "peers", "samples"}
     page = man_pages()[f"dcmreport-{command}.1"]
     assert ".SH OPTIONS" in page and ".SH EXIT STATUS" in page
     roff_name = command.replace("-", "\\-")

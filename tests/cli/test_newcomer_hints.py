@@ -97,3 +97,30 @@ def test_a_killed_exec_program_leaves_the_answer_alone_without_exec_decides(list
 
 def test_a_killed_exec_program_decides_0x0110_with_exec_decides(listen: Any) -> None:
     assert _status_after_killed_program(listen, "--exec-decides") == (0x0110, 4)
+
+
+def test_a_peer_from_the_file_a_listener_wrote(listen: Any, tmp_path: Path) -> None:
+    """``@FILE``: the address ``listen --ready-file`` wrote; ``echo --wait`` waits for it."""
+    ready = tmp_path / "server.peer"
+    listener = listen("--aet", "ServerTest", "--ready-file", str(ready), "--count", "1")
+    assert dcmreport("echo", "--wait", "30", f"@{ready}").returncode == 0
+    sent = dcmreport("send-report", f"@{ready}", "--event", "1", "--instance", "1.2.3")
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout)["association"]["called_aet"] == "ServerTest"
+    assert listener.finish(sig=None) == 0
+
+
+def test_a_peer_file_that_is_not_there() -> None:
+    """Without --wait a usage error saying what writes it; with --wait, a listener that never
+    became ready: exit 3, as for a peer that never answers."""
+    run = dcmreport("echo", "--format", "text", "@no-such.peer")
+    assert run.returncode == 2
+    assert "@no-such.peer: cannot read the peer's address: No such file or directory" in (
+        run.stderr
+    )
+    assert "hint: listen --ready-file FILE writes it" in run.stderr
+    run = dcmreport("echo", "--format", "text", "--wait", "0.5", "@no-such.peer")
+    assert run.returncode == 3
+    assert "@no-such.peer: no such file after waiting 0.5 s: the listener is not ready" in (
+        run.stderr
+    )

@@ -70,6 +70,24 @@ def test_verbose_says_which_mode_runs(listen: Any) -> None:
         assert mode.startswith(line), (before, value, mode)
 
 
+def test_the_installed_script_runs_every_trick(listen: Any) -> None:
+    """The console script, whose folder (first on sys.path) holds pydicom's and pynetdicom's
+    scripts too: those are not the libraries, so no trick is turned off for them."""
+    script = Path(sys.executable).parent / "dcmreport"
+    assert (script.parent / "pydicom").is_file()  # the premise: pydicom's script beside ours
+    run = subprocess.run(
+        [str(script), "-v", *ECHO, f"ANY-SCP@127.0.0.1:{listen().port}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env_with("on"),
+    )
+    assert run.returncode == 0, run.stderr
+    assert said(run.stderr) == [
+        "speedups: on (DCMREPORT_SPEEDUPS=off or --speedups off for the plain path)"
+    ]
+
+
 def imports(*args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     run = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "dcmreport", *args],
