@@ -294,7 +294,7 @@ def echo(
 
       dcmreport echo --wait 30 ServerTest@127.0.0.1
 
-      dcmreport echo --wait 30 @server.peer   (listen --port 0 --ready-file server.peer)
+      dcmreport echo --wait 30 @server.peer
     """
     output = output.joined(ctx.obj)
 
@@ -818,7 +818,7 @@ def samples(
 
       dcmreport samples
 
-      dcmreport samples /tmp/try && cd /tmp/try
+      dcmreport samples /tmp/try
     """
     output = output.joined(ctx.obj)
 
