@@ -610,7 +610,10 @@ def listen(
             settings, acceptance.listen_options(association, slots), handler, performer
         )
         where = (association.aet, acceptance.bind)
-        return serve.until_done(listener, renderer.note, where, count, timeout, ready_file)
+        try:
+            return serve.until_done(listener, renderer.note, where, count, timeout, ready_file)
+        finally:
+            renderer.close()
 
     run(body, output)
 

@@ -8,7 +8,9 @@ not pay for it. Neither renderer looks at the terminal (the CLI decides
 ``--format auto``).
 
 Both are called from listener threads: each record is built outside the lock
-and written under it in one flushed write, so records never interleave.
+and written under it in one flushed write, so records never interleave. The
+text renderer hands ``listen``'s reports to a view drawn by a thread of its
+own (:mod:`dcmreport.output.view`), so that a terminal never holds an answer.
 Notes and warnings go to stderr as whole lines, never wrapped mid-line.
 """
 
@@ -81,6 +83,9 @@ class Renderer(Protocol):
 
     def warn(self, message: str) -> None:
         """A warning line on stderr; none with -q."""
+
+    def close(self) -> None:
+        """Everything queued is shown (the text view draws ``listen``'s reports in a thread)."""
 
 
 def make_renderer(fmt: str, quiet: bool = False, full: bool = False) -> Renderer:
@@ -161,3 +166,6 @@ class JsonRenderer:
     def warn(self, message: str) -> None:
         if not self._quiet:
             self._write(self._err, f"warning: {message}")
+
+    def close(self) -> None:
+        pass  # every line is written when it comes

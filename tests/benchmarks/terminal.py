@@ -105,7 +105,9 @@ def per_report(
     with out.open("wb") as file:
         proc, port = listen(servers, tty.slave if tty else file.fileno(), reports, speedups)
         try:
-            sender = Process(send_report(port, data, "--repeat", str(reports)), environment(speedups))
+            sender = Process(
+                send_report(port, data, "--repeat", str(reports)), environment(speedups)
+            )
             summary = json.loads(sender.finish().stdout.splitlines()[-1])
             if proc.wait(timeout=120) != 0:
                 raise BenchError(f"listen exited {proc.returncode}")
