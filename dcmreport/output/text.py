@@ -37,6 +37,7 @@ from dcmreport.dicom.records import (
     ReportRecord,
     ReportResponse,
     ResponseStatus,
+    window_words,
 )
 from dcmreport.dicom.status import FAILURE, SUCCESS, WARNING, Status
 from dcmreport.output.view import ReportView
@@ -481,6 +482,9 @@ def summary_text(summary: Summary) -> Table:
             f"{summary.associations} association(s), window {summary.window}",
         )
     )
+    granted = summary.window_granted
+    if granted is not None and granted < summary.window_asked:
+        rows.append(("Window", window_words(summary.window_asked, granted)))
     p50, p90, p99 = (summary.percentile(share) for share in (0.5, 0.9, 0.99))
     if p50 is not None and p90 is not None and p99 is not None:
         rows.append(("Round trip", f"p50 {p50:.3f} ms, p90 {p90:.3f} ms, p99 {p99:.3f} ms"))
