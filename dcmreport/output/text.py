@@ -574,7 +574,9 @@ class TextRenderer:
     def commitment_result(self, result: CommitmentResultRecord) -> None:
         """Queued for the view, after the request's report (drawn in order)."""
         self._report_view().add(
-            "result", result_line(result), lambda: commitment_result_text(result, self._full)
+            "commitment results",
+            result_line(result),
+            lambda: commitment_result_text(result, self._full),
         )
 
     def close(self) -> None:
