@@ -60,6 +60,7 @@ from dcmreport.dicom.records import (
     Summary,
     repeated,
     succeeded,
+    window_words,
 )
 from dcmreport.errors import AssociationError, InputError
 
@@ -160,6 +161,7 @@ def send_batch(
     anything that ends the batch later is ``summary.error``.
     """
     todo = repeated(items, times)
+    summary.window_asked = options.window
     resend: deque[_Sent] = deque()
     fruitless = 0  # associations in a row that ended without an answer
     proposed = contexts(items)
@@ -208,6 +210,10 @@ def _one_association(
         summary.associations += 1
         sender = _Sender(done, summary.associations, options, (requests, responses), settings)
         summary.window = max(summary.window, sender.window)
+        granted = summary.window_granted
+        summary.window_granted = sender.window if granted is None else min(granted, sender.window)
+        if sender.window < options.window:
+            LOG.info("window: %s", window_words(options.window, sender.window))
         opened(summary.associations, sender.info)
         sender.run(summary, todo, resend, show)
 

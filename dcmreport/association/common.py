@@ -21,7 +21,7 @@ from pydicom.dataelem import DataElement
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
 from pynetdicom import AE
-from pynetdicom.association import Association
+from pynetdicom.association import Association, ServiceUser
 from pynetdicom.dsutils import decode
 from pynetdicom.presentation import PresentationContext
 
@@ -142,7 +142,15 @@ def association_info(assoc: Association) -> AssociationInfo:
         acceptor_max_pdu=acceptor.maximum_length,
         acceptor_implementation_class_uid=str(acceptor.implementation_class_uid or "") or None,
         acceptor_implementation_version=acceptor.implementation_version_name,
+        window_proposed=_window(rq),
+        window_granted=_window(acceptor),
     )
+
+
+def _window(user: ServiceUser) -> tuple[int, int] | None:
+    """The user's Asynchronous Operations Window item, None when it sent none (or (1, 1))."""
+    window = user.asynchronous_operations
+    return None if window == (1, 1) else window
 
 
 def log_negotiation(info: AssociationInfo) -> None:
@@ -182,6 +190,18 @@ def log_negotiation(info: AssociationInfo) -> None:
             roles,
             outcome,
         )
+    if info.window_proposed is not None:
+        LOG.info("  Asynchronous operations window: %s", _window_text(info))
+
+
+def _window_text(info: AssociationInfo) -> str:
+    """The proposal and the answer, (invoked, performed) each; 0 means unlimited."""
+    invoked, performed = cast(tuple[int, int], info.window_proposed)
+    proposed = f"proposed {invoked} invoked / {performed} performed"
+    if info.window_granted is None:
+        return f"{proposed}, not answered (one at a time)"
+    granted_invoked, granted_performed = info.window_granted
+    return f"{proposed}, granted {granted_invoked} invoked / {granted_performed} performed"
 
 
 # --- Explicit VR Big Endian ------------------------------------------------------------

@@ -30,7 +30,7 @@ from pynetdicom import build_context, evt
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_CANCEL, C_ECHO, N_ACTION, N_EVENT_REPORT
 from pynetdicom.dsutils import encode
-from pynetdicom.pdu_primitives import A_ASSOCIATE
+from pynetdicom.pdu_primitives import A_ASSOCIATE, AsynchronousOperationsWindowNegotiation
 from pynetdicom.presentation import PresentationContext
 
 from dcmreport.association import budget, internals, tls
@@ -115,6 +115,7 @@ class ListenOptions:
     dataset_limits: DatasetLimits = field(default_factory=DatasetLimits)
     pdu_timeout: float = 10.0  # a whole PDU must arrive within this, however it trickles
     memory_budget: int = 256 * 1024 * 1024  # data sets in flight, all associations (budget.py)
+    async_ops: int = 1  # operations performed at once granted to a window proposal (1: none)
 
 
 def _supported_contexts(
@@ -297,6 +298,22 @@ class InOrder:
             except Exception as exc:  # a thread of ours: say it, never a traceback
                 LOG.error("%s: %s", self._name, type(exc).__name__)
                 LOG.debug("details", exc_info=True)
+
+
+def _grant_window(assoc: Association, most: int) -> None:
+    """``--async-ops N``: answer an Asynchronous Operations Window proposal (PS3.7 D.3.3.3)
+    with up to N operations performed at once, never more than the requestor invokes (0:
+    any). The requests are still served one after another, in order (on the fast path by
+    the association's thread; on the plain path pynetdicom's); what the window saves is the
+    sender's wait for each answer before its next request. Without the option, or without a
+    proposal, no item is answered: one at a time, as PS3.7 says then."""
+    invoked, _ = assoc.requestor.asynchronous_operations
+    if most <= 1 or invoked == 1:
+        return
+    item = AsynchronousOperationsWindowNegotiation()
+    item.maximum_number_operations_invoked = 1  # the listener invokes nothing asynchronously
+    item.maximum_number_operations_performed = most if invoked == 0 else min(most, invoked)
+    assoc.acceptor.add_negotiation_item(item)
 
 
 def _succeeded(answer: Answer | None) -> bool:
@@ -557,6 +574,7 @@ class Listener:
         assoc.acceptor.supported_contexts = _supported_contexts(
             list(proposed), self._settings.transfer_syntaxes, self._options
         )
+        _grant_window(assoc, self._options.async_ops)
         tracker = guards.DeliveryTracker(assoc)
         recorder = InOrder(f"record-{assoc.requestor.port}")
         guards.serve_requests(

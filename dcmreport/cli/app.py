@@ -643,6 +643,7 @@ def listen(
                 if ups_events.ups_status_events:
                     ups.going_down(worklist, pusher)
                 pusher.wait(30.0)
+            renderer.close()
 
     run(body, output)
 
@@ -720,17 +721,20 @@ def watch(
             return judging.exit_code(broken, code)
         handler = ListenHandler(answering.reaction(), renderer.report_received)
         watching = Watching(handler, subscribing.stop_when(instance))
-        code, broken = ups.watch(
-            target,
-            settings,
-            action,
-            subscribing.new_associations(association, tls, slots),
-            watching,
-            renderer,
-            subscribing.timeout,
-            subscribing.keep_subscription,
-            subscribing.ready_file,
-        )
+        try:
+            code, broken = ups.watch(
+                target,
+                settings,
+                action,
+                subscribing.new_associations(association, tls, slots),
+                watching,
+                renderer,
+                subscribing.timeout,
+                subscribing.keep_subscription,
+                subscribing.ready_file,
+            )
+        finally:
+            renderer.close()  # the events drawn by the text view's thread are all shown
         if code is ExitCode.NO_REPORT:
             error(f"the stop condition was not met within {subscribing.timeout:g} s (--timeout)")
         return judging.exit_code(broken, code)

@@ -94,6 +94,10 @@ class AssociationInfo:
     acceptor_max_pdu: int | None = None
     acceptor_implementation_class_uid: str | None = None
     acceptor_implementation_version: str | None = None
+    # Asynchronous Operations Window (PS3.7 D.3.3.3), (invoked, performed): the requestor's
+    # proposal and the acceptor's answer; None when there was none (one at a time, (1, 1)).
+    window_proposed: tuple[int, int] | None = None
+    window_granted: tuple[int, int] | None = None
 
 
 @frozen
@@ -360,6 +364,11 @@ def succeeded(result: Result) -> bool:
     return category(result.response.status.code) in (SUCCESS, WARNING)
 
 
+def window_words(asked: int, granted: int) -> str:
+    """What a peer made of --window, said by -v and by the summary when it granted less."""
+    return f"asked {asked}, the peer granted {granted} (send-report runs at {granted})"
+
+
 @dataclass(eq=False, repr=False)
 class Summary:
     """What a batch did, added up as the answers come."""
@@ -371,6 +380,8 @@ class Summary:
     failed: Counter[int] = field(default_factory=Counter)  # status code -> count
     with_findings: int = 0  # answers that break the standard (dicom/judge.py), any status
     window: int = 1  # the largest window an association allowed
+    window_asked: int = 1  # --window: requests outstanding at once, if the peer allows as many
+    window_granted: int | None = None  # the smallest window a peer allowed (None: no association)
     associations: int = 0
     error: str | None = None  # why the batch stopped early
     _latencies: list[float] = field(default_factory=list)  # sorted, ms

@@ -136,7 +136,14 @@ def association_json(info: AssociationInfo) -> dict[str, Any]:
             }
             for cx in info.contexts
         ],
+        "window_proposed": _window_json(info.window_proposed),
+        "window_granted": _window_json(info.window_granted),
     }
+
+
+def _window_json(window: tuple[int, int] | None) -> dict[str, int] | None:
+    """An Asynchronous Operations Window item (0: unlimited), or None when there was none."""
+    return None if window is None else {"invoked": window[0], "performed": window[1]}
 
 
 def _type_json(report: ReceivedReport) -> dict[str, Any]:
@@ -322,6 +329,8 @@ def summary_json(summary: Summary) -> dict[str, Any]:
         "unanswered": summary.unanswered,
         "associations": summary.associations,
         "window": summary.window,
+        "window_asked": summary.window_asked,
+        "window_granted": summary.window_granted,
         "error": summary.error,
     }
 

@@ -8,7 +8,9 @@ not pay for it. Neither renderer looks at the terminal (the CLI decides
 ``--format auto``).
 
 Both are called from listener threads: each record is built outside the lock
-and written under it in one flushed write, so records never interleave.
+and written under it in one flushed write, so records never interleave. The
+text renderer hands ``listen``'s reports to a view drawn by a thread of its
+own (:mod:`dcmreport.output.view`), so that a terminal never holds an answer.
 Notes and warnings go to stderr as whole lines, never wrapped mid-line.
 """
 
@@ -89,6 +91,9 @@ class Renderer(Protocol):
     @property
     def full(self) -> bool:
         """Whether long lists are shown whole: always in JSON, in text with --full."""
+
+    def close(self) -> None:
+        """Everything queued is shown (the text view draws ``listen``'s reports in a thread)."""
 
 
 def make_renderer(fmt: str, quiet: bool = False, full: bool = False) -> Renderer:
@@ -176,3 +181,6 @@ class JsonRenderer:
     @property
     def full(self) -> bool:
         return True  # JSON is always complete
+
+    def close(self) -> None:
+        pass  # every line is written when it comes

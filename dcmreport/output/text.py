@@ -37,8 +37,10 @@ from dcmreport.dicom.records import (
     ReportRecord,
     ReportResponse,
     ResponseStatus,
+    window_words,
 )
 from dcmreport.dicom.status import FAILURE, SUCCESS, WARNING, Status
+from dcmreport.output.view import ReportView
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from dcmreport.dicom.records import AssociationInfo, Result, Summary
 
 _STYLE = {SUCCESS: "bold green", WARNING: "bold yellow", FAILURE: "bold red"}
+_LINE_STYLE = {SUCCESS: "green", WARNING: "yellow", FAILURE: "red"}
 
 # A summary keeps the first HEAD and last TAIL of anything longer than MAX.
 MAX_ITEMS, HEAD_ITEMS, TAIL_ITEMS = 6, 3, 2  # sequence items
@@ -376,6 +379,50 @@ def commitment_result_text(result: CommitmentResultRecord, full: bool = False) -
     return Panel(_fields(rows), title=f"Storage commitment result {stamp}", title_align="left")
 
 
+def report_line(record: ReportRecord) -> Text:
+    """One report on one line: when, message ID, who, class, event (or action), answer."""
+    report, answer = record.report, record.answer
+    action = report.kind is MessageKind.N_ACTION
+    type_id = report.action_type_id if action else report.event_type_id
+    if action:
+        type_name = catalog.describe_action(report.sop_class_uid, type_id) if type_id else ""
+    else:
+        type_name = catalog.describe_event(report.sop_class_uid, type_id) if type_id else ""
+    line = Text.assemble(
+        (report.received_at.strftime("%H:%M:%S.%f")[:-3], "dim"),
+        f"  #{report.message_id}  {report.association.calling_aet}  ",
+        (catalog.describe_class(report.sop_class_uid) or report.sop_class_uid, "bold"),
+        f"  {'action' if action else 'event'} {type_id}",
+        f" {type_name}" if type_name else "",
+        "  -> ",
+    )
+    if answer is None:
+        line.append("not answered", style="red")
+    elif answer.abort:
+        line.append("aborted instead (--abort-after)", style="red")
+    else:
+        status = Status(answer.status.code)
+        line.append(str(status), style=_LINE_STYLE.get(status.category, "bold"))
+    if record.findings:
+        line.append(f"  {len(record.findings)} finding(s)", style="yellow")
+    if record.delivery is not None and not record.delivery.sent:
+        line.append(f"  (not sent: {record.delivery.reason or 'the association ended'})", "red")
+    return line
+
+
+def result_line(result: CommitmentResultRecord) -> Text:
+    """A storage commitment result on one line: transaction, counts, delivered or not."""
+    delivery = result.delivery
+    delivered = delivery is not None and delivery.delivered
+    return Text.assemble(
+        (result.decided_at.strftime("%H:%M:%S.%f")[:-3], "dim"),
+        f"  result for {result.request.association.calling_aet}: transaction "
+        f"{result.transaction_uid}, event {result.event_type_id}, "
+        f"{len(result.committed):,} committed, {len(result.failed):,} failed  ",
+        ("delivered", "green") if delivered else ("NOT delivered", "red"),
+    )
+
+
 def echo_text(rsp: EchoResponse) -> Text:
     return Text.assemble(
         "C-ECHO ",
@@ -435,6 +482,9 @@ def summary_text(summary: Summary) -> Table:
             f"{summary.associations} association(s), window {summary.window}",
         )
     )
+    granted = summary.window_granted
+    if granted is not None and granted < summary.window_asked:
+        rows.append(("Window", window_words(summary.window_asked, granted)))
     p50, p90, p99 = (summary.percentile(share) for share in (0.5, 0.9, 0.99))
     if p50 is not None and p90 is not None and p99 is not None:
         rows.append(("Round trip", f"p50 {p50:.3f} ms, p90 {p90:.3f} ms, p99 {p99:.3f} ms"))
@@ -451,7 +501,9 @@ class TextRenderer:
         self._err = err
         self._quiet = quiet
         self._full = full
-        self._lock = threading.Lock()
+        # one lock per stream: a warning never waits for a terminal slow to take a report
+        self._locks = {id(out): threading.Lock(), id(err): threading.Lock()}
+        self._view: ReportView | None = None  # listen's reports, drawn by a thread of its own
         self._progress: Progress | None = None  # a batch's, while it runs
         self._task: TaskID | None = None
         self._total = 0
@@ -460,10 +512,17 @@ class TextRenderer:
         """Render outside the lock, then one write and one flush under it."""
         with console.capture() as captured:
             console.print(renderable, **options)
-        text = captured.get()
-        with self._lock:
+        self._write_text(console, captured.get())
+
+    def _write_text(self, console: Console, text: str) -> None:
+        with self._locks[id(console)]:
             console.file.write(text)
             console.file.flush()
+
+    def _report_view(self) -> ReportView:
+        if self._view is None:
+            self._view = ReportView(self._out, lambda text: self._write_text(self._out, text))
+        return self._view
 
     def echo(self, rsp: EchoResponse) -> None:
         self._write(self._out, echo_text(rsp))
@@ -474,7 +533,14 @@ class TextRenderer:
         self._write(self._out, response_text(rsp, self._full))
 
     def report_received(self, record: ReportRecord, form: dict[str, Any] | None = None) -> None:
-        self._write(self._out, record_text(record, self._full))
+        """Queued for the view (:mod:`~.view`): a panel, or a line when reports come fast."""
+        answer = record.answer
+        how = "not answered" if answer is None else Status(answer.status.code).category
+        self._report_view().add(
+            "aborted" if answer is not None and answer.abort else how,
+            report_line(record),
+            lambda: record_text(record, self._full),
+        )
 
     def commit_result(self, result: CommitResult) -> None:
         self._write(self._out, commit_text(result, self._full))
@@ -506,7 +572,17 @@ class TextRenderer:
         self._write(self._out, summary_text(summary))
 
     def commitment_result(self, result: CommitmentResultRecord) -> None:
-        self._write(self._out, commitment_result_text(result, self._full))
+        """Queued for the view, after the request's report (drawn in order)."""
+        self._report_view().add(
+            "commitment results",
+            result_line(result),
+            lambda: commitment_result_text(result, self._full),
+        )
+
+    def close(self) -> None:
+        """What the view still has to draw is drawn (a few seconds at most)."""
+        if self._view is not None:
+            self._view.close()
 
     def peers(self, checks: list[PeerCheck]) -> None:
         self._write(self._out, peers_table(checks))

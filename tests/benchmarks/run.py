@@ -16,6 +16,7 @@ each, each naming the tricks it pays for (``PRICED``):
   capture  listen --output-dir reports/s vs a plain fsyncing SCP and plain listen
   large    a 100,000-item storage commitment report: wall and peak memory, both sides
   memory   listener resident memory after 20,000 reports vs after 1,000
+  terminal send-report --repeat to listen on a terminal vs listen's stdout to a file
 
 ``--quick`` measures each case once, on smaller sizes: a smoke run, whose
 ratios are rough. Exits 1 when a section could not measure (it says why), or
@@ -36,6 +37,7 @@ import capture
 import large
 import memory
 import start
+import terminal
 from harness import BenchError, Row
 
 from dcmreport import speedups
@@ -46,6 +48,7 @@ MODULES: dict[str, ModuleType] = {
     "capture": capture,
     "large": large,
     "memory": memory,
+    "terminal": terminal,
 }
 SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     name: module.rows for name, module in MODULES.items()

@@ -201,6 +201,7 @@ REACHES = [
     ("dcmreport listen --max-dataset-size 1MiB", "listen_options.dataset_limits.max_size", 2**20),
     ("dcmreport listen --max-elements 9", "listen_options.dataset_limits.max_elements", 9),
     ("dcmreport listen --pdu-timeout 2.5", "listen_options.pdu_timeout", 2.5),
+    ("dcmreport listen --async-ops 8", "listen_options.async_ops", 8),
     ("dcmreport listen --memory-budget 1GiB", "listen_options.memory_budget", 2**30),
     ("dcmreport listen -p 104 -b 127.0.0.1", "listen_options.bind", "127.0.0.1"),
     ("dcmreport listen --max-associations 3", "listen_options.slots.max_associations", 3),

@@ -67,6 +67,18 @@ class Acceptance:
     bind: Annotated[
         str, typer.Option("--bind", "-b", metavar="ADDRESS", help="Address to listen on.")
     ] = "0.0.0.0"
+    async_ops: Annotated[
+        int,
+        typer.Option(
+            "--async-ops",
+            metavar="N",
+            min=1,
+            max=65535,
+            help="Grant a requestor's Asynchronous Operations Window proposal up to N "
+            "requests outstanding at once (1: no window, one at a time); they are still "
+            "answered in order, without the sender waiting for each answer.",
+        ),
+    ] = 1
     require_called_aet: Annotated[
         bool,
         typer.Option(
