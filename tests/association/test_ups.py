@@ -313,3 +313,31 @@ def test_watch_explains_0123_from_an_scp_without_the_action(tmp_path: Path) -> N
         server.shutdown()
     assert result.returncode == 4, result.stderr
     assert "does not support this Action Type on UPS Watch" in result.stderr
+
+
+def test_a_subscriber_gone_is_retried_then_recorded_and_the_listener_serves_on(
+    worklist: Any, tmp_path: Path
+) -> None:
+    """The watcher kept its subscription and left: each event to it is tried
+    --commitment-retries more times, then recorded as not delivered, with why; the
+    listener goes on answering (a new subscription, its initial report delivered)."""
+    scp = worklist("--commitment-retries", "2", "--peer", f"OTHER=127.0.0.1:{unused_port()}")
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(
+        scp, tmp_path, UPS, "--count", "1", "--keep-subscription", port=worklist.watcher_port
+    )
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    scp.send(state(UPS, "IN PROGRESS"))
+    assert scp.wait_until(lambda: len(scp.deliveries()) == 2, timeout=60), "".join(scp.stderr)
+    failed = scp.deliveries()[1]
+    assert failed["delivered"] is False and failed["attempts"] == 3, failed
+    assert failed["receiving_ae"] == "WATCHER" and failed["event_type_id"] == 1
+    assert "127.0.0.1" in failed["reason"], failed
+    log = "".join(scp.stderr)
+    assert log.count("cannot deliver the UPS event 1") == 3, log
+    assert "gave up delivering the UPS event 1" in log
+    again = _watch(scp, tmp_path, UPS, "--count", "1", port=worklist.watcher_port)
+    assert again.finish(sig=None) == 0, "".join(again.stderr)
+    assert [r["sop_instance_uid"] for r in again.reports()] == [UPS]
+    assert scp.finish() == 0, "".join(scp.stderr)
+    assert [d["delivered"] for d in scp.deliveries()] == [True, False, True]
