@@ -341,3 +341,54 @@ def test_a_subscriber_gone_is_retried_then_recorded_and_the_listener_serves_on(
     assert [r["sop_instance_uid"] for r in again.reports()] == [UPS]
     assert scp.finish() == 0, "".join(scp.stderr)
     assert [d["delivered"] for d in scp.deliveries()] == [True, False, True]
+
+
+def _status(report: dict[str, Any]) -> list[str]:
+    """SCP Status, Subscription List Status, UPS List Status of an event 4 record."""
+    ds = report["dataset"]
+    return [ds.get(tag, {}).get("Value", [None])[0] for tag in ("00741242", "00741244", "00741246")]
+
+
+def test_scp_status_change_going_down_then_restarted_from_the_kept_table(
+    worklist: Any, tmp_path: Path
+) -> None:
+    """--ups-status-events: GOING DOWN to the subscriber at stop; a listener started again
+    on the same --output-dir reads the table back and sends it RESTARTED, WARM START."""
+    kept = tmp_path / "kept"
+    first = Worklist(kept, worklist.watcher_port, "--ups-status-events")
+    try:
+        first.send(state(UPS, "IN PROGRESS"))
+        watcher = _watch(
+            first, tmp_path, UPS, "--count", "2", "--keep-subscription", port=worklist.watcher_port
+        )
+        watcher.subscribed()
+        assert first.finish() == 0, "".join(first.stderr)
+        assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    finally:
+        first.proc.kill()
+    initial, going = watcher.reports()
+    assert initial["event_type_id"] == 1
+    assert (going["event_type_id"], going["sop_instance_uid"]) == (4, UPS)
+    assert _status(going) == ["GOING DOWN", "WARM START", "WARM START"]
+    assert going["findings"] == []
+    receiver = Background(
+        listen_argv("--aet", "WATCHER", "--port", str(worklist.watcher_port), "--count", "1")
+    )
+    listening_port(receiver)
+    second = Worklist(kept, worklist.watcher_port, "--ups-status-events")
+    try:
+        assert receiver.finish(sig=None) == 0, "".join(receiver.stderr)
+        [restarted] = receiver.json_lines()
+        assert (restarted["event_type_id"], restarted["sop_instance_uid"]) == (4, UPS)
+        assert _status(restarted) == ["RESTARTED", "WARM START", "WARM START"]
+        assert second.table() == {
+            "WATCHER": {"global": None, "instances": {UPS: {"deletion_lock": False}}}
+        }
+        again = _watch(second, tmp_path, UPS, "--count", "1", port=worklist.watcher_port)
+        assert again.finish(sig=None) == 0, "".join(again.stderr)
+        [current] = again.reports()  # the state the first run was told, kept
+        assert current["dataset"]["00741000"]["Value"] == ["IN PROGRESS"]
+        assert second.finish() == 0, "".join(second.stderr)
+    finally:
+        second.proc.kill()
+        receiver.proc.kill()

@@ -291,8 +291,8 @@ class UpsEvents:
         typer.Option(
             "--ups-status-events",
             rich_help_panel=PANEL_UPS,
-            help="On the way out, send SCP Status Change (event 4, GOING DOWN) to every "
-            "subscriber.",
+            help="Send SCP Status Change (event 4) to every subscriber: GOING DOWN on the way "
+            "out; RESTARTED (WARM START) at start, to the subscribers --output-dir kept.",
         ),
     ] = False
 
