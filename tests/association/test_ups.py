@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from certs import Certs
 from helpers import Background, dcmreport, listen_argv, listening_port, unused_port
 from pydicom import Dataset
 from pynetdicom import AE, evt
@@ -392,3 +393,36 @@ def test_scp_status_change_going_down_then_restarted_from_the_kept_table(
     finally:
         second.proc.kill()
         receiver.proc.kill()
+
+
+def test_over_tls_subscription_events_and_unsubscribe(
+    worklist: Any, tmp_path: Path, tls_certs: Certs
+) -> None:
+    """Each side's TLS options serve both its roles: watch subscribes over TLS and accepts
+    the events under its certificate; listen --ups pushes them over TLS, checking it (both
+    accept nothing but TLS: a plain association would have failed)."""
+    tls = ("--tls", "--tls-ca", str(tls_certs.ca))
+    identity = ("--tls-cert", str(tls_certs.server.cert), "--tls-key", str(tls_certs.server.key))
+    scp = worklist(*tls, *identity)
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(
+        scp, tmp_path, UPS, "--until-state", "COMPLETED", *tls, *identity,
+        port=worklist.watcher_port,
+    )  # fmt: skip
+    watcher.subscribed()
+    scp.send(state(UPS, "COMPLETED"))
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    assert [r["event_type_id"] for r in watcher.reports()] == [1, 1]
+    assert [r["action_type_id"] for r in watcher.responses()] == [3, 4]
+    assert scp.finish() == 0, "".join(scp.stderr)
+    assert [d["delivered"] for d in scp.deliveries()] == [True, True]
+
+
+def test_watch_over_tls_needs_a_certificate_to_accept_the_events(tls_certs: Certs) -> None:
+    run = dcmreport(
+        "watch", "WORKLIST@127.0.0.1:1", "--global", "--aet", "W", "--tls", "--tls-ca",
+        str(tls_certs.ca), "--format", "text",
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert "watch --tls needs --tls-cert" in run.stderr
+    assert "the SCP sends the UPS events on a new association to a TLS server" in run.stderr

@@ -227,7 +227,9 @@ class Subscribing:
         from dcmreport.association.listener import ListenOptions
 
         settings = dataclasses.replace(
-            association.settings(tls.result_server_context()),
+            association.settings(
+                tls.result_server_context("watch --tls", "the SCP sends the UPS events")
+            ),
             ae_title=association.calling_aet,
             transfer_syntaxes=chosen_transfer_syntaxes(None, ACCEPTED_TRANSFER_SYNTAXES),
             connect_timeout=None,
