@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from certs import Certs
 from helpers import Background, dcmreport, listen_argv, listening_port, unused_port
-from pydicom import Dataset
+from pydicom import Dataset, dcmread
 from pynetdicom import AE, evt
 
 UPS_PUSH = "1.2.840.10008.5.1.4.34.6.1"
@@ -426,3 +426,56 @@ def test_watch_over_tls_needs_a_certificate_to_accept_the_events(tls_certs: Cert
     assert run.returncode == 2, run.stderr
     assert "watch --tls needs --tls-cert" in run.stderr
     assert "the SCP sends the UPS events on a new association to a TLS server" in run.stderr
+
+
+def test_watch_output_dir_keeps_each_event_as_listen_does(worklist: Any, tmp_path: Path) -> None:
+    scp = worklist()
+    scp.send(state(UPS, "SCHEDULED"))
+    out = tmp_path / "events"
+    watcher = _watch(
+        scp, tmp_path, UPS, "--count", "2", "--output-dir", str(out), port=worklist.watcher_port
+    )
+    watcher.subscribed()
+    scp.send(state(UPS, "IN PROGRESS"))
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    records = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    assert records == watcher.reports()  # the record is the JSON line, as listen's
+    assert [r["kind"] for r in records] == ["n-event-report", "n-event-report"]
+    for record in records:
+        part10 = Path(record["files"][0])
+        assert part10.parent == out and part10.suffix == ".dcm"
+        kept = dcmread(part10)
+        assert kept.file_meta.MediaStorageSOPClassUID == UPS_PUSH
+        assert kept.file_meta.MediaStorageSOPInstanceUID == UPS
+    assert [dcmread(r["files"][0]).ProcedureStepState for r in records] == [
+        "SCHEDULED",
+        "IN PROGRESS",
+    ]
+
+
+def test_watch_exec_runs_for_each_event_with_the_report_in_its_environment(
+    worklist: Any, tmp_path: Path
+) -> None:
+    log = tmp_path / "exec.jsonl"
+    hook = tmp_path / "hook.py"
+    hook.write_text(
+        "import json, os, sys\n"
+        "with open(sys.argv[1], 'a') as log:\n"
+        "    env = {k: v for k, v in os.environ.items() if k.startswith('DCMREPORT_')}\n"
+        "    log.write(json.dumps(env) + '\\n')\n"
+    )
+    scp = worklist()
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(
+        scp, tmp_path, UPS, "--count", "2", "--exec", f"{sys.executable} {hook} {log}",
+        port=worklist.watcher_port,
+    )  # fmt: skip
+    watcher.subscribed()
+    scp.send(event(UPS, "progress-report", ProcedureStepProgressInformationSequence=[{}]))
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["DCMREPORT_EVENT_TYPE_ID"] for r in runs] == ["1", "3"]
+    assert {r["DCMREPORT_SOP_CLASS_UID"] for r in runs} == {UPS_PUSH}
+    assert {r["DCMREPORT_SOP_INSTANCE_UID"] for r in runs} == {UPS}
+    assert {r["DCMREPORT_CALLING_AET"] for r in runs} == {"WORKLIST"}
+    assert {r["DCMREPORT_CALLED_AET"] for r in runs} == {"WATCHER"}
