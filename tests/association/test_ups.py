@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from certs import Certs
-from helpers import Background, dcmreport, listen_argv, listening_port, unused_port
+from helpers import PEERS, Background, dcmreport, listen_argv, listening_port, unused_port
 from pydicom import Dataset, dcmread
 from pynetdicom import AE, evt
 
@@ -479,3 +479,30 @@ def test_watch_exec_runs_for_each_event_with_the_report_in_its_environment(
     assert {r["DCMREPORT_SOP_INSTANCE_UID"] for r in runs} == {UPS}
     assert {r["DCMREPORT_CALLING_AET"] for r in runs} == {"WORKLIST"}
     assert {r["DCMREPORT_CALLED_AET"] for r in runs} == {"WATCHER"}
+
+
+def test_other_ups_operations_are_refused_with_the_standards_status(worklist: Any) -> None:
+    """listen --ups serves only UPS Watch's subscriptions: every other UPS operation, sent
+    by plain pynetdicom, gets the status PS3.7 gives an operation not served, and a line."""
+    scp = worklist()
+    scp.send(state(UPS, "SCHEDULED"))
+    run = subprocess.run(
+        [sys.executable, str(PEERS / "ups_requestor.py"), str(scp.port), UPS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {
+        "N-CREATE": 0x0211,
+        "N-SET": 0x0211,
+        "N-GET": 0x0211,
+        "C-FIND": 0x0122,
+        "N-ACTION 1": 0x0211,  # UPS Push's operations are not served: as N-CREATE
+    }
+    assert scp.finish() == 0
+    refusals = [line for line in scp.stderr if line.startswith("W: refused ")]
+    assert [line.split()[2] for line in refusals] == [
+        "N-CREATE", "N-SET", "N-GET", "C-FIND", "N-ACTION",
+    ], scp.stderr  # fmt: skip
+    assert all("from UPSCLIENT (127.0.0.1:" in line for line in refusals)
