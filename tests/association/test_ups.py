@@ -506,3 +506,25 @@ def test_other_ups_operations_are_refused_with_the_standards_status(worklist: An
         "N-CREATE", "N-SET", "N-GET", "C-FIND", "N-ACTION",
     ], scp.stderr  # fmt: skip
     assert all("from UPSCLIENT (127.0.0.1:" in line for line in refusals)
+
+
+def test_text_output_of_both_sides(worklist: Any, tmp_path: Path) -> None:
+    """--format text, as on a terminal: watch shows the N-ACTION-RSPs and each event as
+    listen shows a report; listen --ups one line per delivery. No traceback either side."""
+    scp = worklist("--format", "text")
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(
+        scp, tmp_path, UPS, "--count", "1", "--format", "text", port=worklist.watcher_port
+    )
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    assert scp.finish() == 0, "".join(scp.stderr)
+    shown = "".join(watcher.stdout + watcher.stderr)
+    assert f"Subscribe to Receive UPS Event Reports ({UPS}, Receiving AE WATCHER)" in shown
+    assert f"Unsubscribe from Receiving UPS Event Reports ({UPS}, Receiving AE WATCHER)" in shown
+    assert "╭─ N-EVENT-REPORT" in shown and "Event Type    1 UPS State Report" in shown, shown
+    assert "ProcedureStepState  'SCHEDULED'" in shown
+    listed = "".join(scp.stdout + scp.stderr)
+    assert f"UPS event 1 UPS State Report of {UPS} to WATCHER: delivered" in listed, listed
+    for output in (shown, listed):
+        assert "Traceback" not in output
+        assert not output.lstrip().startswith("{"), output
