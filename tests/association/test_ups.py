@@ -528,3 +528,14 @@ def test_text_output_of_both_sides(worklist: Any, tmp_path: Path) -> None:
     for output in (shown, listed):
         assert "Traceback" not in output
         assert not output.lstrip().startswith("{"), output
+
+
+def test_a_kept_table_not_as_written_is_exit_2_before_listening(tmp_path: Path) -> None:
+    (tmp_path / "ups-subscriptions.json").write_text('{"WATCHER": []}')
+    run = dcmreport(
+        "listen", "--ups", "--port", "0", "--bind", "127.0.0.1", "--timeout", "1",
+        "--output-dir", str(tmp_path), "--peer", "WATCHER=127.0.0.1:1", "--format", "text",
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert "ups-subscriptions.json or ups-instances.json: not as dcmreport wrote it" in run.stderr
+    assert "hint: move them away" in run.stderr and "Traceback" not in run.stderr
