@@ -329,7 +329,10 @@ def test_a_subscriber_gone_is_retried_then_recorded_and_the_listener_serves_on(
     )
     assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
     scp.send(state(UPS, "IN PROGRESS"))
-    assert scp.wait_until(lambda: len(scp.deliveries()) == 2, timeout=60), "".join(scp.stderr)
+    assert scp.wait_until(  # both streams: each is drained by a thread of its own
+        lambda: len(scp.deliveries()) == 2 and any("gave up" in line for line in scp.stderr),
+        timeout=60,
+    ), "".join(scp.stderr)
     failed = scp.deliveries()[1]
     assert failed["delivered"] is False and failed["attempts"] == 3, failed
     assert failed["receiving_ae"] == "WATCHER" and failed["event_type_id"] == 1
