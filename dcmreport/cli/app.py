@@ -633,15 +633,19 @@ def listen(
         )
         where = (association.aet, acceptance.bind)
         stopped = threading.Event()
-        if worklist is not None and pusher is not None and ups_events.ups_events:
-            ups.feed(ups_events.ups_events, events, worklist, pusher, stopped)
+        kept = reaction.output_dir is not None
+        if worklist is not None and pusher is not None:
+            if ups_events.ups_status_events and worklist.subscribers():  # a warm start
+                ups.status_change(worklist, pusher, restarted=True, kept=kept)
+            if ups_events.ups_events:
+                ups.feed(ups_events.ups_events, events, worklist, pusher, stopped, handler.keep_ups)
         try:
             return serve.until_done(listener, renderer.note, where, count, timeout, ready_file)
         finally:
             stopped.set()
             if worklist is not None and pusher is not None:
                 if ups_events.ups_status_events:
-                    ups.going_down(worklist, pusher)
+                    ups.status_change(worklist, pusher, restarted=False, kept=kept)
                 pusher.wait(30.0)
             renderer.close()
 

@@ -252,8 +252,10 @@ def feed(
     worklist: ups.Worklist,
     pusher: EventPusher,
     stopped: threading.Event,
+    kept: Callable[[ups.Worklist], None],
 ) -> threading.Thread:
-    """Push the events in a thread of their own, as they are read."""
+    """Push the events in a thread of their own, as they are read; ``kept`` is told of
+    each change of the instances (--output-dir keeps them)."""
 
     def run() -> None:
         lines = checked if checked is not None else _streamed(source)
@@ -270,6 +272,7 @@ def feed(
                 line.instance,
                 len(deliveries),
             )
+            kept(worklist)
             pusher.push(deliveries)
 
     thread = threading.Thread(target=run, name="ups-events", daemon=True)
@@ -296,17 +299,19 @@ def _empty() -> Dataset:
     return Dataset()
 
 
-def going_down(worklist: ups.Worklist, pusher: EventPusher) -> None:
-    """SCP Status Change, GOING DOWN, to every subscriber (PS3.4 CC.2.4.3)."""
+def status_change(worklist: ups.Worklist, pusher: EventPusher, restarted: bool, kept: bool) -> None:
+    """SCP Status Change (event 4, PS3.4 CC.2.4.3) to every subscriber: RESTARTED at a
+    start that read the table back (both lists kept: WARM START), GOING DOWN at the end,
+    saying whether the next start will have them (``kept``: --output-dir)."""
     from pydicom import Dataset
 
     ds = Dataset()
-    ds.SCPStatus = "GOING DOWN"
-    ds.SubscriptionListStatus = "COLD STARTED"
-    ds.UnifiedProcedureStepListStatus = "COLD START"
-    pusher.push(
-        [
-            ups.Delivery(ae, ups.GLOBAL_INSTANCE, ups.SCP_STATUS_CHANGE, ds)
-            for ae in worklist.subscribers()
-        ]
+    ds.SCPStatus = "RESTARTED" if restarted else "GOING DOWN"
+    # the Enumerated Values as the catalog has them (CC.2.4.3): WARM START, else COLD START(ED)
+    ds.SubscriptionListStatus = "WARM START" if kept else "COLD STARTED"
+    ds.UnifiedProcedureStepListStatus = "WARM START" if kept else "COLD START"
+    deliveries = worklist.status_change(ds)
+    LOG.info(
+        "SCP Status Change (%s) to %d subscriber(s)", ds.SCPStatus, len(worklist.subscribers())
     )
+    pusher.push(deliveries)

@@ -39,6 +39,7 @@ import fnmatch
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydicom import Dataset
 
@@ -305,6 +306,62 @@ class Worklist:
                 self._subscribed[(ae, instance.uid)] = subscription.lock
                 newly.append(ae)
         return newly
+
+    def status_change(self, ds: Dataset) -> list[Delivery]:
+        """SCP Status Change (event 4) to every subscriber: about each UPS it is subscribed
+        to, and about the Global (or Filtered Global) Subscription instance if it holds
+        one, as dcm4chee-arc sends it (PS3.4 CC.2.4.3 names no instance)."""
+        with self._lock:
+            out = [
+                Delivery(ae, uid, SCP_STATUS_CHANGE, ds) for (ae, uid) in sorted(self._subscribed)
+            ]
+            for ae, subscription in sorted(self._global.items()):
+                uid = GLOBAL_INSTANCE if subscription.keys is None else FILTERED_INSTANCE
+                out.append(Delivery(ae, uid, SCP_STATUS_CHANGE, ds))
+            return out
+
+    def instances(self) -> dict[str, object]:
+        """The UPS instances as JSON: what a restart needs to go on where this one stopped."""
+        with self._lock:
+            return {
+                uid: {
+                    "state": i.state,
+                    "readiness": i.readiness,
+                    "attributes": dict(sorted(i.attributes.items())),
+                }
+                for uid, i in sorted(self._instances.items())
+            }
+
+    def restore(self, table: object, instances: object) -> None:
+        """Take back what :meth:`table` and :meth:`instances` gave (a warm start); a
+        Receiving AE no --peer names any more is dropped. ValueError: not their form."""
+        try:
+            self._restore(table, instances)
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise ValueError(f"not as dcmreport wrote it ({type(exc).__name__}: {exc})") from None
+
+    def _restore(self, table: Any, instances: Any) -> None:
+        with self._lock:
+            for uid, kept in dict(instances).items():
+                self._instances[str(uid)] = Instance(
+                    str(uid),
+                    str(kept["state"]),
+                    str(kept["readiness"]),
+                    {str(k): str(v) for k, v in dict(kept["attributes"]).items()},
+                )
+            for ae, entry in dict(table).items():
+                if ae not in self._known:
+                    continue
+                kept_global = entry["global"]
+                if kept_global is not None:
+                    keys = kept_global["filter"]
+                    self._global[ae] = GlobalSubscription(
+                        bool(kept_global["deletion_lock"]),
+                        None if keys is None else tuple((str(k), str(v)) for k, v in keys.items()),
+                    )
+                for uid, subscription in dict(entry["instances"]).items():
+                    self._instances.setdefault(str(uid), Instance(str(uid)))
+                    self._subscribed[(ae, str(uid))] = bool(subscription["deletion_lock"])
 
     def subscribers(self) -> list[str]:
         """Every AE subscribed to something, globally or to an instance."""

@@ -36,6 +36,7 @@ decides a reused transaction as any other.
 
 from __future__ import annotations
 
+import json
 import logging
 import shlex
 import shutil
@@ -74,6 +75,7 @@ MAX_TRANSACTIONS = 1_000_000
 
 LOG = logging.getLogger("dcmreport")
 UPS_TABLE = "ups-subscriptions.json"  # listen --ups --output-dir: the subscriber table
+UPS_INSTANCES = "ups-instances.json"  # and the UPS instances: both read back at start
 # A result's ``fallback`` when a reused Transaction UID, not the policy, decided it.
 DUPLICATE_FALLBACK = (
     "the Transaction UID was already in use: every instance failed with 0x0131 "
@@ -149,6 +151,9 @@ class ListenHandler:
         )
         self._answered = 0
         self._lock = threading.Lock()
+        self._ups_lock = threading.Lock()  # one writer of the UPS files at a time
+        if reaction.worklist is not None and self._store is not None:
+            self._restore(reaction.worklist, self._store.directory)
         # Transaction UIDs of this run's storage commitment requests, oldest first
         self._transactions: dict[str, None] = {}
 
@@ -175,7 +180,7 @@ class ListenHandler:
             return self._record(report, failed, findings)
         if subscription and worklist is not None:
             planned: Answer | None = Answer(worklist.apply(report).status)
-            self._keep_table(worklist)
+            self.keep_ups(worklist)
         elif action:
             findings = self._with_transaction(report, findings)
             planned = Answer(self._request_status(report, findings))
@@ -188,14 +193,41 @@ class ListenHandler:
             return self._hook_in_temporary_directory(record)
         return record
 
-    def _keep_table(self, worklist: ups.Worklist) -> None:
-        """``--output-dir``: the subscriber table as it is now, in ups-subscriptions.json."""
+    def keep_ups(self, worklist: ups.Worklist) -> None:
+        """``--output-dir``: the subscriber table and the UPS instances as they are now
+        (ups-subscriptions.json, ups-instances.json), read back by the next start."""
         if self._store is None:
             return
+        with self._ups_lock:  # a later snapshot never overwritten by an earlier one
+            forms = ((UPS_TABLE, worklist.table()), (UPS_INSTANCES, worklist.instances()))
+            for name, form in forms:
+                try:
+                    self._store.write_json(self._store.directory / name, form)
+                except OSError as exc:
+                    LOG.error("cannot write %s: %s", name, exc.strerror or exc)
+
+    @staticmethod
+    def _restore(worklist: ups.Worklist, directory: Path) -> None:
+        """A warm start: the subscriptions and instances an earlier run kept in ``directory``."""
+        forms: list[object] = []
+        for name in (UPS_TABLE, UPS_INSTANCES):
+            path = directory / name
+            try:
+                forms.append(json.loads(path.read_text(encoding="utf-8")))
+            except FileNotFoundError:
+                forms.append({})
+            except (OSError, ValueError) as exc:
+                raise InputError(
+                    f"--output-dir: cannot read {path}: {exc}",
+                    "move it away to start without the subscriptions kept there",
+                ) from None
         try:
-            self._store.write_json(self._store.directory / UPS_TABLE, worklist.table())
-        except OSError as exc:
-            LOG.error("cannot write %s: %s", UPS_TABLE, exc.strerror or exc)
+            worklist.restore(*forms)
+        except ValueError as exc:
+            raise InputError(
+                f"--output-dir: {directory / UPS_TABLE} or {UPS_INSTANCES}: {exc}",
+                "move them away to start without the subscriptions kept there",
+            ) from None
 
     def _record(
         self, report: ReceivedReport, answer: Answer | None, findings: tuple[Finding, ...]

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Background, dcmreport, listen_argv, listening_port, unused_port
-from pydicom import Dataset
+from certs import Certs
+from helpers import PEERS, Background, dcmreport, listen_argv, listening_port, unused_port
+from pydicom import Dataset, dcmread
 from pynetdicom import AE, evt
 
 UPS_PUSH = "1.2.840.10008.5.1.4.34.6.1"
@@ -313,3 +314,231 @@ def test_watch_explains_0123_from_an_scp_without_the_action(tmp_path: Path) -> N
         server.shutdown()
     assert result.returncode == 4, result.stderr
     assert "does not support this Action Type on UPS Watch" in result.stderr
+
+
+def test_a_subscriber_gone_is_retried_then_recorded_and_the_listener_serves_on(
+    worklist: Any, tmp_path: Path
+) -> None:
+    """The watcher kept its subscription and left: each event to it is tried
+    --commitment-retries more times, then recorded as not delivered, with why; the
+    listener goes on answering (a new subscription, its initial report delivered)."""
+    scp = worklist("--commitment-retries", "2", "--peer", f"OTHER=127.0.0.1:{unused_port()}")
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(
+        scp, tmp_path, UPS, "--count", "1", "--keep-subscription", port=worklist.watcher_port
+    )
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    scp.send(state(UPS, "IN PROGRESS"))
+    assert scp.wait_until(  # both streams: each is drained by a thread of its own
+        lambda: len(scp.deliveries()) == 2 and any("gave up" in line for line in scp.stderr),
+        timeout=60,
+    ), "".join(scp.stderr)
+    failed = scp.deliveries()[1]
+    assert failed["delivered"] is False and failed["attempts"] == 3, failed
+    assert failed["receiving_ae"] == "WATCHER" and failed["event_type_id"] == 1
+    assert "127.0.0.1" in failed["reason"], failed
+    log = "".join(scp.stderr)
+    assert log.count("cannot deliver the UPS event 1") == 3, log
+    assert "gave up delivering the UPS event 1" in log
+    again = _watch(scp, tmp_path, UPS, "--count", "1", port=worklist.watcher_port)
+    assert again.finish(sig=None) == 0, "".join(again.stderr)
+    assert [r["sop_instance_uid"] for r in again.reports()] == [UPS]
+    assert scp.finish() == 0, "".join(scp.stderr)
+    assert [d["delivered"] for d in scp.deliveries()] == [True, False, True]
+
+
+def _status(report: dict[str, Any]) -> list[str]:
+    """SCP Status, Subscription List Status, UPS List Status of an event 4 record."""
+    ds = report["dataset"]
+    return [ds.get(tag, {}).get("Value", [None])[0] for tag in ("00741242", "00741244", "00741246")]
+
+
+def test_scp_status_change_going_down_then_restarted_from_the_kept_table(
+    worklist: Any, tmp_path: Path
+) -> None:
+    """--ups-status-events: GOING DOWN to the subscriber at stop; a listener started again
+    on the same --output-dir reads the table back and sends it RESTARTED, WARM START."""
+    kept = tmp_path / "kept"
+    first = Worklist(kept, worklist.watcher_port, "--ups-status-events")
+    try:
+        first.send(state(UPS, "IN PROGRESS"))
+        watcher = _watch(
+            first, tmp_path, UPS, "--count", "2", "--keep-subscription", port=worklist.watcher_port
+        )
+        watcher.subscribed()
+        assert first.finish() == 0, "".join(first.stderr)
+        assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    finally:
+        first.proc.kill()
+    initial, going = watcher.reports()
+    assert initial["event_type_id"] == 1
+    assert (going["event_type_id"], going["sop_instance_uid"]) == (4, UPS)
+    assert _status(going) == ["GOING DOWN", "WARM START", "WARM START"]
+    assert going["findings"] == []
+    receiver = Background(
+        listen_argv("--aet", "WATCHER", "--port", str(worklist.watcher_port), "--count", "1")
+    )
+    listening_port(receiver)
+    second = Worklist(kept, worklist.watcher_port, "--ups-status-events")
+    try:
+        assert receiver.finish(sig=None) == 0, "".join(receiver.stderr)
+        [restarted] = receiver.json_lines()
+        assert (restarted["event_type_id"], restarted["sop_instance_uid"]) == (4, UPS)
+        assert _status(restarted) == ["RESTARTED", "WARM START", "WARM START"]
+        assert second.table() == {
+            "WATCHER": {"global": None, "instances": {UPS: {"deletion_lock": False}}}
+        }
+        again = _watch(second, tmp_path, UPS, "--count", "1", port=worklist.watcher_port)
+        assert again.finish(sig=None) == 0, "".join(again.stderr)
+        [current] = again.reports()  # the state the first run was told, kept
+        assert current["dataset"]["00741000"]["Value"] == ["IN PROGRESS"]
+        assert second.finish() == 0, "".join(second.stderr)
+    finally:
+        second.proc.kill()
+        receiver.proc.kill()
+
+
+def test_over_tls_subscription_events_and_unsubscribe(
+    worklist: Any, tmp_path: Path, tls_certs: Certs
+) -> None:
+    """Each side's TLS options serve both its roles: watch subscribes over TLS and accepts
+    the events under its certificate; listen --ups pushes them over TLS, checking it (both
+    accept nothing but TLS: a plain association would have failed)."""
+    tls = ("--tls", "--tls-ca", str(tls_certs.ca))
+    identity = ("--tls-cert", str(tls_certs.server.cert), "--tls-key", str(tls_certs.server.key))
+    scp = worklist(*tls, *identity)
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(
+        scp, tmp_path, UPS, "--until-state", "COMPLETED", *tls, *identity,
+        port=worklist.watcher_port,
+    )  # fmt: skip
+    watcher.subscribed()
+    scp.send(state(UPS, "COMPLETED"))
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    assert [r["event_type_id"] for r in watcher.reports()] == [1, 1]
+    assert [r["action_type_id"] for r in watcher.responses()] == [3, 4]
+    assert scp.finish() == 0, "".join(scp.stderr)
+    assert [d["delivered"] for d in scp.deliveries()] == [True, True]
+
+
+def test_watch_over_tls_needs_a_certificate_to_accept_the_events(tls_certs: Certs) -> None:
+    run = dcmreport(
+        "watch", "WORKLIST@127.0.0.1:1", "--global", "--aet", "W", "--tls", "--tls-ca",
+        str(tls_certs.ca), "--format", "text",
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert "watch --tls needs --tls-cert" in run.stderr
+    assert "the SCP sends the UPS events on a new association to a TLS server" in run.stderr
+
+
+def test_watch_output_dir_keeps_each_event_as_listen_does(worklist: Any, tmp_path: Path) -> None:
+    scp = worklist()
+    scp.send(state(UPS, "SCHEDULED"))
+    out = tmp_path / "events"
+    watcher = _watch(
+        scp, tmp_path, UPS, "--count", "2", "--output-dir", str(out), port=worklist.watcher_port
+    )
+    watcher.subscribed()
+    scp.send(state(UPS, "IN PROGRESS"))
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    records = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    assert records == watcher.reports()  # the record is the JSON line, as listen's
+    assert [r["kind"] for r in records] == ["n-event-report", "n-event-report"]
+    for record in records:
+        part10 = Path(record["files"][0])
+        assert part10.parent == out and part10.suffix == ".dcm"
+        kept = dcmread(part10)
+        assert kept.file_meta.MediaStorageSOPClassUID == UPS_PUSH
+        assert kept.file_meta.MediaStorageSOPInstanceUID == UPS
+    assert [dcmread(r["files"][0]).ProcedureStepState for r in records] == [
+        "SCHEDULED",
+        "IN PROGRESS",
+    ]
+
+
+def test_watch_exec_runs_for_each_event_with_the_report_in_its_environment(
+    worklist: Any, tmp_path: Path
+) -> None:
+    log = tmp_path / "exec.jsonl"
+    hook = tmp_path / "hook.py"
+    hook.write_text(
+        "import json, os, sys\n"
+        "with open(sys.argv[1], 'a') as log:\n"
+        "    env = {k: v for k, v in os.environ.items() if k.startswith('DCMREPORT_')}\n"
+        "    log.write(json.dumps(env) + '\\n')\n"
+    )
+    scp = worklist()
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(
+        scp, tmp_path, UPS, "--count", "2", "--exec", f"{sys.executable} {hook} {log}",
+        port=worklist.watcher_port,
+    )  # fmt: skip
+    watcher.subscribed()
+    scp.send(event(UPS, "progress-report", ProcedureStepProgressInformationSequence=[{}]))
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["DCMREPORT_EVENT_TYPE_ID"] for r in runs] == ["1", "3"]
+    assert {r["DCMREPORT_SOP_CLASS_UID"] for r in runs} == {UPS_PUSH}
+    assert {r["DCMREPORT_SOP_INSTANCE_UID"] for r in runs} == {UPS}
+    assert {r["DCMREPORT_CALLING_AET"] for r in runs} == {"WORKLIST"}
+    assert {r["DCMREPORT_CALLED_AET"] for r in runs} == {"WATCHER"}
+
+
+def test_other_ups_operations_are_refused_with_the_standards_status(worklist: Any) -> None:
+    """listen --ups serves only UPS Watch's subscriptions: every other UPS operation, sent
+    by plain pynetdicom, gets the status PS3.7 gives an operation not served, and a line."""
+    scp = worklist()
+    scp.send(state(UPS, "SCHEDULED"))
+    run = subprocess.run(
+        [sys.executable, str(PEERS / "ups_requestor.py"), str(scp.port), UPS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {
+        "N-CREATE": 0x0211,
+        "N-SET": 0x0211,
+        "N-GET": 0x0211,
+        "C-FIND": 0x0122,
+        "N-ACTION 1": 0x0211,  # UPS Push's operations are not served: as N-CREATE
+    }
+    assert scp.finish() == 0
+    refusals = [line for line in scp.stderr if line.startswith("W: refused ")]
+    assert [line.split()[2] for line in refusals] == [
+        "N-CREATE", "N-SET", "N-GET", "C-FIND", "N-ACTION",
+    ], scp.stderr  # fmt: skip
+    assert all("from UPSCLIENT (127.0.0.1:" in line for line in refusals)
+
+
+def test_text_output_of_both_sides(worklist: Any, tmp_path: Path) -> None:
+    """--format text, as on a terminal: watch shows the N-ACTION-RSPs and each event as
+    listen shows a report; listen --ups one line per delivery. No traceback either side."""
+    scp = worklist("--format", "text")
+    scp.send(state(UPS, "SCHEDULED"))
+    watcher = _watch(
+        scp, tmp_path, UPS, "--count", "1", "--format", "text", port=worklist.watcher_port
+    )
+    assert watcher.finish(sig=None) == 0, "".join(watcher.stderr)
+    assert scp.finish() == 0, "".join(scp.stderr)
+    shown = "".join(watcher.stdout + watcher.stderr)
+    assert f"Subscribe to Receive UPS Event Reports ({UPS}, Receiving AE WATCHER)" in shown
+    assert f"Unsubscribe from Receiving UPS Event Reports ({UPS}, Receiving AE WATCHER)" in shown
+    assert "╭─ N-EVENT-REPORT" in shown and "Event Type    1 UPS State Report" in shown, shown
+    assert "ProcedureStepState  'SCHEDULED'" in shown
+    listed = "".join(scp.stdout + scp.stderr)
+    assert f"UPS event 1 UPS State Report of {UPS} to WATCHER: delivered" in listed, listed
+    for output in (shown, listed):
+        assert "Traceback" not in output
+        assert not output.lstrip().startswith("{"), output
+
+
+def test_a_kept_table_not_as_written_is_exit_2_before_listening(tmp_path: Path) -> None:
+    (tmp_path / "ups-subscriptions.json").write_text('{"WATCHER": []}')
+    run = dcmreport(
+        "listen", "--ups", "--port", "0", "--bind", "127.0.0.1", "--timeout", "1",
+        "--output-dir", str(tmp_path), "--peer", "WATCHER=127.0.0.1:1", "--format", "text",
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert "ups-subscriptions.json or ups-instances.json: not as dcmreport wrote it" in run.stderr
+    assert "hint: move them away" in run.stderr and "Traceback" not in run.stderr

@@ -447,6 +447,35 @@ def test_bad_listener_options_are_exit_2(args: list[str], message: str) -> None:
     assert message in result.stderr.splitlines()[0]
 
 
+# watch options that contradict each other, refused before any association: exit 2. A row:
+# what follows "watch WORKLIST@127.0.0.1:1 --aet W", and what the error's first line says.
+BAD_WATCHES = [
+    ([], "what to watch: a UPS_INSTANCE_UID, --global or --filter KEY=VALUE"),
+    (["--global", "--until-state", "COMPLETED"], "--until-state needs the UPS_INSTANCE_UID"),
+    (["1.2.3", "--global"], "give one of UPS_INSTANCE_UID, --global and --filter"),
+    (["--global", "--filter", "ProcedureStepState=SCHEDULED"], "give one of UPS_INSTANCE_UID"),
+    (["--global", "--unsubscribe", "--suspend-global"], "give one of them"),
+    (["--filter", "ProcedureStepState=X", "--unsubscribe"], "unsubscribe with --global instead"),
+    (["1.2.3", "--suspend-global"], "--suspend-global acts on the Global Subscription"),
+    (["--filter", "ProcedureStepState=X", "--suspend-global"], "leave out --filter"),
+    (["1.2.3", "--unsubscribe", "--keep-subscription"], "--keep-subscription goes with a sub"),
+    (["--global", "--unsubscribe", "--deletion-lock"], "--deletion-lock goes with a subscr"),
+    (["--global", "--suspend-global", "--count", "1"], "--count goes with a subscription"),
+    (["1.2.3", "--unsubscribe", "--until-state", "COMPLETED"], "--until-state goes with a"),
+    (["--global", "--unsubscribe", "--ready-file", "r"], "--ready-file goes with a subscr"),
+    (["--global", "--filter", "NoSuchKey=1"], "give one of UPS_INSTANCE_UID"),
+    (["--filter", "NoSuchKey=1"], "unknown keyword 'NoSuchKey'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_WATCHES, ids=row_id)
+def test_contradicting_watch_options_are_exit_2(args: list[str], message: str) -> None:
+    result = invoke("watch", "WORKLIST@127.0.0.1:1", "--aet", "W", *args)
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr.splitlines()[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_missing_event_is_exit_2() -> None:
     result = invoke("send-report", "--instance", "1.2.3")
     assert result.exit_code == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from pydicom import Dataset
 
 from dcmreport.dicom import ups
@@ -90,3 +91,24 @@ def test_refusals() -> None:
     assert table.apply(action(ups.SUSPEND_GLOBAL, UID_A)).status.code == 0xC314
     assert table.apply(action(9, UID_A)).status.code == 0x0123
     assert table.table() == {"W": {"global": None, "instances": {UID_A: {"deletion_lock": False}}}}
+
+
+def test_status_change_goes_about_each_subscription_and_the_global_instance() -> None:
+    table = worklist()
+    table.apply(action(ups.SUBSCRIBE, ups.GLOBAL_INSTANCE, lock="TRUE"))
+    sent = table.status_change(Dataset())
+    assert [(d.receiving_ae, d.instance, d.event_type_id) for d in sent] == [
+        ("W", UID_A, 4),
+        ("W", ups.GLOBAL_INSTANCE, 4),
+    ]
+
+
+def test_restore_takes_back_the_table_and_instances_but_not_unknown_aes() -> None:
+    table = worklist()
+    table.apply(action(ups.SUBSCRIBE, ups.GLOBAL_INSTANCE, lock="TRUE"))
+    kept = {**table.table(), "GONE": {"global": None, "instances": {UID_A: {"deletion_lock": 0}}}}
+    again = ups.Worklist(["W"])
+    again.restore(kept, table.instances())
+    assert again.table() == table.table() and again.instances() == table.instances()
+    with pytest.raises(ValueError, match="not as dcmreport wrote it"):
+        again.restore({"W": {"instances": {}}}, {})

@@ -85,17 +85,19 @@ class Tls:
             self.tls_cert, self.tls_key, self.tls_ca, verify=not self.tls_no_verify
         )
 
-    def result_server_context(self) -> "ssl.SSLContext | None":
-        """``commit --port`` with --tls: the PACS's new association is TLS too, under
-        --tls-cert; a client certificate it shows must be signed by --tls-ca."""
+    def result_server_context(
+        self, command: str = "commit --tls --port", sender: str = "the PACS reports"
+    ) -> "ssl.SSLContext | None":
+        """``commit --port`` (or ``watch``) with --tls: the peer's new association is TLS
+        too, under --tls-cert; a client certificate it shows must be signed by --tls-ca."""
         from dcmreport.association import tls
 
         if not self._checked():
             return None
         if self.tls_cert is None:
             raise InputError(
-                "commit --tls --port needs --tls-cert (and --tls-key unless the key is in it)",
-                "the PACS reports on a new association to a TLS server, which has a certificate",
+                f"{command} needs --tls-cert (and --tls-key unless the key is in it)",
+                f"{sender} on a new association to a TLS server, which has a certificate",
             )
         return tls.server_context(self.tls_cert, self.tls_key, self.tls_ca, False)
 

@@ -181,12 +181,16 @@ class Subscribing:
         from dcmreport.association.ups_scu import SubscriptionAction
         from dcmreport.dicom import dataset, ups
 
-        if self.unsubscribe and self.suspend_global:
-            raise InputError("--unsubscribe and --suspend-global: give one of them")
+        self._one_action_alone()
         scopes = [bool(instance), self.global_subscription, bool(self.filter_keys)]
         if sum(scopes) > 1:
             raise InputError("give one of UPS_INSTANCE_UID, --global and --filter")
         if self.suspend_global:
+            if instance or self.filter_keys:
+                raise InputError(
+                    "--suspend-global acts on the Global Subscription: leave out "
+                    + ("UPS_INSTANCE_UID" if instance else "--filter"),
+                )
             return SubscriptionAction(ups.SUSPEND_GLOBAL, ups.GLOBAL_INSTANCE, receiving_ae)
         if self.until_state is not None and not instance:
             raise InputError(
@@ -212,6 +216,28 @@ class Subscribing:
         keys = dataset.apply_assignments(Dataset(), self.filter_keys) if self.filter_keys else None
         return SubscriptionAction(ups.SUBSCRIBE, target, receiving_ae, self.deletion_lock, keys)
 
+    def _one_action_alone(self) -> None:
+        """--unsubscribe and --suspend-global send one N-ACTION and exit: nothing is
+        subscribed, waited for or kept, so an option about that would silently not apply."""
+        if self.unsubscribe and self.suspend_global:
+            raise InputError("--unsubscribe and --suspend-global: give one of them")
+        alone = "--unsubscribe" if self.unsubscribe else "--suspend-global"
+        if not (self.unsubscribe or self.suspend_global):
+            return
+        given = {
+            "--deletion-lock": self.deletion_lock,
+            "--keep-subscription": self.keep_subscription,
+            "--count": self.count is not None,
+            "--until-state": self.until_state is not None,
+            "--ready-file": self.ready_file is not None,
+        }
+        for option, present in given.items():
+            if present:
+                raise InputError(
+                    f"{option} goes with a subscription, not {alone}",
+                    f"{alone} only sends that N-ACTION and exits",
+                )
+
     def stop_when(self, instance: str | None) -> "StopWhen":
         from dcmreport.listen.watch import StopWhen
 
@@ -227,7 +253,9 @@ class Subscribing:
         from dcmreport.association.listener import ListenOptions
 
         settings = dataclasses.replace(
-            association.settings(tls.result_server_context()),
+            association.settings(
+                tls.result_server_context("watch --tls", "the SCP sends the UPS events")
+            ),
             ae_title=association.calling_aet,
             transfer_syntaxes=chosen_transfer_syntaxes(None, ACCEPTED_TRANSFER_SYNTAXES),
             connect_timeout=None,
@@ -291,8 +319,8 @@ class UpsEvents:
         typer.Option(
             "--ups-status-events",
             rich_help_panel=PANEL_UPS,
-            help="On the way out, send SCP Status Change (event 4, GOING DOWN) to every "
-            "subscriber.",
+            help="Send SCP Status Change (event 4) to every subscriber: GOING DOWN on the way "
+            "out; RESTARTED (WARM START) at start, to the subscribers --output-dir kept.",
         ),
     ] = False
 
