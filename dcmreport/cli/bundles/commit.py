@@ -29,6 +29,8 @@ from dcmreport.frozen import frozen
 if TYPE_CHECKING:
     import ssl
 
+    from _typeshed import DataclassInstance
+
     from dcmreport.association.commit_scu import NewAssociations
     from dcmreport.association.common import Settings
     from dcmreport.dicom.records import CommitRequest
@@ -207,21 +209,35 @@ class ResultWaiting:
 
         With --tls it is DICOM over TLS, as the request's association.
         """
-        from dcmreport.association.commit_scu import NewAssociations
-        from dcmreport.association.listener import ListenOptions
-
         if self.port is None:
             return None
-        settings = dataclasses.replace(
+        return accepting(
             association.settings(tls.result_server_context()),
-            ae_title=self.result_aet or association.calling_aet,
-            transfer_syntaxes=chosen_transfer_syntaxes(None, ACCEPTED_TRANSFER_SYNTAXES),
-            connect_timeout=None,
-        )
-        options = configured(
-            ListenOptions,
+            self.result_aet or association.calling_aet,
             self,
-            slots=slots.limits(),
-            memory_budget=slots.budget(ListenOptions().dataset_limits.max_size),
+            slots,
         )
-        return NewAssociations(settings, options)
+
+
+def accepting(
+    base: "Settings", ae_title: str, bundle: "DataclassInstance", slots: Slots
+) -> "NewAssociations":
+    """Associations a peer opens to us with what we asked for (a storage commitment result,
+    UPS events): as ``ae_title`` on the bundle's --bind:--port (filled by field name), every
+    transfer syntax, connections held as ``listen`` holds them (``slots``)."""
+    from dcmreport.association.commit_scu import NewAssociations
+    from dcmreport.association.listener import ListenOptions
+
+    settings = dataclasses.replace(
+        base,
+        ae_title=ae_title,
+        transfer_syntaxes=chosen_transfer_syntaxes(None, ACCEPTED_TRANSFER_SYNTAXES),
+        connect_timeout=None,
+    )
+    options = configured(
+        ListenOptions,
+        bundle,
+        slots=slots.limits(),
+        memory_budget=slots.budget(ListenOptions().dataset_limits.max_size),
+    )
+    return NewAssociations(settings, options)

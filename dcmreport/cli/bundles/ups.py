@@ -6,18 +6,16 @@ conditions and the listener on which the events come; :class:`UpsEvents` the
 its :class:`~dcmreport.association.ups_scp.EventPusher`.
 """
 
-import dataclasses
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dcmreport.cli.bundles import configured
-from dcmreport.cli.bundles.association import RequestorAssociation, chosen_transfer_syntaxes
+from dcmreport.cli.bundles.association import RequestorAssociation
+from dcmreport.cli.bundles.commit import accepting
 from dcmreport.cli.bundles.slots import Slots
 from dcmreport.cli.bundles.tls import Tls
-from dcmreport.cli.options import ACCEPTED_TRANSFER_SYNTAXES
 from dcmreport.errors import InputError
 from dcmreport.frozen import frozen
 
@@ -249,24 +247,14 @@ class Subscribing:
     ) -> "NewAssociations":
         """Where the SCP sends the events: our AE title at --bind:--port, held as listen holds
         connections; with --tls, DICOM over TLS as the subscription's association."""
-        from dcmreport.association.commit_scu import NewAssociations
-        from dcmreport.association.listener import ListenOptions
-
-        settings = dataclasses.replace(
+        return accepting(
             association.settings(
                 tls.result_server_context("watch --tls", "the SCP sends the UPS events")
             ),
-            ae_title=association.calling_aet,
-            transfer_syntaxes=chosen_transfer_syntaxes(None, ACCEPTED_TRANSFER_SYNTAXES),
-            connect_timeout=None,
-        )
-        options = configured(
-            ListenOptions,
+            association.calling_aet,
             self,
-            slots=slots.limits(),
-            memory_budget=slots.budget(ListenOptions().dataset_limits.max_size),
+            slots,
         )
-        return NewAssociations(settings, options)
 
 
 class DeletionLockChoice(str, Enum):
