@@ -663,8 +663,8 @@ def watch(
             metavar="PEER",
             show_default=False,
             autocompletion=completion.peer_names,
-            help="The UPS SCP (the worklist manager): AE@HOST:PORT or a peer named in the "
-            "settings file.",
+            help="The UPS SCP (the worklist manager): AE@HOST:PORT, a peer named in the "
+            "settings file, or @FILE (the address listen --ready-file wrote).",
         ),
     ],
     subscribing: Subscribing,
