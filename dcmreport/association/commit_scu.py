@@ -91,8 +91,10 @@ class ResultInbox:
     transaction's, another class's, a second one for the same transaction.
     """
 
-    def __init__(self, ignored: Callable[[str], None]) -> None:
+    def __init__(self, ignored: Callable[[str], None], result_aet: str | None = None) -> None:
+        """``result_aet``: the AE title results on a new association are accepted as."""
         self._ignored = ignored
+        self.result_aet = result_aet
         self._expected: set[str] = set()
         self._arrived: dict[str, Arrival] = {}
         self._reports = {True: 0, False: 0}  # reports answered, by same_association
@@ -412,7 +414,8 @@ def _result(sent: _Sent, info: AssociationInfo, inbox: ResultInbox) -> CommitRes
     arrival = inbox.arrival(sent.request.transaction_uid)
     if arrival is None:
         return CommitResult(sent.request, info, sent.status, findings=sent.findings)
-    judged = judge.result_findings(sent.request, arrival.report, arrival.same_association)
+    ours = tuple(dict.fromkeys(t for t in (info.calling_aet, inbox.result_aet) if t))
+    judged = judge.result_findings(sent.request, arrival.report, arrival.same_association, ours)
     return CommitResult(
         sent.request,
         info,

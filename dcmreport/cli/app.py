@@ -480,8 +480,8 @@ def commit(
         requests = request.requests(arguments or [], renderer)
         for warning in waiting.warnings(association):
             renderer.warn(warning)
-        inbox = commit_scu.ResultInbox(renderer.warn)
         where = waiting.new_associations(association, tls, slots)
+        inbox = commit_scu.ResultInbox(renderer.warn, where.settings.ae_title if where else None)
         with commit_scu.accepting(where, inbox) as result_port:
             if where is not None and result_port is not None:
                 renderer.note(

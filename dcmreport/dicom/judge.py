@@ -261,16 +261,21 @@ class _Item:
 
 
 def result_findings(
-    request: CommitRequest, report: ReceivedReport, same_association: bool
+    request: CommitRequest,
+    report: ReceivedReport,
+    same_association: bool,
+    our_titles: tuple[str, ...] = (),
 ) -> Judged:
     """Judge a result against the request it answers: where it came, its command, its event
-    and every instance (PS3.4 J.3.3.1.1, J.3.3.1.2)."""
+    and every instance (PS3.4 J.3.3.1.1, J.3.3.1.2). ``our_titles``: the AE titles a new
+    association may call us by (the one the request came from, and --result-aet)."""
     ds = report.dataset if report.dataset is not None else Dataset()
     referenced, failed = _items(ds, _REFERENCED), _items(ds, _FAILED)
     asked = {i.sop_instance_uid: i.sop_class_uid for i in request.instances}
     in_failed = {item.sop_instance_uid for item in failed}
     findings = [
         *_delivery(report, same_association),
+        *_called(report, same_association, our_titles),
         *_command(report),
         *_event(report.event_type_id, failed),
         *_instances(referenced, asked),
@@ -324,6 +329,27 @@ def _delivery(report: ReceivedReport, same_association: bool) -> list[Finding]:
             f"the result came on a new association on which {who} {how} for Storage "
             "Commitment Push Model: as association requestor it is the SCU (PS3.7 D.3.3.4); "
             "PS3.4 J.3.3.1.2 has the SCP negotiate the SCP role with SCP/SCU Role Selection",
+        )
+    ]
+
+
+def _called(
+    report: ReceivedReport, same_association: bool, our_titles: tuple[str, ...]
+) -> list[Finding]:
+    """On a new association, the PACS calls the AE title that asked (PS3.4 J.3.3: it reports
+    to the requesting AE); a modality that checks its called AE title would reject another
+    (1/1/7), so the result would be lost there."""
+    called = report.association.called_aet
+    if same_association or not our_titles or called in our_titles:
+        return []
+    return [
+        Finding(
+            "wrong-called-aet",
+            "association",
+            f"the result came on a new association calling AE title {called!r}, not "
+            f"{' or '.join(our_titles)}, which the request came from: PS3.4 J.3.3 reports to "
+            "the requesting AE, and a modality that checks its called AE title rejects "
+            "another (A-ASSOCIATE-RJ 1/1/7)",
         )
     ]
 

@@ -339,6 +339,36 @@ def test_a_result_on_a_new_association_without_the_scp_role_exits_7(pacs: Any, s
     assert context["proposed_roles"] is None
 
 
+def test_a_result_calling_another_ae_title_exits_7(pacs: Any, study: Path) -> None:
+    """PS3.4 J.3.3: the result goes to the AE that asked; --result-aet names one more title
+    a PACS may be configured to call."""
+    port = unused_port()
+    peer = pacs("--report", "new", "--to-port", str(port), "--to-aet", "ELSEWHERE")
+    run = commit(peer, str(study), "--port", str(port), "--aet", "MODALITY", "--timeout", "20")
+    assert run.returncode == 7, run.stderr
+    (result,) = results(run)
+    assert kinds_and_paths(result) == {("wrong-called-aet", "association")}
+    assert "calling AE title 'ELSEWHERE', not MODALITY" in result["findings"][0]["message"]
+    assert uids(result["committed"]) == ALL
+    port = unused_port()
+    peer = pacs("--report", "new", "--to-port", str(port), "--to-aet", "ELSEWHERE")
+    run = commit(
+        peer,
+        str(study),
+        "--port",
+        str(port),
+        "--aet",
+        "MODALITY",
+        "--result-aet",
+        "ELSEWHERE",
+        "--timeout",
+        "20",
+    )
+    assert run.returncode == 0, run.stderr
+    (result,) = results(run)
+    assert result["findings"] == []
+
+
 def test_an_n_action_rsp_that_breaks_the_standard_exits_7(pacs: Any, study: Path) -> None:
     """A status PS3.7 10.1.4.1.10 does not define for N-ACTION (pynetdicom also copies the
     Action Type ID into it: no finding, dicom/judge.py says why)."""
