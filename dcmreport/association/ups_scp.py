@@ -39,6 +39,7 @@ from dcmreport.dicom.address import Peer
 from dcmreport.dicom.catalog import EXPLICIT_VR_LE, IMPLICIT_VR_LE
 from dcmreport.dicom.records import ReportRecord, ReportRequest, Role
 from dcmreport.dicom.status import SUCCESS, WARNING, Status, category
+from dcmreport.dicom.ups import EventDelivery
 from dcmreport.errors import DcmreportError
 
 LOG = logging.getLogger("dcmreport")
@@ -52,19 +53,6 @@ class UpsOptions:
     peers: dict[str, Peer]  # Receiving AE -> where to send its events
     retries: int  # more attempts after a failed delivery, a second apart
     tls: ssl.SSLContext | None  # for the new associations; None: plain DICOM
-
-
-@dataclass(frozen=True)
-class EventDelivery:
-    """What became of one event for one subscriber."""
-
-    receiving_ae: str
-    instance: str
-    event_type_id: int
-    delivered: bool
-    attempts: int
-    status: int | None = None  # the subscriber's answer, when one came
-    reason: str = ""  # why it was not delivered
 
 
 class EventPusher:

@@ -14,9 +14,7 @@ N-ACTION-RSP judged (PS3.7 10.1.4.1 and Table CC.2.3-3's statuses).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
-from pydicom import Dataset
 from pynetdicom import evt
 
 from dcmreport.association.commit_scu import N_ACTION_RSP, Received
@@ -32,43 +30,9 @@ from dcmreport.association.requestor import (
 from dcmreport.dicom import judge, ups
 from dcmreport.dicom.address import Peer
 from dcmreport.dicom.catalog import EXPLICIT_VR_BE
-from dcmreport.dicom.records import Finding, ResponseStatus, Role
+from dcmreport.dicom.records import Role
+from dcmreport.dicom.ups import ActionResponse, SubscriptionAction
 from dcmreport.errors import AssociationError, InputError
-
-
-@dataclass(frozen=True)
-class SubscriptionAction:
-    """One N-ACTION on UPS Watch: its Action Type, instance and Action Information."""
-
-    action_type_id: int  # ups.SUBSCRIBE, UNSUBSCRIBE or SUSPEND_GLOBAL
-    instance: str  # a UPS, ups.GLOBAL_INSTANCE or ups.FILTERED_INSTANCE
-    receiving_ae: str
-    deletion_lock: bool = False  # Subscribe only
-    keys: Dataset | None = None  # the Filtered Global Subscription's matching keys
-
-    def action_information(self) -> Dataset:
-        """Table CC.2.3-1: Receiving AE always; Deletion Lock and matching keys to subscribe."""
-        ds = Dataset()
-        if self.keys is not None and self.action_type_id == ups.SUBSCRIBE:
-            ds.update(self.keys)
-        ds.ReceivingAE = self.receiving_ae
-        if self.action_type_id == ups.SUBSCRIBE:
-            ds.DeletionLock = "TRUE" if self.deletion_lock else "FALSE"
-        return ds
-
-    @property
-    def name(self) -> str:
-        return ups.ACTION_NAMES[self.action_type_id]
-
-
-@dataclass(frozen=True)
-class ActionResponse:
-    """The N-ACTION-RSP: its status, how long it took, where it breaks the standard."""
-
-    action: SubscriptionAction
-    status: ResponseStatus
-    round_trip_ms: float
-    findings: tuple[Finding, ...] = ()
 
 
 def subscription_action(

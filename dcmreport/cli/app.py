@@ -623,7 +623,7 @@ def listen(
         pusher = service = None
         if worklist is not None:
             options = ups_events.options(committing, tls)
-            pusher = EventPusher(settings, options, ups.show_delivery(renderer))
+            pusher = EventPusher(settings, options, renderer.event_delivery)
             service = UpsService(worklist, pusher)
         listener = Listener(
             settings,

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from dcmreport.cli import readiness
 from dcmreport.cli.batch_file import Line, parse_line
@@ -41,9 +41,9 @@ if TYPE_CHECKING:
 
     from dcmreport.association.commit_scu import NewAssociations
     from dcmreport.association.common import Settings
-    from dcmreport.association.ups_scp import EventDelivery, EventPusher
-    from dcmreport.association.ups_scu import ActionResponse, SubscriptionAction
+    from dcmreport.association.ups_scp import EventPusher
     from dcmreport.dicom.address import Peer
+    from dcmreport.dicom.ups import ActionResponse, SubscriptionAction
     from dcmreport.listen.watch import Watching
     from dcmreport.output.render import Renderer
 
@@ -53,37 +53,13 @@ LOG = logging.getLogger("dcmreport")
 # --- watch ---------------------------------------------------------------------------------
 
 
-def action_form(rsp: ActionResponse, explanation: str | None) -> dict[str, Any]:
-    """The JSON form of a subscription's N-ACTION-RSP."""
-    action = rsp.action
-    return {
-        "kind": "n-action-rsp",
-        "action_type_id": action.action_type_id,
-        "action_name": action.name,
-        "instance": action.instance,
-        "receiving_ae": action.receiving_ae,
-        "deletion_lock": action.deletion_lock if action.action_type_id == ups.SUBSCRIBE else None,
-        "status": {
-            "code": rsp.status.code,
-            "hex": f"0x{rsp.status.code:04X}",
-            "category": category(rsp.status.code),
-            "meaning": Status(rsp.status.code).meaning,
-            "error_comment": rsp.status.error_comment,
-        },
-        "explanation": explanation,
-        "round_trip_ms": round(rsp.round_trip_ms, 3),
-        "findings": [str(f) for f in rsp.findings],
-    }
-
-
 def _show_action(renderer: Renderer, rsp: ActionResponse, peer: Peer) -> bool:
     """Show the N-ACTION-RSP and explain a Warning or Failure; True if it was accepted."""
     action, code = rsp.action, rsp.status.code
     explanation = ups.explain(code, action.receiving_ae, str(peer), action.instance)
     for finding in rsp.findings:
         renderer.warn(str(finding))
-    text = f"{action.name} ({action.instance}, Receiving AE {action.receiving_ae}): {Status(code)}"
-    renderer.ups_line(action_form(rsp, explanation), text)
+    renderer.subscription_response(rsp, explanation)
     accepted = category(code) in (SUCCESS, WARNING)
     if explanation and accepted:
         renderer.warn(explanation)
@@ -127,7 +103,8 @@ def watch(
 ) -> tuple[ExitCode, bool]:
     """Accept, subscribe, wait, unsubscribe: (exit code, whether findings were seen)."""
     from dcmreport.association import commit_scu
-    from dcmreport.association.ups_scu import SubscriptionAction, subscription_action
+    from dcmreport.association.ups_scu import subscription_action
+    from dcmreport.dicom.ups import SubscriptionAction
 
     stop = StopOnSignal()
     stop.install()
@@ -180,38 +157,6 @@ def _wait(watching: Watching, stop: StopOnSignal, timeout: float | None) -> bool
 
 
 # --- listen --ups -------------------------------------------------------------------------
-
-
-def delivery_form(delivery: EventDelivery) -> dict[str, Any]:
-    """The JSON form of one event's delivery to one subscriber."""
-    return {
-        "kind": "ups-event-delivery",
-        "receiving_ae": delivery.receiving_ae,
-        "instance": delivery.instance,
-        "event_type_id": delivery.event_type_id,
-        "event_name": catalog.describe_event(ups.UPS_PUSH, delivery.event_type_id),
-        "delivered": delivery.delivered,
-        "attempts": delivery.attempts,
-        "status": None if delivery.status is None else f"0x{delivery.status:04X}",
-        "reason": delivery.reason or None,
-    }
-
-
-def show_delivery(renderer: Renderer) -> Callable[[EventDelivery], None]:
-    def show(delivery: EventDelivery) -> None:
-        event = catalog.describe_event(ups.UPS_PUSH, delivery.event_type_id)
-        outcome = (
-            f"delivered: {Status(delivery.status or 0)}"
-            if delivery.delivered
-            else f"not delivered after {delivery.attempts} attempt(s): {delivery.reason}"
-        )
-        renderer.ups_line(
-            delivery_form(delivery),
-            f"UPS event {delivery.event_type_id} {event} of {delivery.instance} to "
-            f"{delivery.receiving_ae}: {outcome}",
-        )
-
-    return show
 
 
 def read_events(source: str) -> Iterable[Line] | None:

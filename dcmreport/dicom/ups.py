@@ -410,3 +410,54 @@ def explain(code: int, receiving_ae: str, scp: str, instance: str) -> str | None
         0x0124: "the SCP refused: not authorized",
     }
     return sentences.get(code)
+
+
+# --- what watch and listen --ups did, as plain data (shown by dcmreport.output) ---------
+
+
+@dataclass(frozen=True)
+class SubscriptionAction:
+    """One N-ACTION on UPS Watch: its Action Type, instance and Action Information."""
+
+    action_type_id: int  # SUBSCRIBE, UNSUBSCRIBE or SUSPEND_GLOBAL
+    instance: str  # a UPS, GLOBAL_INSTANCE or FILTERED_INSTANCE
+    receiving_ae: str
+    deletion_lock: bool = False  # Subscribe only
+    keys: Dataset | None = None  # the Filtered Global Subscription's matching keys
+
+    def action_information(self) -> Dataset:
+        """Table CC.2.3-1: Receiving AE always; Deletion Lock and matching keys to subscribe."""
+        ds = Dataset()
+        if self.keys is not None and self.action_type_id == SUBSCRIBE:
+            ds.update(self.keys)
+        ds.ReceivingAE = self.receiving_ae
+        if self.action_type_id == SUBSCRIBE:
+            ds.DeletionLock = "TRUE" if self.deletion_lock else "FALSE"
+        return ds
+
+    @property
+    def name(self) -> str:
+        return ACTION_NAMES[self.action_type_id]
+
+
+@dataclass(frozen=True)
+class ActionResponse:
+    """The N-ACTION-RSP: its status, how long it took, where it breaks the standard."""
+
+    action: SubscriptionAction
+    status: ResponseStatus
+    round_trip_ms: float
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventDelivery:
+    """What became of one event for one subscriber."""
+
+    receiving_ae: str
+    instance: str
+    event_type_id: int
+    delivered: bool
+    attempts: int
+    status: int | None = None  # the subscriber's answer, when one came
+    reason: str = ""  # why it was not delivered

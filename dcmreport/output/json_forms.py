@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dcmreport.dicom import catalog
+from dcmreport.dicom import catalog, ups
 from dcmreport.dicom.records import (
     Answer,
     AssociationInfo,
@@ -31,6 +31,7 @@ from dcmreport.dicom.records import (
     ResponseStatus,
 )
 from dcmreport.dicom.status import Status
+from dcmreport.dicom.ups import ActionResponse, EventDelivery
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -346,4 +347,43 @@ def result_json(result: Result) -> dict[str, Any]:
         "association": result.association,
         "attempt": result.attempt,
         "resent": result.attempt > 1,
+    }
+
+
+def subscription_response_json(rsp: ActionResponse, explanation: str | None) -> dict[str, Any]:
+    """``watch``: a UPS subscription's N-ACTION-RSP, and what a Warning or Failure means."""
+    action = rsp.action
+    subscribing = action.action_type_id == ups.SUBSCRIBE
+    return {
+        "kind": "n-action-rsp",
+        "action_type_id": action.action_type_id,
+        "action_name": action.name,
+        "instance": action.instance,
+        "receiving_ae": action.receiving_ae,
+        "deletion_lock": action.deletion_lock if subscribing else None,
+        "status": {
+            "code": rsp.status.code,
+            "hex": f"0x{rsp.status.code:04X}",
+            "category": Status(rsp.status.code).category,
+            "meaning": Status(rsp.status.code).meaning,
+            "error_comment": rsp.status.error_comment,
+        },
+        "explanation": explanation,
+        "round_trip_ms": round(rsp.round_trip_ms, 3),
+        "findings": [str(f) for f in rsp.findings],
+    }
+
+
+def event_delivery_json(delivery: EventDelivery) -> dict[str, Any]:
+    """``listen --ups``: what became of one event for one subscriber."""
+    return {
+        "kind": "ups-event-delivery",
+        "receiving_ae": delivery.receiving_ae,
+        "instance": delivery.instance,
+        "event_type_id": delivery.event_type_id,
+        "event_name": catalog.describe_event(ups.UPS_PUSH, delivery.event_type_id),
+        "delivered": delivery.delivered,
+        "attempts": delivery.attempts,
+        "status": None if delivery.status is None else f"0x{delivery.status:04X}",
+        "reason": delivery.reason or None,
     }

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         Result,
         Summary,
     )
+    from dcmreport.dicom.ups import ActionResponse, EventDelivery
 
 
 class Renderer(Protocol):
@@ -78,9 +79,11 @@ class Renderer(Protocol):
     def peers(self, checks: list[PeerCheck]) -> None:
         """The named peers and, if they were checked, how each answered."""
 
-    def ups_line(self, form: dict[str, Any], text: str) -> None:
-        """A UPS subscription's N-ACTION-RSP, or an event's delivery (``watch``, ``listen
-        --ups``): its JSON form, or its one line of text."""
+    def subscription_response(self, rsp: ActionResponse, explanation: str | None) -> None:
+        """``watch``: a UPS subscription's N-ACTION-RSP, and what a Warning or Failure means."""
+
+    def event_delivery(self, delivery: EventDelivery) -> None:
+        """``listen --ups``: what became of one event for one subscriber."""
 
     def note(self, message: str) -> None:
         """A progress line on stderr (e.g. where the listener listens); none with -q."""
@@ -167,8 +170,15 @@ class JsonRenderer:
         for check in checks:
             self._emit(peer_check_json(check))
 
-    def ups_line(self, form: dict[str, Any], text: str) -> None:
-        self._emit(form)
+    def subscription_response(self, rsp: ActionResponse, explanation: str | None) -> None:
+        from dcmreport.output.json_forms import subscription_response_json
+
+        self._emit(subscription_response_json(rsp, explanation))
+
+    def event_delivery(self, delivery: EventDelivery) -> None:
+        from dcmreport.output.json_forms import event_delivery_json
+
+        self._emit(event_delivery_json(delivery))
 
     def note(self, message: str) -> None:
         if not self._quiet:

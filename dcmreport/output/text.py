@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from dcmreport.dicom import catalog
+from dcmreport.dicom import catalog, ups
 from dcmreport.dicom.records import (
     Answer,
     CommitmentResultRecord,
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from dcmreport.dicom.records import AssociationInfo, Result, Summary
+    from dcmreport.dicom.ups import ActionResponse, EventDelivery
 
 _STYLE = {SUCCESS: "bold green", WARNING: "bold yellow", FAILURE: "bold red"}
 _LINE_STYLE = {SUCCESS: "green", WARNING: "yellow", FAILURE: "red"}
@@ -587,8 +588,26 @@ class TextRenderer:
     def peers(self, checks: list[PeerCheck]) -> None:
         self._write(self._out, peers_table(checks))
 
-    def ups_line(self, form: dict[str, Any], text: str) -> None:
-        self._write(self._out, Text(text), soft_wrap=True)
+    def subscription_response(self, rsp: ActionResponse, explanation: str | None) -> None:
+        action = rsp.action
+        line = (
+            f"{action.name} ({action.instance}, Receiving AE {action.receiving_ae}): "
+            f"{Status(rsp.status.code)}"
+        )
+        self._write(self._out, Text(line), soft_wrap=True)
+
+    def event_delivery(self, delivery: EventDelivery) -> None:
+        event = catalog.describe_event(ups.UPS_PUSH, delivery.event_type_id)
+        outcome = (
+            f"delivered: {Status(delivery.status or 0)}"
+            if delivery.delivered
+            else f"not delivered after {delivery.attempts} attempt(s): {delivery.reason}"
+        )
+        line = (
+            f"UPS event {delivery.event_type_id} {event} of {delivery.instance} to "
+            f"{delivery.receiving_ae}: {outcome}"
+        )
+        self._write(self._out, Text(line), soft_wrap=True)
 
     def note(self, message: str) -> None:
         if not self._quiet:

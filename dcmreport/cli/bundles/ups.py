@@ -22,10 +22,9 @@ from dcmreport.frozen import frozen
 if TYPE_CHECKING:
     from dcmreport.association.commit_scu import NewAssociations
     from dcmreport.association.ups_scp import UpsOptions
-    from dcmreport.association.ups_scu import SubscriptionAction
     from dcmreport.cli.bundles.listen import Committing
     from dcmreport.cli.bundles.tls import ListenTls
-    from dcmreport.dicom.ups import Worklist
+    from dcmreport.dicom.ups import SubscriptionAction, Worklist
     from dcmreport.listen.watch import StopWhen
 
 PANEL_SUBSCRIPTION = "Subscription"
@@ -176,8 +175,8 @@ class Subscribing:
         """The N-ACTION asked for; the options are checked against each other first."""
         from pydicom import Dataset
 
-        from dcmreport.association.ups_scu import SubscriptionAction
         from dcmreport.dicom import dataset, ups
+        from dcmreport.dicom.ups import SubscriptionAction
 
         self._one_action_alone()
         scopes = [bool(instance), self.global_subscription, bool(self.filter_keys)]
