@@ -329,6 +329,17 @@ def test_an_a_abort_with_an_undefined_source_is_one_line(served: Served, associa
     assert [x for x in lines if "undefined source" in x] and not [x for x in lines if "E:" in x]
 
 
+@pytest.mark.parametrize("associated", [False, True])
+def test_an_unrecognised_pdu_is_aborted_with_one_line(served: Served, associated: bool) -> None:
+    """PDU type 0x09 (PS3.8 9.3 defines 0x01-0x07): the state machine's A-ABORT (Evt19), and
+    one line saying why, on the plain path as on the fast one."""
+    first = [h.associate_rq([h.presentation_context(1, h.REPORT_CLASS, [h.EXPLICIT])])]
+    outcome = h.exchange(HOST, served.port, [*first[:associated], h.pdu(0x09, bytes(10))], 3.0)
+    assert outcome.pdus[-1:] == [h.A_ABORT] and not outcome.timed_out, outcome
+    lines = assert_healthy(served, lines=1)
+    assert [x for x in lines if "an unrecognised PDU (type 0x09, 10 bytes): aborted" in x], lines
+
+
 def _hold(port: int, first: bytes, hold: float, into: list[h.Outcome]) -> threading.Thread:
     def run() -> None:
         try:

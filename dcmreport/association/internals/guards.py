@@ -569,12 +569,12 @@ class BoundedReader:
             self._refuse(refusal)
             return
         if pdu_type not in range(0x01, 0x08):
-            self._invalid()  # unrecognised PDU: the state machine aborts
+            self._invalid(f"an unrecognised PDU (type {pdu_type:#04x}, {length:,} bytes)")
             return
         try:
             decoded, event = self._dul._decode_pdu(bytearray(pdu))
         except Exception:  # a malformed PDU: pynetdicom's own answer, an A-ABORT
-            self._invalid()
+            self._invalid(f"a malformed PDU (type {pdu_type:#04x}, {length:,} bytes)")
             return
         if pdu_type in _TO_PRIMITIVE and not self._usable(pdu_type, decoded):
             return
@@ -695,7 +695,10 @@ class BoundedReader:
         self._refuse(_Refused(why, 0, 0))
 
     def _refuse(self, refusal: _Refused) -> None:
-        """One log line, an A-ABORT, the connection closed, the association ended."""
+        """One log line, an A-ABORT, the connection closed, the association ended. Nothing
+        read after it counts: the refused PDU's body was never read, so what follows is
+        not a PDU."""
+        self._desynchronised = True
         self._log(self._assoc, str(refusal))
         sock = self._dul.socket.socket if self._dul.socket else None
         if sock is not None:
@@ -707,13 +710,15 @@ class BoundedReader:
         self._dul.event_queue.put("Evt17")
         self.end_negotiation()
 
-    def _invalid(self) -> None:
-        """An unrecognised or malformed PDU: pynetdicom's A-ABORT, then the connection closed.
+    def _invalid(self, what: str) -> None:
+        """An unrecognised or malformed PDU: one log line, pynetdicom's A-ABORT, then the
+        connection closed.
 
         Evt19 sends the A-ABORT and waits in Sta13 for the peer to close, up to
         the ARTIM timeout (30 s), holding the slot; the Evt17 queued after it
         ends that wait as soon as the A-ABORT is out.
         """
+        self._log(self._assoc, f"{what}: aborted")
         self._dul.event_queue.put("Evt19")
         self._dul.event_queue.put("Evt17")
         self.end_negotiation()
