@@ -35,7 +35,13 @@ from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
 from pynetdicom.presentation import PresentationContext
 
-from dcmreport.association.common import Settings, association_info, dataset_fields, word_order
+from dcmreport.association.common import (
+    Fields,
+    Settings,
+    association_info,
+    dataset_fields,
+    word_order,
+)
 from dcmreport.association.internals import guards
 from dcmreport.association.listener import Listener, ListenOptions, received_report
 from dcmreport.association.requestor import (
@@ -367,6 +373,23 @@ def request_commitment(
     return [_result(s, info, inbox) for s in sent]
 
 
+def action_response(
+    opened: Opened, peer: Peer, settings: Settings, received: Received, after: int, message_id: int
+) -> Fields:
+    """The N-ACTION-RSP to ``message_id``: the first response received after command
+    ``after``. Another message's response aborts the association; none is exit 3 too."""
+    received_set = received.response_after(after)
+    command = dataset_fields(received_set) if received_set is not None else None
+    problem = check_response(command, N_ACTION_RSP, message_id) if command is not None else None
+    if problem:
+        if opened.assoc.is_established:
+            opened.assoc.abort()
+        raise AssociationError(f"{peer}: {problem}; aborted the association")
+    if command is None or "Status" not in command:
+        raise lost_response(opened, peer, "N-ACTION", settings)
+    return command
+
+
 def _accepted(status: ResponseStatus) -> bool:
     return category(status.code) in (SUCCESS, WARNING)
 
@@ -394,17 +417,7 @@ def _send_action(
         )
     except ValueError as exc:  # the data set cannot be encoded in the transfer syntax
         raise InputError(f"cannot encode the Action Information: {exc}") from None
-    received_set = received.response_after(before)
-    command = dataset_fields(received_set) if received_set is not None else None
-    problem = (
-        check_response(command, N_ACTION_RSP, request.message_id) if command is not None else None
-    )
-    if problem:
-        if assoc.is_established:
-            assoc.abort()
-        raise AssociationError(f"{peer}: {problem}; aborted the association")
-    if command is None or "Status" not in command:
-        raise lost_response(opened, peer, "N-ACTION", settings)
+    command = action_response(opened, peer, settings, received, before, request.message_id)
     findings = judge.action_response_findings(command, REQUEST_STORAGE_COMMITMENT)
     return _Sent(request, response_status(command), start, findings)
 

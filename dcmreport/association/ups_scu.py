@@ -17,14 +17,12 @@ import time
 
 from pynetdicom import evt
 
-from dcmreport.association.commit_scu import N_ACTION_RSP, Received
-from dcmreport.association.common import Settings, dataset_fields, word_order
+from dcmreport.association.commit_scu import Received, action_response
+from dcmreport.association.common import Settings, word_order
 from dcmreport.association.internals import guards
 from dcmreport.association.requestor import (
     associate,
-    check_response,
     context_for,
-    lost_response,
     response_status,
 )
 from dcmreport.dicom import judge, ups
@@ -32,7 +30,7 @@ from dcmreport.dicom.address import Peer
 from dcmreport.dicom.catalog import EXPLICIT_VR_BE
 from dcmreport.dicom.records import Role
 from dcmreport.dicom.ups import ActionResponse, SubscriptionAction
-from dcmreport.errors import AssociationError, InputError
+from dcmreport.errors import InputError
 
 
 def subscription_action(
@@ -59,15 +57,7 @@ def subscription_action(
         except ValueError as exc:  # a matching key that cannot be encoded
             raise InputError(f"cannot encode the Action Information: {exc}") from None
         elapsed = (time.perf_counter() - start) * 1000
-        received_set = received.response_after(0)
-        command = dataset_fields(received_set) if received_set is not None else None
-        problem = check_response(command, N_ACTION_RSP, 1) if command is not None else None
-        if problem:
-            if assoc.is_established:
-                assoc.abort()
-            raise AssociationError(f"{peer}: {problem}; aborted the association")
-        if command is None or "Status" not in command:
-            raise lost_response(opened, peer, "N-ACTION", settings)
+        command = action_response(opened, peer, settings, received, 0, 1)
         findings = judge.action_response_findings(
             command,
             action.action_type_id,
