@@ -14,10 +14,11 @@ from dcmreport.output.view import ReportView
 def test_a_stalled_terminal_never_holds_add_and_counts_what_does_not_fit() -> None:
     """add() returns while the terminal is stalled; beyond MAX_WAITING lines the reports
     are counted, and one line says how many and how they were answered."""
-    release = threading.Event()
+    release, stalled = threading.Event(), threading.Event()
     written: list[str] = []
 
     def write(text: str) -> None:
+        stalled.set()
         release.wait(30)  # the terminal takes nothing until released
         written.append(text)
 
@@ -26,6 +27,8 @@ def test_a_stalled_terminal_never_holds_add_and_counts_what_does_not_fit() -> No
     for number in range(total):
         answer = "Failure" if number % 2 else "Success"
         shown.add(answer, Text(f"report {number}"), lambda: Text("a panel"))
+        if number == 0:  # the view is stuck writing the first: every later one waits
+            assert stalled.wait(30)
     release.set()
     shown.close()
     text = "".join(written)
