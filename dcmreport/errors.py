@@ -120,6 +120,12 @@ class AssociationError(DcmreportError):
     exit_code = ExitCode.NO_ASSOCIATION
 
 
+class FailureStatusError(DcmreportError):
+    """The peer refused what we asked with a Failure status (``watch``'s subscription)."""
+
+    exit_code = ExitCode.FAILURE_STATUS
+
+
 class ListenTimeoutError(DcmreportError):
     """``listen --timeout`` passed before enough reports were answered."""
 

@@ -19,7 +19,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -413,21 +413,23 @@ def send_report(
     run(body, output)
 
 
+def _peer_argument(who: str) -> Any:
+    """The PEER argument of a command that must name its peer (commit, watch)."""
+    return typer.Argument(
+        parser=PEER,
+        metavar="PEER",
+        show_default=False,
+        autocompletion=completion.peer_names,
+        help=f"{who}: AE@HOST:PORT, a peer named in the settings file, or @FILE (the address "
+        "listen --ready-file wrote).",
+    )
+
+
 @app.command(cls=ConfiguredCommand)
 @expand
 def commit(
     ctx: typer.Context,
-    peer: Annotated[
-        str,
-        typer.Argument(
-            parser=PEER,
-            metavar="PEER",
-            show_default=False,
-            autocompletion=completion.peer_names,
-            help="The storage commitment SCP (the PACS): AE@HOST:PORT, a peer named in the "
-            "settings file, or @FILE (the address listen --ready-file wrote).",
-        ),
-    ],
+    peer: Annotated[str, _peer_argument("The storage commitment SCP (the PACS)")],
     request: ActionInformation,
     waiting: ResultWaiting,
     slots: Slots,
@@ -656,17 +658,7 @@ def listen(
 @expand
 def watch(
     ctx: typer.Context,
-    peer: Annotated[
-        str,
-        typer.Argument(
-            parser=PEER,
-            metavar="PEER",
-            show_default=False,
-            autocompletion=completion.peer_names,
-            help="The UPS SCP (the worklist manager): AE@HOST:PORT, a peer named in the "
-            "settings file, or @FILE (the address listen --ready-file wrote).",
-        ),
-    ],
+    peer: Annotated[str, _peer_argument("The UPS SCP (the worklist manager)")],
     subscribing: Subscribing,
     answering: Answering,
     slots: Slots,

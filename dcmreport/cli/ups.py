@@ -34,7 +34,7 @@ from dcmreport.cli.batch_file import Line, parse_line
 from dcmreport.cli.serve import StopOnSignal
 from dcmreport.dicom import catalog, ups
 from dcmreport.dicom.status import SUCCESS, WARNING, Status, category
-from dcmreport.errors import AssociationError, DcmreportError, ExitCode, InputError
+from dcmreport.errors import AssociationError, ExitCode, FailureStatusError, InputError
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -78,16 +78,10 @@ def one_action(
     raise _refused(rsp, peer)
 
 
-def _refused(rsp: ActionResponse, peer: Peer) -> Refused:
+def _refused(rsp: ActionResponse, peer: Peer) -> FailureStatusError:
     action = rsp.action
     why = ups.explain(rsp.status.code, action.receiving_ae, str(peer), action.instance)
-    return Refused(f"{peer} refused the {action.name}: {Status(rsp.status.code)}", why)
-
-
-class Refused(DcmreportError):
-    """The SCP answered the subscription with a Failure status: exit 4."""
-
-    exit_code = ExitCode.FAILURE_STATUS
+    return FailureStatusError(f"{peer} refused the {action.name}: {Status(rsp.status.code)}", why)
 
 
 def watch(
@@ -129,7 +123,7 @@ def watch(
             renderer.note(f"dcmreport: unsubscribing {action.receiving_ae} from {undo.instance}")
             try:
                 findings |= bool(one_action(peer, settings, undo, renderer)[1])
-            except (AssociationError, Refused) as exc:
+            except (AssociationError, FailureStatusError) as exc:
                 renderer.warn(f"could not unsubscribe: {exc}")
                 return ExitCode(exc.exit_code), findings
         else:
