@@ -357,3 +357,33 @@ def commit(port: int, study: Path, *args: str) -> tuple[int, dict[str, Any]]:
     assert run.stdout.strip(), run.stderr
     result: dict[str, Any] = json.loads(run.stdout.splitlines()[0])
     return run.returncode, result
+
+
+def pseudo_terminal(rows: int, columns: int) -> tuple[int, int]:
+    """A pseudo-terminal of that size: (the side a terminal reads, the side a process writes)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    return primary, secondary
+
+
+def read_terminal(primary: int, into: bytearray) -> threading.Thread:
+    """A thread that reads what the terminal shows into ``into`` until every process holding
+    it has gone (EIO), then closes it: a terminal that someone watches."""
+
+    def read() -> None:
+        try:
+            while chunk := os.read(primary, 65536):
+                into.extend(chunk)
+        except OSError:  # EIO: every writer has closed its end
+            pass
+        finally:
+            os.close(primary)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader

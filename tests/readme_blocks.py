@@ -23,18 +23,15 @@ fails on anything left running in the namespace.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import pty
 import re
 import signal
-import struct
 import subprocess
 import sys
-import termios
-import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from helpers import pseudo_terminal, read_terminal
 
 _DIRECTIVE = re.compile(r"<!-- readme-test: (.*?) -->")
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.S | re.M)
@@ -184,8 +181,7 @@ class Terminal:
     """A process on a pseudo-terminal 120 columns wide; a thread reads what it shows."""
 
     def __init__(self, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
-        primary, secondary = pty.openpty()
-        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 120, 0, 0))
+        primary, secondary = pseudo_terminal(50, 120)
         self._shown = bytearray()
         self._process = subprocess.Popen(
             argv,
@@ -198,17 +194,7 @@ class Terminal:
         )
         os.close(secondary)
         self.pid = self._process.pid
-        self._reader = threading.Thread(target=self._read, args=(primary,), daemon=True)
-        self._reader.start()
-
-    def _read(self, primary: int) -> None:
-        try:
-            while chunk := os.read(primary, 65536):
-                self._shown += chunk
-        except OSError:  # EIO: every process holding the terminal has gone
-            pass
-        finally:
-            os.close(primary)
+        self._reader = read_terminal(primary, self._shown)
 
     def wait(self, timeout: float) -> int:
         """Its exit status; killed (-9) after ``timeout``."""

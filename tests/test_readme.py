@@ -59,8 +59,10 @@ def section(tmp_path: Path) -> Iterator[Namespace]:
 
 
 def no_process_left(namespace: Namespace, block: Block) -> None:
-    """What a block started has ended (a second's grace for processes on their way out)."""
-    deadline = time.monotonic() + 1
+    """What a block started has ended. A process on its way out (a listener sent SIGTERM
+    drains and exits) is waited for, however busy the machine: one left running (waiting
+    for a --timeout of a minute) is still there when the wait ends."""
+    deadline = time.monotonic() + 30
     while (left := namespace.left_running()) and time.monotonic() < deadline:
         time.sleep(0.05)
     namespace.kill_all()

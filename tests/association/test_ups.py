@@ -511,6 +511,34 @@ def test_other_ups_operations_are_refused_with_the_standards_status(worklist: An
     assert all("from UPSCLIENT (127.0.0.1:" in line for line in refusals)
 
 
+def test_malformed_subscriptions_are_refused_and_the_worklist_serves_on(
+    worklist: Any, tmp_path: Path
+) -> None:
+    """A subscriber's careless or hostile Action Information gets a status, one line each
+    and no traceback; nobody is subscribed by it, and a proper watcher is served after."""
+    scp = worklist()
+    scp.send(state(UPS, "SCHEDULED"))
+    run = subprocess.run(
+        [sys.executable, str(PEERS / "ups_requestor.py"), str(scp.port), UPS, "--malformed"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {
+        "no Action Information": 0x0115,
+        "no Receiving AE": 0x0115,
+        "Deletion Lock MAYBE": 0x0115,
+        "a 40-character Receiving AE": 0xC308,  # no --peer names it
+        "a UID that is not one": 0xC307,
+    }
+    assert scp.table() == {}
+    watcher = _watch(scp, tmp_path, UPS, "--count", "1", port=worklist.watcher_port)
+    assert watcher.finish(sig=None) == 0
+    assert scp.finish() == 0
+    assert not [line for line in scp.stderr if "Traceback" in line], scp.stderr
+
+
 def test_text_output_of_both_sides(worklist: Any, tmp_path: Path) -> None:
     """--format text, as on a terminal: watch shows the N-ACTION-RSPs and each event as
     listen shows a report; listen --ups one line per delivery. No traceback either side."""

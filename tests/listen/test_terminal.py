@@ -8,20 +8,17 @@ few panels; answering must go on regardless.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
-import struct
 import subprocess
 import sys
-import termios
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import cli_env, dcmreport, eventually
+from helpers import cli_env, dcmreport, eventually, pseudo_terminal, read_terminal
 
 STGCMT = ["--class", "storage-commitment", "--event", "1", "TransactionUID=1.2.3.4"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -32,8 +29,7 @@ class TerminalListener:
     when :meth:`read_on` is called (until then it fills, and its writer waits)."""
 
     def __init__(self, tmp: str, *args: str) -> None:
-        self.master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        self.master, slave = pseudo_terminal(40, 120)
         ready = os.path.join(tmp, "ready")
         env = cli_env()
         env.pop("COLUMNS")
@@ -50,26 +46,14 @@ class TerminalListener:
         self.port = int(Path(ready).read_text().strip().rsplit(":", 1)[1])
 
     def read_on(self) -> None:
-        def drain() -> None:
-            while True:
-                try:
-                    chunk = os.read(self.master, 65536)
-                except OSError:  # EIO: the listener closed its end
-                    return
-                if not chunk:
-                    return
-                self.text += chunk
-
-        self._reader = threading.Thread(target=drain, daemon=True)
-        self._reader.start()
+        self._reader = read_terminal(self.master, self.text)
 
     def finish(self) -> tuple[int, str]:
         if self._reader is None:
             self.read_on()
         code = self.proc.wait(60)
         assert self._reader is not None
-        self._reader.join(10)
-        os.close(self.master)
+        self._reader.join(10)  # the reader closes the terminal once the listener has gone
         return code, ANSI.sub("", self.text.decode(errors="replace"))
 
 

@@ -7,7 +7,10 @@ CC.2-1): N-CREATE, N-SET and N-GET on UPS Push (Push has no N-SET: its
 refusal is as much the point), C-FIND on UPS Pull, and N-ACTION Action Type
 1 (Change State, which is UPS Pull's) on UPS Push.
 
-    python ups_requestor.py PORT INSTANCE_UID
+    python ups_requestor.py PORT INSTANCE_UID [--malformed]
+
+With ``--malformed``: Subscribe requests whose Action Information is missing,
+incomplete or invalid (:func:`malformed`) instead.
 
 Prints one JSON object: each operation's name and the status it was answered
 (``null`` when no answer came).
@@ -46,6 +49,45 @@ def operations(instance: str) -> dict[str, tuple[str, Callable[[Any], Any]]]:
     }
 
 
+UPS_WATCH = "1.2.840.10008.5.1.4.34.6.2"
+SUBSCRIBE = 3
+
+
+def _information(**values: str) -> Dataset:
+    ds = Dataset()
+    for keyword, value in values.items():
+        setattr(ds, keyword, value)
+    return ds
+
+
+def malformed(instance: str) -> dict[str, tuple[str, Callable[[Any], Any]]]:
+    """Subscriptions a careless or hostile subscriber sends, each on UPS Watch with UPS Push
+    as the Requested SOP Class (CC.3.1): pynetdicom sends each as it is given."""
+    cases = {
+        "no Action Information": (instance, None),
+        "no Receiving AE": (instance, _information(DeletionLock="FALSE")),
+        "Deletion Lock MAYBE": (
+            instance,
+            _information(ReceivingAE="WATCHER", DeletionLock="MAYBE"),
+        ),
+        "a 40-character Receiving AE": (
+            instance,
+            _information(ReceivingAE="W" * 40, DeletionLock="FALSE"),
+        ),
+        "a UID that is not one": (
+            "1.2.abc",
+            _information(ReceivingAE="WATCHER", DeletionLock="FALSE"),
+        ),
+    }
+    return {
+        name: (
+            UPS_WATCH,
+            lambda a, uid=uid, info=info: a.send_n_action(info, SUBSCRIBE, UPS_PUSH, uid),
+        )
+        for name, (uid, info) in cases.items()
+    }
+
+
 def ask(port: int, sop_class: str, send: Callable[[Any], Any]) -> int | None:
     ae = AE(ae_title="UPSCLIENT")
     ae.add_requested_context(sop_class)
@@ -60,7 +102,8 @@ def ask(port: int, sop_class: str, send: Callable[[Any], Any]) -> int | None:
 
 def main(argv: list[str]) -> int:
     port, instance = int(argv[0]), argv[1]
-    seen = {name: ask(port, *how) for name, how in operations(instance).items()}
+    asked = malformed(instance) if argv[2:] == ["--malformed"] else operations(instance)
+    seen = {name: ask(port, *how) for name, how in asked.items()}
     print(json.dumps(seen))
     return 0
 
