@@ -31,7 +31,7 @@ import hostile as h
 
 FLOOD = "127.0.0.1"
 OTHER = "127.0.0.2"
-LONG = 30.0  # a first-PDU deadline no test waits for
+LONG = 120.0  # a first-PDU deadline no test waits for: far beyond a report's own 20 s
 SLOW_ACSE = ("--acse-timeout", "600")  # pynetdicom's own wait for the request: never reached
 
 
@@ -82,13 +82,12 @@ def associated(port: int, source: str) -> Iterator[h.Outcome]:
 def test_a_peer_from_another_address_is_served_at_once_beside_idle_sockets(
     started: list[Listener], count: int
 ) -> None:
+    """Served, within the report's own 20 s, while the idle sockets' first-PDU deadline
+    (LONG) is still far off: it did not wait for them to be closed."""
     served = listener(started, "--first-pdu-timeout", str(LONG))
     with idle(served.port, count):
-        begun = time.monotonic()
         outcome = report(served.port, OTHER, 1)
-        waited = time.monotonic() - begun
     assert outcome.statuses == [h.SUCCESS], outcome
-    assert waited < LONG / 2, f"served after {waited:.1f} s: it waited for a deadline"
 
 
 def test_idle_sockets_hold_no_association_slot(started: list[Listener]) -> None:
