@@ -484,19 +484,25 @@ def test_watch_exec_runs_for_each_event_with_the_report_in_its_environment(
     assert {r["DCMREPORT_CALLED_AET"] for r in runs} == {"WATCHER"}
 
 
-def test_other_ups_operations_are_refused_with_the_standards_status(worklist: Any) -> None:
-    """listen --ups serves only UPS Watch's subscriptions: every other UPS operation, sent
-    by plain pynetdicom, gets the status PS3.7 gives an operation not served, and a line."""
-    scp = worklist()
-    scp.send(state(UPS, "SCHEDULED"))
+def requested(scp: Worklist, *args: str) -> dict[str, int | None]:
+    """What tests/peers/ups_requestor.py (plain pynetdicom, a process) was answered."""
     run = subprocess.run(
-        [sys.executable, str(PEERS / "ups_requestor.py"), str(scp.port), UPS],
+        [sys.executable, str(PEERS / "ups_requestor.py"), str(scp.port), UPS, *args],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == {
+    answered: dict[str, int | None] = json.loads(run.stdout)
+    return answered
+
+
+def test_other_ups_operations_are_refused_with_the_standards_status(worklist: Any) -> None:
+    """listen --ups serves only UPS Watch's subscriptions: every other UPS operation, sent
+    by plain pynetdicom, gets the status PS3.7 gives an operation not served, and a line."""
+    scp = worklist()
+    scp.send(state(UPS, "SCHEDULED"))
+    assert requested(scp) == {
         "N-CREATE": 0x0211,
         "N-SET": 0x0211,
         "N-GET": 0x0211,
@@ -518,14 +524,7 @@ def test_malformed_subscriptions_are_refused_and_the_worklist_serves_on(
     and no traceback; nobody is subscribed by it, and a proper watcher is served after."""
     scp = worklist()
     scp.send(state(UPS, "SCHEDULED"))
-    run = subprocess.run(
-        [sys.executable, str(PEERS / "ups_requestor.py"), str(scp.port), UPS, "--malformed"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == {
+    assert requested(scp, "--malformed") == {
         "no Action Information": 0x0115,
         "no Receiving AE": 0x0115,
         "Deletion Lock MAYBE": 0x0115,
