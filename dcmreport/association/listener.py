@@ -298,6 +298,9 @@ class InOrder:
             except Exception as exc:  # a thread of ours: say it, never a traceback
                 LOG.error("%s: %s", self._name, type(exc).__name__)
                 LOG.debug("details", exc_info=True)
+            # Let the record go now, not when the next task comes (up to _RECORDER_LINGER
+            # later): its data set's share of the memory budget was given back as it landed.
+            task = None
 
 
 def _grant_window(assoc: Association, most: int) -> None:

@@ -105,6 +105,34 @@ def test_ten_large_reports_at_once_stay_within_the_budget(
     assert after.statuses == [0]
 
 
+@pytest.mark.parametrize("output", [[], ["--output-dir", "kept"]], ids=["shown", "kept"])
+def test_a_landed_report_leaves_memory_while_its_association_stays_open(
+    listen: Any, tmp_path: Path, output: list[str]
+) -> None:
+    """The budget gives a report's share back as it lands: its bytes must leave then too,
+    not when the association reads its next message or the recorder its next record (a
+    second later), or reports admitted meanwhile pass the budget in memory."""
+    listener = listen(*[str(tmp_path / a) if a == "kept" else a for a in output])
+    pid = listener.proc.pid
+    warm = h.report_case(HOST, listener.port, h.report_fields(), _dataset(bytes(MIB)))
+    assert warm.statuses == [0]
+    idle_kb = _status_kb(pid, "VmRSS")
+    fields = h.report_fields(message_id=2, instance=f"{h.INSTANCE_ROOT}.2")
+    steps = h.report_stream("x", _dataset(os.urandom(48 * MIB)), fields=fields)
+    with h.connect(HOST, listener.port) as sock:
+        reader = h.Reader(sock)
+        sock.sendall(steps[0])
+        assert reader.read(time.monotonic() + 10)[0] == 0x02  # A-ASSOCIATE-AC
+        sock.sendall(steps[1])
+        answer = reader.read(time.monotonic() + 30)
+        assert answer is not None and answer[0] == 0x04  # P-DATA-TF: the response
+        deadline = time.monotonic() + 0.5  # well within the recorder's linger (1 s)
+        while (held := _status_kb(pid, "VmRSS") - idle_kb) > MARGIN // 1024:
+            assert time.monotonic() < deadline, f"{held // 1024} MiB held after the answer"
+            time.sleep(0.02)
+        sock.sendall(h.RELEASE_RQ)
+
+
 def test_a_report_cut_off_mid_data_set_gives_its_share_back(listen: Any) -> None:
     """A peer that sends most of a data set and aborts holds nothing afterwards: a report
     needing the whole budget is then accepted."""
