@@ -13,7 +13,7 @@ size, ``full`` or not; the JSON form has every value whole.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence, Sized
+from collections.abc import Callable, Sequence, Sized
 from typing import TYPE_CHECKING, Any
 
 from pydicom.multival import MultiValue
@@ -60,6 +60,9 @@ MAX_FINDINGS, HEAD_FINDINGS = 20, 10  # a bad item in 100,000 is 100,000 finding
 MAX_CHARS = 64  # a longer text value shows its first MAX_CHARS characters
 HEAD_BYTES = 16  # a longer binary value shows its first HEAD_BYTES bytes, in hex
 FAILURE_REASON = 0x00081197  # (0008,1197) Failure Reason, US: shown by name
+# A report whose data set came in this many bytes or more has its panel built as it is queued
+# for the view, not when it is drawn (see TextRenderer.report_received).
+EAGER_PANEL_BYTES = 1024 * 1024
 
 
 # --- values -------------------------------------------------------------------------------
@@ -540,8 +543,17 @@ class TextRenderer:
         self._report_view().add(
             "aborted" if answer is not None and answer.abort else how,
             report_line(record),
-            lambda: record_text(record, self._full),
+            self._panel(record),
         )
+
+    def _panel(self, record: ReportRecord) -> Callable[[], RenderableType]:
+        """How the view builds a report's panel: when it is drawn, or, for a large data set,
+        now. A panel holds summaries, not the data set: the view, which may wait on a paused
+        terminal, then holds none of it once the memory budget has given its share back."""
+        if len(record.report.encoded or b"") < EAGER_PANEL_BYTES:
+            return lambda: record_text(record, self._full)
+        panel = record_text(record, self._full)
+        return lambda: panel
 
     def commit_result(self, result: CommitResult) -> None:
         self._write(self._out, commit_text(result, self._full))

@@ -18,8 +18,9 @@ and returns, and one thread draws what is queued, in order:
 
 Only the view is summarised: every report is answered, recorded and kept
 (``--output-dir``, ``--format json``) as before, and a queued line holds no
-data set (only the newest report keeps its own, for its panel). A stop draws
-what is queued (:meth:`ReportView.close`).
+data set (only the newest report keeps its own, for its panel, if it is small:
+a large one's panel is built before it is queued). A stop draws what is
+queued (:meth:`ReportView.close`).
 """
 
 from __future__ import annotations

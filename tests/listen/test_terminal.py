@@ -11,17 +11,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import subprocess
 import sys
+import termios
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import cli_env, dcmreport, eventually, pseudo_terminal, read_terminal
+from helpers import PEERS, cli_env, dcmreport, eventually, pseudo_terminal, read_terminal
 
 STGCMT = ["--class", "storage-commitment", "--event", "1", "TransactionUID=1.2.3.4"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+MIB = 1024 * 1024
 
 
 class TerminalListener:
@@ -100,3 +103,43 @@ def test_a_lone_report_is_its_panel(terminal_listener: object) -> None:
     code, text = listener.finish()
     assert code == 0, text
     assert "N-EVENT-REPORT" in text and "Message ID" in text and "-> 0x0000" not in text
+
+
+def test_a_paused_terminal_holds_no_large_data_set(terminal_listener: object) -> None:
+    """A terminal paused with Ctrl-S stops the view in the middle of drawing a report. The
+    memory budget gave that report's share back as it landed: the view must not hold its
+    data set meanwhile (before, its panel was built only when drawn, from the whole record)."""
+    sys.path.insert(0, str(PEERS))
+    import hostile as h
+
+    listener = terminal_listener("--count", "2")  # type: ignore[operator]
+    attributes = termios.tcgetattr(listener.master)
+    attributes[0] |= termios.IXON  # the terminal's flow control, as an interactive one has
+    termios.tcsetattr(listener.master, termios.TCSANOW, attributes)
+    warm = h.report_case("127.0.0.1", listener.port, h.report_fields(), h.small_dataset("1.2"))
+    assert warm.statuses == [0]
+    shown = bytearray()
+    assert eventually(lambda: b"N-EVENT-REPORT" in _read_available(listener.master, shown))
+    idle_kb = _status_kb(listener.proc.pid)
+    os.write(listener.master, b"\x13")  # Ctrl-S: the listener's writes wait from now on
+    large = h.explicit(0x00420011, b"OB", os.urandom(48 * MIB)) + h.small_dataset("1.2")
+    fields = h.report_fields(message_id=2, instance=f"{h.INSTANCE_ROOT}.2")
+    assert h.report_case("127.0.0.1", listener.port, fields, large, timeout=30).statuses == [0]
+    held = eventually(lambda: _status_kb(listener.proc.pid) - idle_kb < 32 * 1024, timeout=2)
+    assert held, f"{(_status_kb(listener.proc.pid) - idle_kb) // 1024} MiB held while paused"
+    os.write(listener.master, b"\x11")  # Ctrl-Q
+    code, text = listener.finish()
+    assert code == 0, text[-2000:]
+    assert "(50,331,648 bytes)" in text  # the large report's panel, drawn once resumed
+
+
+def _status_kb(pid: int) -> int:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmRSS:\s+(\d+) kB", text, re.M)[1])  # type: ignore[index]
+
+
+def _read_available(master: int, shown: bytearray) -> bytearray:
+    """``shown`` with what the terminal has shown since, read without waiting."""
+    while select.select([master], [], [], 0)[0]:
+        shown += os.read(master, 65536)
+    return shown
