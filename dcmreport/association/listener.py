@@ -174,6 +174,12 @@ def _data_set(req: N_EVENT_REPORT | N_ACTION) -> BytesIO | None:
     return req.ActionInformation if isinstance(req, N_ACTION) else req.EventInformation
 
 
+def _buffer(req: N_EVENT_REPORT | N_ACTION) -> InFlight | None:
+    """A request's data set buffer, if it was paid for from the memory budget."""
+    raw = _data_set(req)
+    return raw if isinstance(raw, InFlight) else None
+
+
 def received_report(
     assoc: Association, req: Any, context: PresentationContext, limits: DatasetLimits
 ) -> ReceivedReport:
@@ -669,21 +675,39 @@ class Listener:
             if not handed_on:
                 if place is not None:
                     recorder.fill(place, _nothing)
-                self._landed(req)
+                self._landed(_buffer(req))
 
     def _record(
         self, assoc: Association, record: ReportRecord, req: N_EVENT_REPORT | N_ACTION
     ) -> None:
-        """In the association's recorder: recorded and shown, then an N-ACTION's service."""
+        """In the association's recorder: recorded and shown, then an N-ACTION's service.
+
+        Work that the service starts from the request (a storage commitment
+        result waiting for ``--commitment-delay``, then delivered) holds its
+        data set until it ends: the data set's share of the memory budget is
+        given back then, not as the request lands.
+        """
+        held = _buffer(req)
+
+        def background(name: str, work: Callable[[], None]) -> bool:
+            nonlocal held
+            if not self._run_in_background(name, work, held):
+                return False
+            held = None  # given back by that work
+            return True
+
         try:
             self._finish(record)
             if record.report.kind is MessageKind.N_ACTION and self._actions is not None:
-                self._actions.answered(assoc, record, self._run_in_background)
+                self._actions.answered(assoc, record, background)
         finally:
-            self._landed(req)
+            self._landed(held)
 
-    def _run_in_background(self, name: str, work: Callable[[], None]) -> bool:
-        """Run ``work`` in a thread of its own, in flight until it ends (see ActionService)."""
+    def _run_in_background(
+        self, name: str, work: Callable[[], None], held: InFlight | None
+    ) -> bool:
+        """Run ``work`` in a thread of its own, in flight until it ends (see ActionService);
+        then ``held``, the data set it works from, gives its share of the budget back."""
         with self._lock:
             if self._background >= MAX_BACKGROUND_WORK:  # a peer flooding N-ACTIONs
                 return False
@@ -697,6 +721,8 @@ class Listener:
                 LOG.error("%s: %s", name, type(exc).__name__)
                 LOG.debug("details", exc_info=True)
             finally:
+                if held is not None:
+                    held.release()
                 with self._lock:
                     self._background -= 1
                     self._in_flight -= 1
@@ -705,12 +731,12 @@ class Listener:
         threading.Thread(target=run, name=name, daemon=True).start()
         return True
 
-    def _landed(self, req: N_EVENT_REPORT | N_ACTION) -> None:
+    def _landed(self, held: InFlight | None) -> None:
         """A report is no longer in flight: answered, recorded and shown (or given up); its
-        data set's share of the memory budget is given back."""
-        raw = _data_set(req)
-        if isinstance(raw, InFlight):
-            raw.release()
+        data set's share of the memory budget is given back (``held``, unless work started
+        from it holds it still)."""
+        if held is not None:
+            held.release()
         with self._lock:
             self._in_flight -= 1
             self._lock.notify_all()

@@ -23,6 +23,7 @@ from helpers import (
     ROOT,
     commit,
     dcmreport,
+    eventually,
     reactor_caught_up,
     unused_port,
     write_instance,
@@ -476,14 +477,20 @@ def test_a_malformed_request_is_refused_recorded_and_never_committed(
     assert "Traceback" not in "".join(pacs.stderr)
 
 
+def encoded(ds: Dataset) -> bytes:
+    """``ds`` in Explicit VR Little Endian."""
+    buffer = DicomBytesIO()
+    buffer.is_little_endian, buffer.is_implicit_VR = True, False
+    write_dataset(buffer, ds)
+    return buffer.getvalue()
+
+
 def raw_action(port: int, *args: str) -> int:
     """An N-ACTION-RQ built by hand (tests/peers/raw_sender.py): what pynetdicom's own
     send_n_action cannot leave out or get wrong; the status it was answered."""
-    buffer = DicomBytesIO()
-    buffer.is_little_endian, buffer.is_implicit_VR = True, False
-    write_dataset(buffer, request_information())
+    data = encoded(request_information()).hex()
     sender = subprocess.run(
-        [sys.executable, str(PEERS / "raw_sender.py"), str(port), buffer.getvalue().hex(), *args],
+        [sys.executable, str(PEERS / "raw_sender.py"), str(port), data, *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -658,3 +665,21 @@ def test_answer_findings_no_serves_what_can_be_served(listen: Any, study: Path) 
     stderr = "".join(pacs.stderr)
     assert "decided by the policy all the same (--answer-findings no)" in stderr
     assert stderr.count("refused N-ACTION from REQUESTOR") == 2
+
+
+def test_a_pending_result_keeps_its_request_within_the_memory_budget(listen: Any) -> None:
+    """A request whose result waits for ``--commitment-delay`` is held until the result has
+    gone: its data set's share of the memory budget is given back then, not as the request
+    was answered, so that results pending at once stay within the budget."""
+    items = [reference(instance_uid=f"{ROOT}.{n}") for n in range(6000)]
+    size = len(encoded(request_information(items=items)))
+    pacs = listen(
+        "--aet", "PACS", "--commitment", "all", "--commitment-delay", "3",
+        "--commitment-on", "same", "--memory-budget", str(3 * size),
+        "--max-dataset-size", str(size + size // 8), "-v",
+    )  # fmt: skip
+    requests = [(request_information(f"{ROOT}.9{n}", items), 1, STGCMT_INSTANCE) for n in range(3)]
+    assert send_actions(pacs.port, *requests[:2]) == [0, 0x0213]
+    # The result cannot go (the association has ended): the work ends when it gives up.
+    assert eventually(lambda: any("gave up delivering" in line for line in pacs.stderr))
+    assert send_actions(pacs.port, requests[2]) == [0]
