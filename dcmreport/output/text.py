@@ -33,6 +33,7 @@ from dcmreport.dicom.records import (
     Finding,
     MessageKind,
     PeerCheck,
+    ReceivedReport,
     ReferencedInstance,
     ReportRecord,
     ReportResponse,
@@ -497,6 +498,19 @@ def summary_text(summary: Summary) -> Table:
     return _fields(rows)
 
 
+def _panel(
+    received: ReceivedReport, build: Callable[[], RenderableType]
+) -> Callable[[], RenderableType]:
+    """How the view builds the panel of what came with ``received``: when it is drawn, or,
+    for a large data set, now. A panel holds summaries, not the data set: the view, which
+    may wait on a paused terminal, then holds none of it once the memory budget has given
+    its share back."""
+    if len(received.encoded or b"") < EAGER_PANEL_BYTES:
+        return build
+    panel = build()
+    return lambda: panel
+
+
 class TextRenderer:
     """Rich text on ``out``, styled lines on ``err``; see :class:`~.render.Renderer`."""
 
@@ -543,17 +557,8 @@ class TextRenderer:
         self._report_view().add(
             "aborted" if answer is not None and answer.abort else how,
             report_line(record),
-            self._panel(record),
+            _panel(record.report, lambda: record_text(record, self._full)),
         )
-
-    def _panel(self, record: ReportRecord) -> Callable[[], RenderableType]:
-        """How the view builds a report's panel: when it is drawn, or, for a large data set,
-        now. A panel holds summaries, not the data set: the view, which may wait on a paused
-        terminal, then holds none of it once the memory budget has given its share back."""
-        if len(record.report.encoded or b"") < EAGER_PANEL_BYTES:
-            return lambda: record_text(record, self._full)
-        panel = record_text(record, self._full)
-        return lambda: panel
 
     def commit_result(self, result: CommitResult) -> None:
         self._write(self._out, commit_text(result, self._full))
@@ -589,7 +594,7 @@ class TextRenderer:
         self._report_view().add(
             "commitment results",
             result_line(result),
-            lambda: commitment_result_text(result, self._full),
+            _panel(result.request, lambda: commitment_result_text(result, self._full)),
         )
 
     def close(self) -> None:
