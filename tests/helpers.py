@@ -73,6 +73,14 @@ def dcmreport(
     )
 
 
+def memory(pid: int, field: str = "VmRSS") -> int:
+    """A process's resident memory now, in bytes (``VmHWM``: its peak so far)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(rf"^{field}:\s+(\d+) kB", status, re.M)
+    assert found, f"no {field} in /proc/{pid}/status"
+    return int(found[1]) * 1024
+
+
 def eventually(check: Callable[[], bool], timeout: float = 60) -> bool:
     """Whether ``check()`` comes true within ``timeout`` (polled): for what no line announces,
     a file appearing, say. The bound only catches a hang; nothing is timed."""

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from helpers import PEERS
+from helpers import PEERS, memory
 
 sys.path.insert(0, str(PEERS))
 import hostile as h
@@ -36,11 +35,6 @@ BUDGET = 256 * MIB  # the default
 MARGIN = 32 * MIB
 RESOURCES = 0x0213
 VALUE_TAG = 0x00420011  # Encapsulated Document, OB
-
-
-def _status_kb(pid: int, field: str) -> int:
-    text = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(rf"^{field}:\s+(\d+) kB", text, re.M)[1])  # type: ignore[index]
 
 
 def _dataset(value: bytes) -> bytes:
@@ -87,11 +81,11 @@ def test_ten_large_reports_at_once_stay_within_the_budget(
     fields = h.report_fields(message_id=99, instance=f"{h.INSTANCE_ROOT}.98")
     bomb = h.report_case(HOST, listener.port, fields, h.deflated_zeros(128 * MIB), h.DEFLATED)
     assert bomb.statuses == [RESOURCES]
-    idle_kb = _status_kb(pid, "VmRSS")
+    idle = memory(pid)
 
     outcomes = _send_all(listener.port, datasets)
 
-    peak = _status_kb(pid, "VmHWM") * 1024 - idle_kb * 1024
+    peak = memory(pid, "VmHWM") - idle
     statuses = [o.statuses for o in outcomes]
     assert all(s in ([0], [RESOURCES]) for s in statuses), statuses
     accepted = statuses.count([0])
@@ -116,7 +110,7 @@ def test_a_landed_report_leaves_memory_while_its_association_stays_open(
     pid = listener.proc.pid
     warm = h.report_case(HOST, listener.port, h.report_fields(), _dataset(bytes(MIB)))
     assert warm.statuses == [0]
-    idle_kb = _status_kb(pid, "VmRSS")
+    idle = memory(pid)
     fields = h.report_fields(message_id=2, instance=f"{h.INSTANCE_ROOT}.2")
     steps = h.report_stream("x", _dataset(os.urandom(48 * MIB)), fields=fields)
     with h.connect(HOST, listener.port) as sock:
@@ -127,8 +121,8 @@ def test_a_landed_report_leaves_memory_while_its_association_stays_open(
         answer = reader.read(time.monotonic() + 30)
         assert answer is not None and answer[0] == 0x04  # P-DATA-TF: the response
         deadline = time.monotonic() + 0.5  # well within the recorder's linger (1 s)
-        while (held := _status_kb(pid, "VmRSS") - idle_kb) > MARGIN // 1024:
-            assert time.monotonic() < deadline, f"{held // 1024} MiB held after the answer"
+        while (held := memory(pid) - idle) > MARGIN:
+            assert time.monotonic() < deadline, f"{held // MIB} MiB held after the answer"
             time.sleep(0.02)
         sock.sendall(h.RELEASE_RQ)
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import PEERS, Listener
+from helpers import PEERS, Listener, memory
 
 sys.path.insert(0, str(PEERS))
 import hostile as h
@@ -42,14 +42,6 @@ HOST = "127.0.0.1"
 RSS_BOUND = 300 * 1024 * 1024
 GRACE = 2.0  # listen's grace period after SIGTERM
 MUTATION_CASES = 150  # a fixed number, not a time budget: a loaded machine runs them all, slower
-
-
-def rss(pid: int) -> int:
-    """Peak resident memory of a process so far, in bytes (VmHWM: what a bomb reached)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM")
 
 
 @dataclass
@@ -118,10 +110,10 @@ def healthy_problems(served: Served, tracebacks_allowed: bool = False) -> list[s
         problems.append(f"a well-formed peer got {outcome}")
     elif (kept := served.record(instance)) is None or kept["answer_sent"] is not True:
         problems.append(f"the report answered Success is not on disk as sent: {kept}")
-    memory = rss(served.listener.proc.pid)
-    served.peak_rss = max(served.peak_rss, memory)
-    if memory > RSS_BOUND:
-        problems.append(f"RSS {memory:,} over {RSS_BOUND:,}")
+    peak = memory(served.listener.proc.pid, "VmHWM")
+    served.peak_rss = max(served.peak_rss, peak)
+    if peak > RSS_BOUND:
+        problems.append(f"RSS {peak:,} over {RSS_BOUND:,}")
     if temporary := list(served.directory.glob(".*.tmp")):
         problems.append(f"temporary files left: {temporary}")
     return problems
@@ -155,12 +147,13 @@ def test_a_header_claiming_4_gb_is_aborted_at_once(served: Served, kind: int) ->
 
 
 def test_a_256_mb_pdu_before_association_is_refused_by_its_header(served: Served) -> None:
-    before = rss(served.listener.proc.pid)
+    pid = served.listener.proc.pid
+    before = memory(pid, "VmHWM")
     outcome = h.exchange(
         HOST, served.port, [h.pdu_header(h.A_ASSOCIATE_RQ, 256 << 20) + bytes(1 << 20)]
     )
     assert outcome.abort == (2, 6) and outcome.closed and not outcome.timed_out
-    assert rss(served.listener.proc.pid) - before < 16 << 20  # the body was never buffered
+    assert memory(pid, "VmHWM") - before < 16 << 20  # the body was never buffered
     assert len(assert_healthy(served, lines=1)) == 1
 
 

@@ -20,7 +20,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import PEERS, cli_env, dcmreport, eventually, pseudo_terminal, read_terminal
+from helpers import (
+    PEERS,
+    cli_env,
+    dcmreport,
+    eventually,
+    memory,
+    pseudo_terminal,
+    read_terminal,
+)
 
 STGCMT = ["--class", "storage-commitment", "--event", "1", "TransactionUID=1.2.3.4"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -120,22 +128,17 @@ def test_a_paused_terminal_holds_no_large_data_set(terminal_listener: object) ->
     assert warm.statuses == [0]
     shown = bytearray()
     assert eventually(lambda: b"N-EVENT-REPORT" in _read_available(listener.master, shown))
-    idle_kb = _status_kb(listener.proc.pid)
+    idle = memory(listener.proc.pid)
     os.write(listener.master, b"\x13")  # Ctrl-S: the listener's writes wait from now on
     large = h.explicit(0x00420011, b"OB", os.urandom(48 * MIB)) + h.small_dataset("1.2")
     fields = h.report_fields(message_id=2, instance=f"{h.INSTANCE_ROOT}.2")
     assert h.report_case("127.0.0.1", listener.port, fields, large, timeout=30).statuses == [0]
-    held = eventually(lambda: _status_kb(listener.proc.pid) - idle_kb < 32 * 1024, timeout=2)
-    assert held, f"{(_status_kb(listener.proc.pid) - idle_kb) // 1024} MiB held while paused"
+    held = eventually(lambda: memory(listener.proc.pid) - idle < 32 * MIB, timeout=2)
+    assert held, f"{(memory(listener.proc.pid) - idle) // MIB} MiB held while paused"
     os.write(listener.master, b"\x11")  # Ctrl-Q
     code, text = listener.finish()
     assert code == 0, text[-2000:]
     assert "(50,331,648 bytes)" in text  # the large report's panel, drawn once resumed
-
-
-def _status_kb(pid: int) -> int:
-    text = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"^VmRSS:\s+(\d+) kB", text, re.M)[1])  # type: ignore[index]
 
 
 def _read_available(master: int, shown: bytearray) -> bytearray:
