@@ -62,7 +62,7 @@ MAX_CHARS = 64  # a longer text value shows its first MAX_CHARS characters
 HEAD_BYTES = 16  # a longer binary value shows its first HEAD_BYTES bytes, in hex
 FAILURE_REASON = 0x00081197  # (0008,1197) Failure Reason, US: shown by name
 # A report whose data set came in this many bytes or more has its panel built as it is queued
-# for the view, not when it is drawn (see TextRenderer.report_received).
+# for the view, not when it is drawn (see _panel).
 EAGER_PANEL_BYTES = 1024 * 1024
 
 
