@@ -8,6 +8,7 @@ sent by plain pynetdicom, each with the status the standard gives.
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -674,12 +675,17 @@ def test_a_pending_result_keeps_its_request_within_the_memory_budget(listen: Any
     items = [reference(instance_uid=f"{ROOT}.{n}") for n in range(6000)]
     size = len(encoded(request_information(items=items)))
     pacs = listen(
-        "--aet", "PACS", "--commitment", "all", "--commitment-delay", "3",
+        "--aet", "PACS", "--commitment", "all", "--commitment-delay", "8",
         "--commitment-on", "same", "--memory-budget", str(3 * size),
         "--max-dataset-size", str(size + size // 8), "-v",
     )  # fmt: skip
-    requests = [(request_information(f"{ROOT}.9{n}", items), 1, STGCMT_INSTANCE) for n in range(3)]
-    assert send_actions(pacs.port, *requests[:2]) == [0, 0x0213]
-    # The result cannot go (the association has ended): the work ends when it gives up.
+    uids = (f"{ROOT}.9{n}" for n in itertools.count())  # each request a transaction of its own
+    requests = ((request_information(uid, items), 1, STGCMT_INSTANCE) for uid in uids)
+    assert send_actions(pacs.port, next(requests)) == [0]
+    # Recorded and shown (it has landed): the result still pending, its share is still held.
+    assert eventually(lambda: any('"n-action"' in line for line in pacs.stdout)), pacs.stderr
+    assert send_actions(pacs.port, next(requests)) == [0x0213]
+    # The result cannot go (the association has ended): the work ends when it gives up, and
+    # gives the share back just after saying so.
     assert eventually(lambda: any("gave up delivering" in line for line in pacs.stderr))
-    assert send_actions(pacs.port, requests[2]) == [0]
+    assert eventually(lambda: send_actions(pacs.port, next(requests)) == [0])
