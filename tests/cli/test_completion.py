@@ -235,7 +235,9 @@ def shell(name: str) -> str:
 
 
 # An interactive zsh on a pseudo-terminal (zsh/zpty), with compinit and completions/_dcmreport:
-# the line is typed, then TAB, then ^X, bound to a widget that writes the line as TAB left it.
+# the line is typed, then TAB, bound to a widget that completes (compinit's expand-or-complete)
+# and then writes the line as completion left it. One key and no Enter (zpty -n): a second key
+# typed ahead raced the completion (^X then Enter was read as an unbound ^X^M on a loaded machine).
 # compadd is wrapped to write each match it adds too (as zsh-capture-completion does), the
 # values as zsh has them once _arguments and compadd have taken the answer apart.
 ZSH_DRIVER = r"""
@@ -243,13 +245,14 @@ zmodload zsh/zpty
 zpty z zsh -f -i
 zpty -w z 'PS1=""; autoload -U compinit; compinit -u -D'
 zpty -w z "source ${(q)SCRIPT}"
-zpty -w z 'dump() { print -r -- "BUFFER<$BUFFER>" >> $OUT }; zle -N dump; bindkey "^X" dump'
+zpty -w z 'tab() { zle expand-or-complete; print -r -- "BUFFER<$BUFFER>" >> $OUT }'
+zpty -w z 'zle -N tab; bindkey "^I" tab'
 zpty -w z 'compadd() {
     if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi
     local -a hits; builtin compadd -A hits "$@"; print -rl -- MATCH\<${^hits}\> >> $OUT
     builtin compadd "$@"
 }'
-zpty -w z "$LINE"$'\t\x18'
+zpty -n -w z "$LINE"$'\t'
 for i in {1..600}; do
     [[ -f $OUT ]] && grep -q '^BUFFER<' $OUT && break
     sleep 0.1
