@@ -135,13 +135,13 @@ def test_a_report_cut_off_mid_data_set_gives_its_share_back(listen: Any) -> None
     budget = int(2.3 * MIB)  # one report of 1 MiB fits; with 3/4 of another held, none would
     listener = listen("--memory-budget", str(budget), "--max-dataset-size", "1MiB")
     fields = h.report_fields(message_id=1, instance=f"{h.INSTANCE_ROOT}.1")
-    whole = h.message(1, h.command(fields), _dataset(bytes(MIB - 4096)))
+    dataset = _dataset(bytes(MIB - 4096))
+    whole = h.message(1, h.command(fields), dataset)
     cut = whole[: len(whole) * 3 // 4] + h.abort_pdu()
     h.exchange(HOST, listener.port, [h.report_stream("x")[0], cut], timeout=5, step_wait=5)
 
     def accepted() -> bool:
-        report = _dataset(bytes(MIB - 4096))
-        return h.report_case(HOST, listener.port, fields, report, timeout=30).statuses == [0]
+        return h.report_case(HOST, listener.port, fields, dataset, timeout=30).statuses == [0]
 
     # Each needs the whole budget: accepted only once the cut-off one gave its share back, and
     # the one before it landed. A report's share is given back just after its record has been

@@ -30,6 +30,9 @@ from helpers import (
     read_terminal,
 )
 
+sys.path.insert(0, str(PEERS))
+import hostile as h
+
 STGCMT = ["--class", "storage-commitment", "--event", "1", "TransactionUID=1.2.3.4"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MIB = 1024 * 1024
@@ -117,9 +120,6 @@ def test_a_paused_terminal_holds_no_large_data_set(terminal_listener: object) ->
     """A terminal paused with Ctrl-S stops the view in the middle of drawing a report. The
     memory budget gave that report's share back as it landed: the view must not hold its
     data set meanwhile (before, its panel was built only when drawn, from the whole record)."""
-    sys.path.insert(0, str(PEERS))
-    import hostile as h
-
     listener = terminal_listener("--count", "3")  # type: ignore[operator]
     attributes = termios.tcgetattr(listener.master)
     attributes[0] |= termios.IXON  # the terminal's flow control, as an interactive one has
