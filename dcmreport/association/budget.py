@@ -68,11 +68,20 @@ class MemoryBudget:
             return self._used
 
     def charge(self, buffer: InFlight, count: int, small: bool) -> bool:
-        """Reserve ``count`` bytes for ``buffer`` if they fit (a large data set's within seven
-        eighths of the limit); False (nothing reserved) if they do not."""
+        """Reserve ``count`` more bytes for ``buffer`` if they fit (a large data set's within
+        seven eighths of the limit); if they do not, give back all ``buffer`` holds and say
+        False.
+
+        The refusal and the refund are one step under the lock: of two data sets that
+        together pass the budget, each growing in its own thread, only the first to
+        pass it is refused. Were the refund a step of its own, the second could be
+        refused meanwhile for what the first still held, and neither be accepted.
+        """
         ceiling = self.limit if small else self.limit - self.limit // 8
         with self._lock:
             if self._used + count > ceiling:
+                self._used -= buffer._held
+                buffer._held = 0
                 return False
             self._used += count
             buffer._held += count
@@ -113,7 +122,6 @@ class InFlight(BytesIO):
         self.refused = True
         self.seek(0)
         self.truncate()
-        self._budget.refund(self)
         return False
 
     def release(self) -> None:

@@ -179,6 +179,20 @@ def test_data_sent_without_a_command_is_paid_for_too(listen: Any) -> None:
     assert eventually(lambda: answer() == [0]), listener.stderr
 
 
+def test_of_two_data_sets_over_the_budget_together_only_one_is_refused() -> None:
+    """Two large data sets, each taking half of what large ones may use, grow in their own
+    threads: the first refused must have given its share back by the time the budget says
+    no, or the other, growing meanwhile, is refused for it too, and neither is accepted (CI:
+    ten peers at once, all refused)."""
+    budget = MemoryBudget(16 * MIB)  # large data sets: up to 14 MiB, 7 MiB each here
+    first, second = InFlight(budget), InFlight(budget)
+    assert first.admit(7 * MIB // COST_PER_BYTE) and second.admit(7 * MIB // COST_PER_BYTE)
+    assert not budget.charge(first, COST_PER_BYTE, small=False)  # the budget refuses first
+    # second's next fragment, before first's own thread has done anything more
+    assert budget.charge(second, COST_PER_BYTE, small=False), budget.used
+    assert budget.used == 7 * MIB + COST_PER_BYTE
+
+
 def test_a_refused_data_set_is_emptied_and_its_share_given_back() -> None:
     budget = MemoryBudget(16 * MIB)
     first, second = InFlight(budget), InFlight(budget)
