@@ -80,8 +80,7 @@ class MemoryBudget:
         ceiling = self.limit if small else self.limit - self.limit // 8
         with self._lock:
             if self._used + count > ceiling:
-                self._used -= buffer._held
-                buffer._held = 0
+                self._give_back(buffer)
                 return False
             self._used += count
             buffer._held += count
@@ -90,8 +89,12 @@ class MemoryBudget:
     def refund(self, buffer: InFlight) -> None:
         """Give back all that ``buffer`` holds (once: it then holds nothing)."""
         with self._lock:
-            self._used -= buffer._held
-            buffer._held = 0
+            self._give_back(buffer)
+
+    def _give_back(self, buffer: InFlight) -> None:
+        """``refund``'s step, for a caller that holds the lock."""
+        self._used -= buffer._held
+        buffer._held = 0
 
 
 class InFlight(BytesIO):
